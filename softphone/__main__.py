@@ -1,0 +1,5 @@
+import sys
+
+from softphone.app import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""Entry point of the desktop app: settings, logging, then the Qt window on a qasync loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from softphone import __version__
+from softphone.logging_setup import setup_logging
+from softphone.settings import Settings, default_log_dir, load_settings, merge_overrides
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="softphone", description="Desktop softphone for contact-center agents."
+    )
+    parser.add_argument("--version", action="version", version=f"softphone {__version__}")
+    parser.add_argument("--config", type=Path, help="settings file (TOML)")
+    parser.add_argument(
+        "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper
+    )
+    parser.add_argument("--log-format", choices=["text", "json"])
+    parser.add_argument("--log-dir", type=Path, help="folder for the rotating log file")
+    parser.add_argument("--server-url", help="signaling server, e.g. wss://host/ws")
+    parser.add_argument("--agent-name")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--demo", action="store_true", help="embedded server and a simulated visitor calling in"
+    )
+    mode.add_argument(
+        "--self-test", action="store_true", help="headless loopback call check; exit 0/1"
+    )
+    return parser
+
+
+def load_effective_settings(args: argparse.Namespace) -> Settings:
+    return merge_overrides(
+        load_settings(args.config),
+        log_level=args.log_level,
+        log_format=args.log_format,
+        server_url=args.server_url,
+        agent_name=args.agent_name,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Log with defaults first so a settings-file warning is visible, then reconfigure.
+    setup_logging()
+    settings = load_effective_settings(args)
+    log_file = setup_logging(
+        settings.log_level, settings.log_format, args.log_dir or default_log_dir()
+    )
+    log.info("app.start", extra={"version": __version__, "log_file": str(log_file)})
+    return run_gui(settings, demo=args.demo)
+
+
+def run_gui(settings: Settings, *, demo: bool) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.setApplicationName("Softphone")
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setDesktopFileName("softphone")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return loop.run_until_complete(_gui_main(settings, demo=demo))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+async def _gui_main(settings: Settings, *, demo: bool) -> int:
+    from softphone.ui.main_window import MainWindow, app_icon
+
+    loop = asyncio.get_running_loop()
+    quit_requested: asyncio.Future[str] = loop.create_future()
+
+    def request_quit(reason: str) -> None:
+        if not quit_requested.done():
+            quit_requested.set_result(reason)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_quit, signal.Signals(signum).name)
+    window = MainWindow()
+    window.setWindowIcon(app_icon())
+    window.close_requested.connect(lambda: request_quit("window-closed"))
+    window.show()
+    log.info("app.ready")
+    reason = await quit_requested
+    log.info("app.quit", extra={"reason": reason})
+    window.close()
+    await cancel_pending_tasks()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(signum)
+    return 0
+
+
+async def cancel_pending_tasks(rounds: int = 5) -> None:
+    """Cancel every other task, in rounds: closing aiortc objects spawns new tasks."""
+    current = asyncio.current_task()
+    for _ in range(rounds):
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

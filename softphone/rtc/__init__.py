@@ -1,0 +1,1 @@
+"""rtc layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""visitor layer (see DESIGN.md)."""

@@ -1,0 +1,92 @@
+"""Test harness shared by every test: offscreen Qt, leaked-task check, the netns marker."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REQUIRE_NETNS = os.environ.get("SOFTPHONE_REQUIRE_NETNS") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Coroutine tests get the leaked-task check (sync GUI tests use ``qloop`` instead)."""
+    for item in items:
+        function = getattr(item, "obj", None)
+        if inspect.iscoroutinefunction(function) and isinstance(item, pytest.Function):
+            item.fixturenames.append("_no_leaked_tasks")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("netns") is None:
+        return
+    action = netns_action(is_root=os.geteuid() == 0, required=REQUIRE_NETNS)
+    if action == "fail":
+        pytest.fail("SOFTPHONE_REQUIRE_NETNS=1 but not root: network-fault tests cannot run")
+    if action == "skip":
+        pytest.skip("needs root for network namespaces")
+
+
+def netns_action(*, is_root: bool, required: bool) -> str:
+    """What happens to a ``netns`` test: run as root; elsewhere skip, or fail if required."""
+    if is_root:
+        return "run"
+    return "fail" if required else "skip"
+
+
+@pytest.fixture
+async def _no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail an async test that leaves tasks running: they would die mid-flight later."""
+    before = set(asyncio.all_tasks())
+    yield
+    current = asyncio.current_task()
+    leaked = []
+    for _ in range(20):  # give closing aiortc objects a few loop turns to finish
+        leaked = [
+            t for t in asyncio.all_tasks() if t not in before and t is not current and not t.done()
+        ]
+        if not leaked:
+            break
+        await asyncio.sleep(0.05)
+    for task in leaked:
+        task.cancel()
+    if leaked:
+        pytest.fail(f"test leaked {len(leaked)} asyncio task(s): {leaked[:5]}")
+
+
+@pytest.fixture
+def qloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
+    """A qasync loop on pytest-qt's QApplication, for GUI tests that also run coroutines.
+
+    Traps avoided (QT_NOTES.md): the loop is created ``already_running`` so qtbot waits drive
+    it; teardown cancels tasks in rounds and never calls ``loop.stop()`` (that quits the app
+    and breaks every later qtbot wait).
+    """
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    from PySide6.QtWidgets import QApplication
+
+    leaked: list[asyncio.Task[object]] = []
+    for _ in range(10):
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not pending:
+            break
+        leaked = leaked or pending
+        for task in pending:
+            task.cancel()
+        for _ in range(20):
+            QApplication.processEvents()
+    asyncio.events._set_running_loop(None)
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    loop.close()
+    asyncio.set_event_loop(None)
+    if leaked:
+        pytest.fail(f"GUI test leaked {len(leaked)} asyncio task(s): {leaked[:5]}")

@@ -1,0 +1,46 @@
+"""The core never imports Qt (DESIGN.md layers): it stays testable without a GUI."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import softphone
+
+CORE_PREFIXES = (
+    "softphone.signaling",
+    "softphone.rtc",
+    "softphone.media",
+    "softphone.visitor",
+    "softphone.agent",
+    "softphone.events",
+    "softphone.settings",
+    "softphone.logging_setup",
+    "softphone.selftest",
+)
+
+
+def core_modules() -> list[str]:
+    names = [
+        info.name
+        for info in pkgutil.walk_packages(softphone.__path__, "softphone.")
+        if info.name.startswith(CORE_PREFIXES)
+    ]
+    return sorted(names)
+
+
+def test_core_modules_import_no_qt() -> None:
+    modules = core_modules()
+    assert "softphone.rtc.seams" in modules
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'qasync'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
