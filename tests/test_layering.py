@@ -37,7 +37,8 @@ def test_core_modules_import_no_qt() -> None:
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'qasync'))))\n"
+        "qt = ('PySide6', 'shiboken6', 'qasync')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(qt)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
