@@ -1,0 +1,91 @@
+"""Builds the PyInstaller bundle (~30 s) and runs the frozen app as an agent would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = tmp_path_factory.mktemp("bundle")
+    result = subprocess.run(
+        [str(ROOT / "packaging" / "build.sh")],
+        env={**os.environ, "BUILD_DIR": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    print(result.stdout)
+    yield out / "dist"
+
+
+def _frozen_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+
+
+def test_bundle_leaves_out_unused_qt_parts_and_ships_resources(bundle: Path) -> None:
+    internal = bundle / "softphone" / "_internal"
+    names = {str(p.relative_to(internal)) for p in internal.rglob("*")}
+    assert not any("libqgtk3" in n or "ffmpegmediaplugin" in n for n in names)
+    assert not any("platforminputcontexts" in n or "libQt6Quick" in n for n in names)
+    assert "resources/icons/softphone.svg" in names
+    assert (bundle / "softphone" / "softphone.desktop").is_file()
+    archives = list(bundle.glob("softphone-*-linux-*.tar.gz"))
+    assert len(archives) == 1
+    with tarfile.open(archives[0]) as tar:
+        assert "softphone/softphone" in tar.getnames()
+
+
+def test_frozen_app_reports_version(bundle: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(bundle / "softphone" / "softphone"), "--version"],
+        env=_frozen_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("softphone ")
+
+
+def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
+    bundle: Path, tmp_path: Path
+) -> None:
+    proc = subprocess.Popen(
+        [str(bundle / "softphone" / "softphone")],
+        env=_frozen_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log_file = tmp_path / "state" / "softphone" / "log" / "softphone.log"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if log_file.exists() and "app.ready" in log_file.read_text():
+                break
+            time.sleep(0.2)
+        assert "app.ready" in log_file.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
