@@ -15,11 +15,14 @@ REQUIRE_NETNS = os.environ.get("SOFTPHONE_REQUIRE_NETNS") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Coroutine tests get the leaked-task check (sync GUI tests use ``qloop`` instead)."""
+    """Coroutine tests get the leaked-task check (sync GUI tests use ``qloop`` instead).
+
+    It goes first, so it is torn down last: after async fixtures have closed their peers.
+    """
     for item in items:
         function = getattr(item, "obj", None)
         if inspect.iscoroutinefunction(function) and isinstance(item, pytest.Function):
-            item.fixturenames.append("_no_leaked_tasks")
+            item.fixturenames.insert(0, "_no_leaked_tasks")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -85,3 +85,23 @@ def test_required_netns_test_fails_the_run_when_not_root(tmp_path: Path) -> None
     )
     assert result.returncode == 1, result.stdout
     assert "SOFTPHONE_REQUIRE_NETNS=1 but not root" in result.stdout
+
+
+def test_async_fixture_teardown_runs_before_the_leak_check(tmp_path: Path) -> None:
+    result = _run_pytest(
+        tmp_path,
+        """
+        import asyncio
+        import pytest
+
+        @pytest.fixture
+        async def background():
+            task = asyncio.create_task(asyncio.sleep(30))
+            yield task
+            task.cancel()
+
+        async def test_uses_fixture(background):
+            assert not background.done()
+        """,
+    )
+    assert result.returncode == 0, result.stdout

@@ -3,6 +3,14 @@
 aiortc 1.16.0 / aioice 0.13.0 are pinned in pyproject.toml because of this module;
 ``tests/rtc/test_seams.py`` fails loudly when the internals used here change.
 See ../shared/AIORTC_NOTES.md for the measurements behind each seam.
+
+1. Host-candidate allowlist (``aioice.ice.get_host_addresses``).
+2. Restartable ICE transport: ICE restart without a new DTLS handshake
+   (``RTCIceTransport`` injection, ``_recv``/``_send``, the gatherer's ``_connection``).
+3. STUN probe of the selected pair (``Connection._nominated``, ``build_request``).
+4. Media continuity: paused senders (``RTCRtpSender._enabled``), video receiver reset
+   (the receiver's private jitter buffer and NACK generator).
+5. Rollback of a pending local offer (the peer connection's private signaling state).
 """
 
 from __future__ import annotations
@@ -85,6 +93,7 @@ INBOUND_RESUME_GAP_S = 1.0
 """Inbound silence after which the video jitter buffer must be reset (AIORTC_NOTES.md)."""
 
 _RTP_FIRST_BYTE = range(128, 192)
+_RTCP_PACKET_TYPES = range(192, 224)  # RFC 5761 demultiplexing
 
 
 class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
@@ -103,8 +112,10 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         """monotonic() of the last datagram from the peer on any agent (STUN excluded)."""
         self.last_srtp: float | None = None
         """monotonic() of the last SRTP/SRTCP datagram from the peer."""
+        self._last_rtp: float | None = None
         self.inbound_resumed: Signal[[float]] = Signal("ice.inbound_resumed")
-        """Emitted (gap seconds) before the first datagram after >= INBOUND_RESUME_GAP_S."""
+        """Emitted (gap seconds) before the first RTP packet after >= INBOUND_RESUME_GAP_S
+        without RTP, before DTLS/SRTP processes it."""
         self.restart_completed: Signal[[int]] = Signal("ice.restart_completed")
         """Emitted (generation) when a restarted agent has nominated a pair."""
         self._recv = self._recv_any
@@ -140,11 +151,13 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
 
     def _deliver(self, connection: aioice.Connection, data: bytes, component: int) -> None:
         now = time.monotonic()
-        if self.last_inbound is not None and now - self.last_inbound >= INBOUND_RESUME_GAP_S:
-            self.inbound_resumed.emit(now - self.last_inbound)
         self.last_inbound = now
-        if data and data[0] in _RTP_FIRST_BYTE:
+        if len(data) > 1 and data[0] in _RTP_FIRST_BYTE:
             self.last_srtp = now
+            if data[1] not in _RTCP_PACKET_TYPES:  # RTP: SRTP headers are in the clear
+                if self._last_rtp is not None and now - self._last_rtp >= INBOUND_RESUME_GAP_S:
+                    self.inbound_resumed.emit(now - self._last_rtp)
+                self._last_rtp = now
         self._inbound.put_nowait(data)
 
     def _attach(self, connection: aioice.Connection) -> None:
@@ -249,7 +262,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         connection.remote_is_lite = remoteParameters.iceLite
         connection.remote_username = remoteParameters.usernameFragment
         connection.remote_password = remoteParameters.password
-        self._set_state("checking")
+        # No "checking" here: during make-before-break the call is still connected.
         self._agent_task = asyncio.ensure_future(self._connect_agent(connection))
         self._tasks.add(self._agent_task)
         self._agent_task.add_done_callback(self._tasks.discard)
@@ -260,8 +273,15 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
             await connection.connect()
         except ConnectionError:
             if connection is self._connection and self.state != "closed":
-                log.warning("ice.restart_failed", extra={"generation": self._generation})
-                self._set_state("failed")
+                # An older agent still nominated keeps carrying media; the connectivity
+                # monitor judges that path. Only with nothing left is the transport failed.
+                fallback = self.sending_connection()
+                log.warning(
+                    "ice.restart_failed",
+                    extra={"generation": self._generation, "old_path_kept": bool(fallback)},
+                )
+                if fallback is None:
+                    self._set_state("failed")
             return
         if connection is not self._connection or self.state == "closed":
             return
@@ -289,12 +309,17 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         await self._watch(self._connection)
 
     async def _watch(self, connection: aioice.Connection) -> None:
-        # Only the current agent may mark the transport failed (consent expiry, close).
+        # Only the current agent may mark the transport failed (consent expiry, close),
+        # and only when no older agent is still nominated (make-before-break).
         while True:
             event = await connection.get_event()
             if event is None or isinstance(event, aioice.ConnectionClosed):
                 break
-        if connection is self._connection and self.state == "completed":
+        if (
+            connection is self._connection
+            and self.state == "completed"
+            and self.sending_connection() is None
+        ):
             self._set_state("failed")
 
     def _set_state(self, state: str) -> None:
@@ -309,10 +334,11 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
     async def stop(self) -> None:
         if self.state == "closed":
             return
-        await super().stop()
-        for connection in self._retired:
+        # Retired agents first: aiortc's stop() awaits the monitor of the first agent.
+        retired, self._retired = self._retired, []
+        for connection in retired:
             await connection.close()
-        self._retired.clear()
+        await super().stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

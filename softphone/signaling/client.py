@@ -1,0 +1,289 @@
+"""SignalingClient: one resilient signaling connection for the agent app or a visitor peer.
+
+It signs in, keeps a heartbeat (a missed pong means a dead socket), reconnects with
+exponential backoff and jitter, resumes the session with its token, and queues outgoing
+messages while the socket is down. A rejected hello is final (state ``closed``, no retry
+storm); a refused resume falls back to a fresh hello and emits ``session_lost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import logging
+import random
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from softphone.events import Signal
+from softphone.signaling.protocol import (
+    PROTOCOL_VERSION,
+    Error,
+    ErrorCode,
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    Resume,
+    Role,
+    Welcome,
+    decode,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionState(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+
+
+class SignalingError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class SignalingRejected(SignalingError):  # noqa: N818 - reads as what happened
+    """The server refused the hello (bad credentials, wrong version): retrying won't help."""
+
+
+class SignalingClient:
+    def __init__(
+        self,
+        url: str,
+        role: Role,
+        *,
+        token: str | None = None,
+        site_key: str | None = None,
+        name: str | None = None,
+        page: str | None = None,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 8.0,
+        queue_limit: int = 256,
+        heartbeat_interval: float | None = None,  # None: the interval the welcome gives
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.url = url
+        self._hello = Hello(
+            protocol=PROTOCOL_VERSION,
+            role=role,
+            name=name,
+            token=token,
+            site_key=site_key,
+            page=page,
+        )
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self._heartbeat_override = heartbeat_interval
+        self._ssl = ssl_context
+        self._outgoing: deque[str] = deque()
+        self._queue_limit = queue_limit
+        self._state = ConnectionState.CLOSED
+        self._state_event = asyncio.Event()
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._subscribers: list[asyncio.Queue[Message | None]] = []
+        self._ping_ids = itertools.count(1)
+        self._awaiting_pong = False
+        self.welcome: Welcome | None = None
+        self.error: SignalingError | None = None  # why the client closed, if it did
+        self.state_changed: Signal[[ConnectionState]] = Signal("signaling.state_changed")
+        self.message_received: Signal[[Message]] = Signal("signaling.message_received")
+        self.session_lost: Signal[[]] = Signal("signaling.session_lost")
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
+    async def connect(self, timeout: float | None = None) -> Welcome:  # noqa: ASYNC109
+        """Start (if needed) and wait for the first welcome; raises SignalingRejected.
+
+        On TimeoutError the client keeps trying in the background until :meth:`close`.
+        """
+        if self._task is None or self._task.done():
+            self.error = None
+            self._set_state(ConnectionState.CONNECTING)
+            self._task = asyncio.create_task(self._run(), name=f"signaling {self.url}")
+        await self.wait_connected(timeout)
+        assert self.welcome is not None
+        return self.welcome
+
+    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Return once connected; TimeoutError after ``timeout``; the close reason if closed."""
+        async with asyncio.timeout(timeout):
+            while self._state is not ConnectionState.CONNECTED:
+                if self._state is ConnectionState.CLOSED:
+                    raise self.error or SignalingError("closed", "client is closed")
+                await self._state_event.wait()
+
+    async def send(self, msg: Message) -> None:
+        """Send now, or queue until the session is back (raises if the queue is full)."""
+        text = encode(msg)
+        if self._state is ConnectionState.CONNECTED and self._ws is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await self._ws.send(text)
+                return
+        if self._state is ConnectionState.CLOSED:
+            raise self.error or SignalingError("closed", "client is closed")
+        if len(self._outgoing) >= self._queue_limit:
+            raise SignalingError(
+                ErrorCode.QUEUE_FULL, "signaling is down and the send queue is full"
+            )
+        self._outgoing.append(text)
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Incoming messages from now on (pongs excluded) until the client closes."""
+        queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while (msg := await queue.get()) is not None:
+                yield msg
+        finally:
+            self._subscribers.remove(queue)
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self.messages()
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # gather, not suppress(CancelledError): a cancel aimed at our caller must propagate.
+            await asyncio.gather(task, return_exceptions=True)
+        self._set_state(ConnectionState.CLOSED)
+
+    # --- connection loop ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        failures = 0
+        try:
+            while True:
+                try:
+                    async with websockets.connect(
+                        self.url,
+                        ssl=self._ssl,
+                        open_timeout=10,
+                        ping_interval=None,
+                        compression=None,
+                        close_timeout=1,
+                    ) as ws:
+                        self._ws = ws
+                        await self._sign_in(ws)
+                        failures = 0
+                        await self._serve(ws)
+                except SignalingRejected as exc:
+                    log.error("signaling.rejected", extra={"code": exc.code, "url": self.url})
+                    self.error = exc
+                    return
+                except (
+                    OSError,
+                    TimeoutError,
+                    ConnectionClosed,
+                    InvalidHandshake,
+                    ProtocolError,
+                ) as exc:
+                    log.info("signaling.connection_lost", extra={"error": type(exc).__name__})
+                finally:
+                    self._ws = None
+                self._set_state(ConnectionState.RECONNECTING)
+                delay = min(self.backoff_max, self.backoff_initial * 2**failures)
+                failures += 1
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        finally:
+            self._set_state(ConnectionState.CLOSED)
+
+    async def _sign_in(self, ws: ClientConnection) -> None:
+        if self.welcome is not None:
+            await ws.send(
+                encode(Resume(protocol=PROTOCOL_VERSION, resume_token=self.welcome.resume_token))
+            )
+            reply = await self._reply(ws)
+            if isinstance(reply, Welcome):
+                return await self._connected(ws, reply)
+            if reply.code != ErrorCode.RESUME_FAILED:
+                raise SignalingRejected(reply.code, reply.message)
+            log.warning("signaling.session_lost", extra={"dropped": len(self._outgoing)})
+            self._outgoing.clear()  # those messages were about the lost session
+            self.welcome = None
+            self.session_lost.emit()
+        await ws.send(encode(self._hello))
+        reply = await self._reply(ws)
+        if isinstance(reply, Error):
+            raise SignalingRejected(reply.code, reply.message)
+        await self._connected(ws, reply)
+
+    async def _reply(self, ws: ClientConnection) -> Welcome | Error:
+        async with asyncio.timeout(10):
+            while True:
+                msg = decode(await ws.recv())
+                if isinstance(msg, Welcome | Error):
+                    return msg
+
+    async def _connected(self, ws: ClientConnection, welcome: Welcome) -> None:
+        self.welcome = welcome
+        while self._outgoing:  # flush in order; new sends queue behind until we are done
+            await ws.send(self._outgoing[0])
+            self._outgoing.popleft()
+        self._set_state(ConnectionState.CONNECTED)
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        assert self.welcome is not None
+        interval = self._heartbeat_override or self.welcome.heartbeat_interval
+        heartbeat = asyncio.create_task(self._heartbeat(ws, interval))
+        try:
+            async for frame in ws:
+                try:
+                    msg = decode(frame)
+                except ProtocolError as exc:
+                    log.warning("signaling.bad_frame", extra={"code": exc.code})
+                    continue
+                if isinstance(msg, Pong):
+                    self._awaiting_pong = False
+                    continue
+                self._deliver(msg)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, ws: ClientConnection, interval: float) -> None:
+        self._awaiting_pong = False
+        while True:
+            await asyncio.sleep(interval)
+            if self._awaiting_pong:
+                log.warning("signaling.heartbeat_missed", extra={"interval": interval})
+                ws.transport.abort()
+                return
+            self._awaiting_pong = True
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(encode(Ping(id=f"hb{next(self._ping_ids)}")))
+
+    def _deliver(self, msg: Message) -> None:
+        if isinstance(msg, Error) and msg.code == ErrorCode.RATE_LIMITED:
+            log.warning("signaling.rate_limited")
+        for queue in self._subscribers:
+            queue.put_nowait(msg)
+        self.message_received.emit(msg)
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        event, self._state_event = self._state_event, asyncio.Event()
+        event.set()
+        if state is ConnectionState.CLOSED:
+            for queue in self._subscribers:
+                queue.put_nowait(None)
+        log.info("signaling.state", extra={"state": str(state)})
+        self.state_changed.emit(state)

@@ -1,0 +1,318 @@
+"""The signaling wire protocol: one JSON object per websocket text frame.
+
+The wire protocol agreed between the helpers (HELPERS.md). Every message has a ``type``
+(the msgspec tag) and may carry a client-chosen string ``id``; an ``error`` answering a
+message echoes it as ``ref`` (so do ``welcome``, ``pong`` and ``ringing``). Unknown fields are
+ignored so that a newer peer can add fields without breaking an older one; anything else
+that does not validate is a :class:`ProtocolError` with a stable ``code`` that the server
+sends back verbatim.
+
+Flow (client = agent app or visitor peer):
+
+    C: hello{protocol, role, name, token|site_key, page}  S: welcome{session_id, resume_token}
+    C: resume{protocol, resume_token} (after a dropped socket)  S: welcome{resumed} + queued
+    visitor: call_request          S→visitor: ringing{call_id}   S→agent: ring{call_id, visitor}
+    agent: accept | decline        S→visitor: accepted{call_id, agent_name} | next agent
+    S→agent: ring_timeout (the ring moved on);  S→visitor: no_agent (nobody answered)
+    visitor: offer → agent: answer; then either party: candidate/restart_offer/
+    restart_answer/call_state/hangup, relayed by the server to the other party only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+import msgspec
+
+PROTOCOL_VERSION: Final = 1
+
+Role = Literal["agent", "visitor"]
+ShortStr = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+MsgId = Annotated[str, msgspec.Meta(max_length=64)]
+Sdp = Annotated[str, msgspec.Meta(max_length=60_000)]
+Attempt = Annotated[int, msgspec.Meta(ge=0, le=1_000)]
+Reason = Annotated[str, msgspec.Meta(max_length=128)]
+
+
+class ErrorCode:
+    """Stable ``code`` values of ``error`` frames and :class:`ProtocolError`."""
+
+    BAD_JSON: Final = "bad_json"
+    INVALID_MESSAGE: Final = "invalid_message"
+    UNKNOWN_TYPE: Final = "unknown_type"
+    BINARY_FRAME: Final = "binary_frame"
+    FRAME_TOO_LARGE: Final = "frame_too_large"  # the socket is closed with 1009 instead
+    RATE_LIMITED: Final = "rate_limited"
+    UNAUTHORIZED: Final = "unauthorized"
+    FORBIDDEN: Final = "forbidden"  # e.g. a visitor sending an agent-only message
+    PROTOCOL_VERSION: Final = "protocol_version"
+    UNKNOWN_CALL: Final = "unknown_call"
+    NOT_IN_CALL: Final = "not_in_call"
+    RESTART_CAP: Final = "restart_cap"
+    NOT_AVAILABLE: Final = "not_available"  # the call is not in a state that allows this
+    QUEUE_FULL: Final = "queue_full"
+    NOT_AUTHENTICATED: Final = "not_authenticated"
+    ALREADY_AUTHENTICATED: Final = "already_authenticated"
+    RESUME_FAILED: Final = "resume_failed"
+    ALREADY_IN_CALL: Final = "already_in_call"
+    UNEXPECTED: Final = "unexpected_type"  # a server-to-client type sent by a client
+    INTERNAL: Final = "internal"
+
+
+class HangupReason:
+    NORMAL: Final = "normal"
+    PEER_LOST: Final = "peer-lost"
+    RECONNECT_FAILED: Final = "reconnect-failed"
+    CANCELLED: Final = "cancelled"
+    DECLINED: Final = "declined"
+
+
+class ProtocolError(Exception):
+    """A frame that is not a valid message; ``code`` is one of :class:`ErrorCode`."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+class _Base(msgspec.Struct, tag_field="type", kw_only=True):
+    id: MsgId | None = None
+
+
+class IceServer(msgspec.Struct, omit_defaults=True):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+# --- session ---------------------------------------------------------------------------
+
+
+class Hello(_Base, tag="hello"):
+    protocol: int
+    role: Role
+    name: ShortStr | None = None  # visitors: display name; agents: taken from the token
+    token: str | None = None  # agents: their secret token
+    site_key: str | None = None  # visitors: the website's key
+    page: Annotated[str, msgspec.Meta(max_length=2_048)] | None = None  # visitors: where from
+
+
+class Limits(msgspec.Struct):
+    max_frame_bytes: int
+    messages_per_second: int
+
+
+class Welcome(_Base, tag="welcome"):
+    session_id: str
+    resume_token: str
+    heartbeat_interval: float
+    limits: Limits
+    ice_servers: list[IceServer] = []
+    resumed: bool = False
+    call_id: str | None = None  # on resume: the call the session is in
+    role: Role | None = None
+    name: str | None = None
+    protocol: int = PROTOCOL_VERSION
+    ref: MsgId | None = None
+
+
+class Resume(_Base, tag="resume"):
+    protocol: int
+    resume_token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class Ping(_Base, tag="ping"):
+    pass
+
+
+class Pong(_Base, tag="pong"):
+    ref: MsgId | None = None
+
+
+class Presence(_Base, tag="presence"):
+    """Agent only: ``available`` agents (the state after sign-in) are offered calls."""
+
+    status: Literal["available", "away"]
+
+
+# --- call setup ------------------------------------------------------------------------
+
+
+class CallRequest(_Base, tag="call_request"):
+    """Visitor only: ask for an agent."""
+
+
+class Ringing(_Base, tag="ringing"):
+    """To the visitor: the request is routed; ``call_id`` names the call from now on."""
+
+    call_id: CallId
+    ref: MsgId | None = None
+
+
+class VisitorInfo(msgspec.Struct):
+    name: str
+    page: str | None = None
+
+
+class Ring(_Base, tag="ring"):
+    """To an agent: a visitor is calling; accept or decline within ``timeout_s``."""
+
+    call_id: CallId
+    visitor: VisitorInfo
+    timeout_s: float
+
+
+class Accept(_Base, tag="accept"):
+    call_id: CallId
+
+
+class Accepted(_Base, tag="accepted"):
+    """To the visitor: the call is live; the visitor now sends the first offer."""
+
+    call_id: CallId
+    agent_name: str
+
+
+class Decline(_Base, tag="decline"):
+    call_id: CallId
+
+
+class RingTimeout(_Base, tag="ring_timeout"):
+    """To an agent: the ring was not answered in time and has moved on."""
+
+    call_id: CallId
+
+
+class NoAgent(_Base, tag="no_agent"):
+    """To the visitor: nobody can take the call."""
+
+    call_id: CallId | None = None
+    reason: Reason = "no-agent-available"
+
+
+# --- relayed between the two parties of a call -----------------------------------------
+
+
+class Offer(_Base, tag="offer"):
+    call_id: CallId
+    sdp: Sdp
+
+
+class Answer(_Base, tag="answer"):
+    call_id: CallId
+    sdp: Sdp
+
+
+class Candidate(_Base, tag="candidate"):
+    """A trickled ICE candidate; ``candidate`` null means end of candidates."""
+
+    call_id: CallId
+    candidate: Annotated[str, msgspec.Meta(max_length=1_024)] | None = None
+    sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=1_000)] | None = None
+    ufrag: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class RestartOffer(_Base, tag="restart_offer"):
+    """An ICE-restart offer (fresh ufrag/pwd); ``attempt`` counts from 1 per episode."""
+
+    call_id: CallId
+    sdp: Sdp
+    attempt: Attempt
+    reason: Reason = ""
+
+
+class RestartAnswer(_Base, tag="restart_answer"):
+    call_id: CallId
+    sdp: Sdp
+    attempt: Attempt
+
+
+class CallState(_Base, tag="call_state"):
+    """A party's view of the call; ``connected`` closes a reconnect episode on the server."""
+
+    call_id: CallId
+    state: Literal["connected", "reconnecting"]
+
+
+class Hangup(_Base, tag="hangup"):
+    call_id: CallId
+    reason: Reason = HangupReason.NORMAL
+
+
+class Error(_Base, tag="error"):
+    code: str
+    message: str
+    ref: MsgId | None = None
+
+
+Message = (
+    Hello
+    | Welcome
+    | Resume
+    | Ping
+    | Pong
+    | Presence
+    | CallRequest
+    | Ringing
+    | Ring
+    | Accept
+    | Accepted
+    | Decline
+    | RingTimeout
+    | NoAgent
+    | Offer
+    | Answer
+    | Candidate
+    | RestartOffer
+    | RestartAnswer
+    | CallState
+    | Hangup
+    | Error
+)
+RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
+SERVER_ONLY: Final = (Welcome, Pong, Ringing, Ring, Accepted, RingTimeout, NoAgent, Error)
+
+
+class _Envelope(msgspec.Struct):
+    id: MsgId | None = None
+
+
+_decoder = msgspec.json.Decoder(Message)
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+_encoder = msgspec.json.Encoder()
+
+
+def encode(msg: Message) -> str:
+    return _encoder.encode(msg).decode()
+
+
+def encode_bytes(msg: Message) -> bytes:
+    """UTF-8 JSON; send with ``text=True`` to keep it a text frame without a decode."""
+    return _encoder.encode(msg)
+
+
+def decode(data: str | bytes) -> Message:
+    """Parse one frame; raise :class:`ProtocolError` (with the frame's ``id`` if readable)."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        code = (
+            ErrorCode.UNKNOWN_TYPE
+            if text.startswith("Invalid value") and text.endswith("`$.type`")
+            else ErrorCode.INVALID_MESSAGE
+        )
+        raise ProtocolError(code, text, _ref_of(data)) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(ErrorCode.BAD_JSON, str(exc)) from None
+
+
+def _ref_of(data: str | bytes) -> str | None:
+    try:
+        return _envelope_decoder.decode(data).id
+    except msgspec.MsgspecError:
+        return None

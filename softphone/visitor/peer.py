@@ -1,0 +1,174 @@
+"""A headless website visitor: calls in, sends the test pattern and tone, checks what
+comes back. Used by the demo, the self-test, the tests and ``softphone-visitor``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from softphone.media.local import MediaChoice, open_local_media
+from softphone.rtc.ice import IceSettings
+from softphone.rtc.peer import CallPeer
+from softphone.rtc.signaled_call import SignaledCall
+from softphone.signaling.client import SignalingClient
+from softphone.signaling.protocol import (
+    Accepted,
+    CallRequest,
+    Hangup,
+    HangupReason,
+    Message,
+    NoAgent,
+    Ringing,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VisitorConfig:
+    server_url: str
+    site_key: str | None = None
+    name: str = "Visitor"
+    page: str | None = None
+    ice: IceSettings = field(default_factory=IceSettings)
+    media: MediaChoice = field(default_factory=MediaChoice)
+    duration: float | None = None  # seconds of connected call, then hang up; None: until hung up
+    min_video_frames: int = 60  # what "ok" means in the summary
+    max_gap: int = 10
+
+
+@dataclass
+class VisitorSummary:
+    call_id: str | None = None
+    agent_name: str | None = None
+    connected_after_s: float | None = None  # from call request to ICE/DTLS connected
+    ended_reason: str = "not-started"
+    video_frames: int = 0
+    stamped_frames: int = 0
+    missing_frames: int = 0
+    max_gap: int = 0
+    audio_frames: int = 0
+    passed: bool = False
+
+    def format(self) -> str:
+        verdict = "OK" if self.passed else "FAILED"
+        return (
+            f"visitor call {self.call_id} with {self.agent_name}: {verdict} ({self.ended_reason})\n"
+            f"  connected after {self.connected_after_s} s\n"
+            f"  video: {self.video_frames} frames decoded, {self.stamped_frames} stamped, "
+            f"{self.missing_frames} missing, largest gap {self.max_gap}\n"
+            f"  audio: {self.audio_frames} frames received"
+        )
+
+
+class VisitorPeer:
+    def __init__(self, config: VisitorConfig) -> None:
+        self.config = config
+        self.summary = VisitorSummary()
+        self.connected = asyncio.Event()
+        self.call: SignaledCall | None = None
+        self._client = SignalingClient(
+            config.server_url,
+            "visitor",
+            site_key=config.site_key,
+            name=config.name,
+            page=config.page,
+        )
+        self._inbox: asyncio.Queue[Message | None] = asyncio.Queue()  # None: hang up
+        self._client.message_received.connect(self._inbox.put_nowait)
+        self._requested_at = 0.0
+        self._duration_timer: asyncio.TimerHandle | None = None
+        self._lost_reason: str | None = None  # set when call recovery gave up
+
+    async def run(self) -> VisitorSummary:
+        """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hang_up`."""
+        try:
+            await self._client.connect(timeout=10)
+            self._requested_at = time.monotonic()
+            await self._client.send(CallRequest())
+            await self._converse()
+        finally:
+            await self._finish()
+        return self.summary
+
+    def hang_up(self) -> None:
+        self._inbox.put_nowait(None)
+
+    async def _converse(self) -> None:
+        while (msg := await self._inbox.get()) is not None:
+            if not await self._handle(msg):
+                return
+        self.summary.ended_reason = self._lost_reason or "visitor-hangup"
+        if self.call is not None:
+            await self.call.hangup(self._lost_reason or HangupReason.NORMAL)
+        elif self.summary.call_id is not None:  # still ringing: withdraw the request
+            await self._client.send(
+                Hangup(call_id=self.summary.call_id, reason=HangupReason.CANCELLED)
+            )
+
+    async def _handle(self, msg: Message) -> bool:
+        """Returns False once the call is over."""
+        if isinstance(msg, Ringing):
+            self.summary.call_id = msg.call_id
+        elif isinstance(msg, NoAgent):
+            self.summary.ended_reason = msg.reason
+            return False
+        elif isinstance(msg, Accepted):
+            self.summary.call_id, self.summary.agent_name = msg.call_id, msg.agent_name
+            await self._start_call(msg.call_id)
+        elif isinstance(msg, Hangup) and msg.call_id == self.summary.call_id:
+            self.summary.ended_reason = f"agent-hangup:{msg.reason}"
+            return False
+        elif self.call is not None:
+            await self.call.handle(msg)
+        return True
+
+    async def _start_call(self, call_id: str) -> None:
+        media = open_local_media(self.config.media)
+        for notice in media.notices:
+            log.warning("visitor.media_fallback", extra={"notice": str(notice)})
+        # The visitor is the polite side of ICE-restart glare (DESIGN.md).
+        peer = CallPeer(call_id, self.config.ice, media, polite=True)
+        peer.state_changed.connect(self._on_state)
+        self.call = SignaledCall(self._client, peer, on_lost=self._on_call_lost)
+        await self.call.send_offer()  # the visitor offers first (protocol)
+
+    def _on_state(self, state: str) -> None:
+        if state == "connected" and not self.connected.is_set():
+            self.summary.connected_after_s = round(time.monotonic() - self._requested_at, 3)
+            self.connected.set()
+            if self.config.duration is not None:
+                loop = asyncio.get_running_loop()
+                self._duration_timer = loop.call_later(self.config.duration, self.hang_up)
+        elif state == "closed" and self.connected.is_set():
+            # "failed" is left to call recovery (ICE restart); "closed" is final.
+            self.hang_up()
+
+    async def _on_call_lost(self, reason: str) -> None:
+        """Call recovery gave up: end the call with its reason."""
+        self._lost_reason = reason
+        self.hang_up()
+
+    async def _finish(self) -> None:
+        if self._duration_timer is not None:
+            self._duration_timer.cancel()
+        if self.call is not None:
+            peer = self.call.peer
+            video, audio = peer.received("video"), peer.received("audio")
+            await self.call.close()
+            self.summary.video_frames = video.frames
+            self.summary.stamped_frames = video.stamped_frames
+            self.summary.missing_frames = video.missing_frames
+            self.summary.max_gap = video.max_gap
+            self.summary.audio_frames = audio.frames
+            self.summary.passed = (
+                video.stamped_frames >= self.config.min_video_frames
+                and audio.frames > 0
+                and video.max_gap <= self.config.max_gap
+            )
+        with contextlib.suppress(Exception):
+            await self._client.close()
+        log.info("visitor.summary", extra={"summary": self.summary.format()})

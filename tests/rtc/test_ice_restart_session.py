@@ -1,0 +1,149 @@
+"""Call recovery through the real signaling server: AgentSession (impolite) + headless visitor.
+
+Loss is simulated by dropping everything the visitor's ICE transport sends (the visitor's
+uplink dies); real link/address faults in network namespaces live in tests/net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from softphone.agent import AgentConfig, AgentSession, CallInfo
+from softphone.rtc.ice import LOOPBACK
+from softphone.rtc.reconnect import ReconnectFailure, ReconnectPolicy
+from softphone.rtc.seams import RestartableIceTransport
+from softphone.signaling.config import ServerConfig
+from softphone.signaling.server import SignalingServer
+from softphone.visitor.peer import VisitorConfig, VisitorPeer, VisitorSummary
+
+pytestmark = pytest.mark.timeout(90)
+
+TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+
+
+@dataclass
+class Call:
+    agent: AgentSession
+    visitor: VisitorPeer
+    run: asyncio.Task[VisitorSummary]
+    states: list[str]
+    failures: list[ReconnectFailure] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def visitor_ice(self) -> RestartableIceTransport:
+        assert self.visitor.call is not None and self.visitor.call.peer.restarter is not None
+        (transport,) = self.visitor.call.peer.restarter.transports
+        return transport
+
+    async def wait_state(self, state: str, within_s: float, after: int | None = None) -> float:
+        """Seconds until the agent's call shows ``state`` after ``states[:after]`` (default:
+        from now on)."""
+        started = time.monotonic()
+        seen = len(self.states) if after is None else after
+        async with asyncio.timeout(within_s):
+            while state not in self.states[seen:]:
+                self.changed.clear()
+                await self.changed.wait()
+        return time.monotonic() - started
+
+
+@contextlib.asynccontextmanager
+async def connected_call(policy: ReconnectPolicy | None = None) -> AsyncIterator[Call]:
+    server = SignalingServer(
+        ServerConfig(host="127.0.0.1", port=0, agent_tokens={"Alice": TOKEN}, site_keys=[SITE_KEY])
+    )
+    await server.start()
+    agent = AgentSession(
+        AgentConfig(server.url, TOKEN, ice=LOOPBACK, reconnect=policy or ReconnectPolicy())
+    )
+    rings: asyncio.Queue[CallInfo] = asyncio.Queue()
+    agent.incoming_call.connect(rings.put_nowait)
+    visitor = VisitorPeer(VisitorConfig(server.url, SITE_KEY, "Vera", ice=LOOPBACK))
+    run: asyncio.Task[VisitorSummary] | None = None
+    try:
+        await agent.start()
+        await agent.set_available(True)
+        run = asyncio.create_task(visitor.run())
+        ring = await asyncio.wait_for(rings.get(), 10)
+        call = Call(agent, visitor, run, states=[])
+        agent.call_state.connect(call.states.append)
+        agent.call_state.connect(lambda state: call.changed.set())
+        agent.call_failed.connect(call.failures.append)
+        await agent.accept(ring.call_id)
+        await call.wait_state("connected", within_s=10, after=0)
+        await asyncio.wait_for(visitor.connected.wait(), 10)
+        yield call
+    finally:
+        await agent.stop()
+        if run is not None:
+            visitor.hang_up()
+            await asyncio.wait_for(run, 10)
+        await server.close()
+
+
+async def frames_flowing(call: Call, within_s: float) -> None:
+    """Fresh video frames arrive on both sides."""
+    assert call.agent.call is not None and call.visitor.call is not None
+    peers = (call.agent.call.peer, call.visitor.call.peer)
+    before = [p.received("video").frames for p in peers]
+    async with asyncio.timeout(within_s):
+        # Frame counters are plain integers with no event to wait on: poll, bounded.
+        while any(p.received("video").frames < b + 5 for p, b in zip(peers, before, strict=True)):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_visitor_uplink_cut_then_back_call_recovers() -> None:
+    async with connected_call() as call:
+        await frames_flowing(call, within_s=10)
+        assert call.agent.call is not None
+        agent_dtls = call.agent.call.peer.pc.getTransceivers()[0].receiver.transport
+        call.visitor_ice().drop_outgoing = True
+        detected = await call.wait_state("reconnecting", within_s=5)
+        mark = len(call.states)
+        await asyncio.sleep(max(0.0, 2.0 - detected))  # a 2 s outage
+        call.visitor_ice().drop_outgoing = False
+        restored = time.monotonic()
+        await frames_flowing(call, within_s=10)
+        recovered = time.monotonic() - restored
+        await call.wait_state("connected", within_s=10, after=mark)
+        print(f"reconnecting shown after {detected * 1000:.0f} ms; media {recovered * 1000:.0f} ms")
+
+        assert call.states[:3] == ["connecting", "connected", "reconnecting"]
+        assert call.states[-1] == "connected"
+        assert detected <= 2.0
+        assert call.agent.call is not None
+        assert call.agent.call.peer.pc.getTransceivers()[0].receiver.transport is agent_dtls
+        assert agent_dtls._ssl is not None and agent_dtls.state == "connected"
+
+
+async def test_manual_restart_keeps_the_call_flowing() -> None:
+    async with connected_call() as call:
+        await frames_flowing(call, within_s=10)
+        mark = len(call.states)
+        call.agent.restart_ice("manual")
+        await frames_flowing(call, within_s=5)
+        await call.wait_state("connected", within_s=5, after=mark)
+        assert call.states[mark:] == ["reconnecting", "connected"]
+        assert call.agent.call is not None and call.agent.call.peer.restarter is not None
+        assert call.agent.call.peer.restarter.transports[0].generation >= 1
+
+
+async def test_exhausted_attempts_end_the_call_for_both_sides() -> None:
+    policy = ReconnectPolicy(max_attempts=2, attempt_timeout_s=1.5, backoff_s=(0.2,))
+    async with connected_call(policy) as call:
+        call.visitor_ice().drop_outgoing = True  # for good
+        mark = len(call.states)
+        await call.wait_state("failed", within_s=15, after=mark)
+        await call.wait_state("ended", within_s=5, after=mark)
+        summary = await asyncio.wait_for(call.run, 10)
+
+        assert [f.attempts for f in call.failures] == [2]
+        assert summary.ended_reason == "agent-hangup:reconnect-failed"
+        assert call.agent.call is None

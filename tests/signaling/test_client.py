@@ -1,0 +1,197 @@
+"""SignalingClient against real servers: sign-in, state, resume with queued sends, server
+restart on the same port, a missed pong, and a rejected hello that does not retry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from websockets.asyncio.server import ServerConnection
+
+from softphone.signaling.client import ConnectionState, SignalingClient, SignalingRejected
+from softphone.signaling.protocol import (
+    Accept,
+    Accepted,
+    CallRequest,
+    Limits,
+    Message,
+    Offer,
+    Ring,
+    Ringing,
+    Welcome,
+    decode,
+    encode,
+)
+from softphone.signaling.server import ServerConfig, SignalingServer
+
+from .conftest import AGENTS, SITE_KEY
+
+FAST = {"backoff_initial": 0.05, "backoff_max": 0.2}
+
+
+@contextlib.asynccontextmanager
+async def running(client: SignalingClient) -> AsyncIterator[SignalingClient]:
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def agent_client(url: str, **kwargs: object) -> SignalingClient:
+    return SignalingClient(url, "agent", token=AGENTS["alice"], **FAST, **kwargs)  # type: ignore[arg-type]
+
+
+async def left_connected(client: SignalingClient) -> None:
+    """Wait (at most 2 s) until the client notices its socket is gone."""
+    changed = asyncio.Event()
+    client.state_changed.connect(lambda state: changed.set())
+    async with asyncio.timeout(2):
+        while client.state is ConnectionState.CONNECTED:
+            await changed.wait()
+            changed.clear()
+
+
+async def next_of(client_messages: AsyncIterator[Message], kind: type) -> Message:
+    async with asyncio.timeout(2):
+        async for msg in client_messages:
+            if isinstance(msg, kind):
+                return msg
+    raise AssertionError("iterator ended")
+
+
+async def test_connect_states_messages_and_signal(server, connect):
+    states: list[ConnectionState] = []
+    received: list[Message] = []
+    async with running(agent_client(server.url)) as client:
+        client.state_changed.connect(states.append)
+        client.message_received.connect(received.append)
+        incoming = client.messages()
+        welcome = await client.connect(timeout=2)
+        assert welcome.name == "alice" and client.state is ConnectionState.CONNECTED
+        visitor = await connect("visitor")
+        await visitor.send(CallRequest())
+        call_id = (await visitor.expect(Ringing)).call_id
+        assert (await next_of(incoming, Ring)).call_id == call_id
+        await client.send(Accept(call_id=call_id))
+        await visitor.expect(Accepted)
+        assert [type(m) for m in received] == [Ring]
+        await incoming.aclose()
+    assert states == [ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.CLOSED]
+
+
+async def test_resume_flushes_sends_queued_while_down(server, connect, start_call):
+    lost: list[None] = []
+    async with running(agent_client(server.url)) as client:
+        client.session_lost.connect(lambda: lost.append(None))
+        incoming = client.messages()
+        await client.connect(timeout=2)
+        visitor = await connect("visitor")
+        await visitor.send(CallRequest())
+        call_id = (await visitor.expect(Ringing)).call_id
+        await next_of(incoming, Ring)
+        await client.send(Accept(call_id=call_id))
+        await visitor.expect(Accepted)
+
+        session = server.sessions.by_id[client.welcome.session_id]
+        session.conn.transport.abort()  # the network drops the socket
+        await left_connected(client)
+        for i in range(3):
+            await client.send(Offer(call_id=call_id, sdp=f"queued {i}"))
+        await client.wait_connected(timeout=3)
+        assert client.welcome.resumed and client.welcome.call_id == call_id
+        assert [(await visitor.expect(Offer)).sdp for _ in range(3)] == [
+            "queued 0",
+            "queued 1",
+            "queued 2",
+        ]
+        assert lost == []
+        await incoming.aclose()
+
+
+async def test_reconnects_after_the_server_restarts_on_the_same_port(
+    server_config: ServerConfig, _no_leaked_tasks: None
+):
+    lost: list[None] = []
+    first = SignalingServer(server_config)
+    await first.start()
+    port = first.port
+    async with running(agent_client(first.url)) as client:
+        client.session_lost.connect(lambda: lost.append(None))
+        await client.connect(timeout=2)
+        await first.close()
+        await left_connected(client)
+        assert client.state is ConnectionState.RECONNECTING
+        with pytest.raises(TimeoutError):
+            await client.wait_connected(timeout=0.3)  # "signaling is down": callers wait
+
+        server_config.port = port
+        async with SignalingServer(server_config):
+            await client.wait_connected(timeout=3)
+            # The new server never knew the session: a fresh hello, and listeners are told.
+            assert lost == [None]
+            assert client.welcome.resumed is False
+
+
+async def test_rejected_hello_closes_without_retrying(server, caplog):
+    client = SignalingClient(server.url, "agent", token="wrong", **FAST)
+    with caplog.at_level(logging.WARNING, logger="softphone.signaling.server"):
+        with pytest.raises(SignalingRejected) as rejected:
+            await client.connect(timeout=2)
+        assert rejected.value.code == "unauthorized"
+        assert client.state is ConnectionState.CLOSED
+        await asyncio.sleep(0.5)  # ten backoff periods: a retry would show up in the log
+    attempts = [r for r in caplog.records if r.getMessage() == "signaling.agent_unauthorized"]
+    assert len(attempts) == 1
+    with pytest.raises(SignalingRejected):
+        await client.wait_connected(timeout=0.1)
+    await client.close()
+
+
+async def test_missed_pong_means_a_dead_socket(_no_leaked_tasks: None):
+    """A server that welcomes then goes silent (a half-dead path): the client notices."""
+    connections: list[ServerConnection] = []
+    reconnected = asyncio.Event()
+
+    async def mute(conn: ServerConnection) -> None:
+        connections.append(conn)
+        if len(connections) == 2:
+            reconnected.set()
+        decode(await conn.recv())
+        await conn.send(
+            encode(
+                Welcome(
+                    session_id="s",
+                    resume_token="t",
+                    heartbeat_interval=0.1,
+                    limits=Limits(max_frame_bytes=65536, messages_per_second=50),
+                )
+            )
+        )
+        await conn.wait_closed()
+
+    async with websockets.serve(mute, "127.0.0.1", 0) as mute_server:
+        port = mute_server.sockets[0].getsockname()[1]
+        client = SignalingClient(f"ws://127.0.0.1:{port}/ws", "visitor", site_key=SITE_KEY, **FAST)
+        async with running(client):
+            await client.connect(timeout=2)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await left_connected(client)
+            assert loop.time() - started < 0.5  # two heartbeat intervals, not a TCP timeout
+            await asyncio.wait_for(reconnected.wait(), 2)  # it reconnects (and resumes)
+
+
+async def test_cancelling_a_task_inside_close_still_cancels_it(server) -> None:
+    """close() must not swallow a cancel aimed at its caller (a demo shutdown hung on it)."""
+    client = SignalingClient(server.url, "agent", token=AGENTS["alice"], **FAST)
+    await client.connect(timeout=5)
+    closer = asyncio.create_task(client.close())
+    await asyncio.sleep(0)
+    closer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closer
+    await client.close()

@@ -1,0 +1,188 @@
+"""AgentSession against the real signaling server and the headless visitor, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from aiortc import MediaStreamTrack
+
+from softphone.agent import AgentConfig, AgentSession, CallInfo
+from softphone.demo import start_demo
+from softphone.media.local import MediaChoice
+from softphone.media.pattern import read_frame_stamp
+from softphone.rtc.ice import LOOPBACK
+from softphone.signaling.config import ServerConfig
+from softphone.signaling.server import SignalingServer
+from softphone.visitor.peer import VisitorConfig, VisitorPeer, VisitorSummary
+
+TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+
+
+async def wait_until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    """Polls frame counters (plain integers, no event to wait on), bounded in time."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+@dataclass
+class Events:
+    rings: asyncio.Queue[CallInfo] = field(default_factory=asyncio.Queue)
+    states: list[str] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    tracks: list[MediaStreamTrack] = field(default_factory=list)
+    previews: list[MediaStreamTrack] = field(default_factory=list)
+
+    def watch(self, agent: AgentSession) -> None:
+        agent.incoming_call.connect(self.rings.put_nowait)
+        agent.call_state.connect(self.states.append)
+        agent.call_ended.connect(self.ended.append)
+        agent.call_cancelled.connect(lambda cid, why: self.cancelled.append((cid, why)))
+        agent.media_notice.connect(self.notices.append)
+        agent.remote_video_track.connect(self.tracks.append)
+        agent.remote_audio_track.connect(self.tracks.append)
+        agent.local_video_track.connect(self.previews.append)
+
+
+@dataclass
+class Setup:
+    server: SignalingServer
+    agent: AgentSession
+    events: Events
+
+    def visitor(self) -> VisitorPeer:
+        return VisitorPeer(
+            VisitorConfig(self.server.url, SITE_KEY, "Vera", page="/pricing", ice=LOOPBACK)
+        )
+
+
+@contextlib.asynccontextmanager
+async def signed_in_agent(media: MediaChoice | None = None) -> AsyncIterator[Setup]:
+    server = SignalingServer(
+        ServerConfig(host="127.0.0.1", port=0, agent_tokens={"Alice": TOKEN}, site_keys=[SITE_KEY])
+    )
+    await server.start()
+    agent = AgentSession(AgentConfig(server.url, TOKEN, ice=LOOPBACK, media=media or MediaChoice()))
+    events = Events()
+    events.watch(agent)
+    try:
+        await agent.start()
+        await agent.set_available(True)
+        yield Setup(server, agent, events)
+    finally:
+        await agent.stop()
+        await server.close()
+
+
+async def connect_call(setup: Setup, visitor: VisitorPeer) -> asyncio.Task[VisitorSummary]:
+    run = asyncio.create_task(visitor.run())
+    async with asyncio.timeout(10):
+        ring = await setup.events.rings.get()
+        assert (ring.visitor_name, ring.page) == ("Vera", "/pricing")
+        await setup.agent.accept(ring.call_id)
+        await visitor.connected.wait()
+        await wait_until(lambda: "connected" in setup.events.states)
+    return run
+
+
+async def test_call_media_both_ways_then_agent_hangs_up() -> None:
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = await connect_call(setup, visitor)
+        assert setup.agent.call is not None and visitor.call is not None
+        agent_peer, visitor_peer = setup.agent.call.peer, visitor.call.peer
+        await wait_until(
+            lambda: all(
+                p.received("video").stamped_frames >= 60 and p.received("audio").frames >= 20
+                for p in (agent_peer, visitor_peer)
+            )
+        )
+        assert max(p.received("video").max_gap for p in (agent_peer, visitor_peer)) <= 10
+        stats = await setup.agent.stats()
+        assert stats is not None and stats.video_frames_decoded >= 60
+        assert {t.kind for t in setup.events.tracks} == {"audio", "video"}
+        video_tap = next(t for t in setup.events.tracks if t.kind == "video")
+        frame = await asyncio.wait_for(video_tap.recv(), 5)
+        assert (frame.width, frame.height) == (640, 360)
+        preview = await asyncio.wait_for(setup.events.previews[0].recv(), 5)
+        assert read_frame_stamp(preview) is not None  # the agent's own test pattern
+
+        await setup.agent.hangup()
+        summary = await asyncio.wait_for(run, 10)
+        assert summary.ended_reason == "agent-hangup:normal"
+        assert summary.passed, summary.format()
+        assert setup.events.states == ["connecting", "connected", "ended"]
+        assert setup.events.ended == ["local-hangup"]
+        assert setup.agent.call is None and agent_peer.state == "closed"
+
+
+async def test_visitor_hangs_up_and_the_agent_call_ends() -> None:
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = await connect_call(setup, visitor)
+        peer = setup.agent.call.peer if setup.agent.call else None
+        visitor.hang_up()
+        summary = await asyncio.wait_for(run, 10)
+        await wait_until(lambda: setup.events.ended == ["normal"])
+        assert summary.ended_reason == "visitor-hangup"
+        assert setup.agent.call is None and peer is not None and peer.state == "closed"
+
+
+async def test_visitor_cancels_while_ringing() -> None:
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = asyncio.create_task(visitor.run())
+        ring = await asyncio.wait_for(setup.events.rings.get(), 10)
+        visitor.hang_up()
+        await asyncio.wait_for(run, 10)
+        await wait_until(lambda: bool(setup.events.cancelled))
+        assert setup.events.cancelled[0][0] == ring.call_id
+        assert ring.call_id not in setup.agent.ringing
+
+
+async def test_declined_call_tells_the_visitor_nobody_is_available() -> None:
+    async with signed_in_agent() as setup:
+        run = asyncio.create_task(setup.visitor().run())
+        ring = await asyncio.wait_for(setup.events.rings.get(), 10)
+        await setup.agent.decline(ring.call_id)
+        summary = await asyncio.wait_for(run, 10)
+        assert summary.ended_reason == "no-agent-available" and not summary.passed
+
+
+async def test_broken_camera_falls_back_to_black_video_and_the_call_goes_on() -> None:
+    async with signed_in_agent(MediaChoice(camera="/dev/no-such-camera")) as setup:
+        visitor = setup.visitor()
+        run = await connect_call(setup, visitor)
+        assert len(setup.events.notices) == 1 and "camera" in setup.events.notices[0]
+        assert visitor.call is not None
+        seen = visitor.call.peer.received("video")
+        await wait_until(lambda: seen.frames >= 10)
+        assert seen.luma is not None and seen.luma < 20 and seen.stamped_frames == 0
+        setup.agent.set_muted(True)  # applied to the live call
+        heard = visitor.call.peer.received("audio")
+        await wait_until(lambda: heard.level is not None and heard.level < 0.01)
+        await setup.agent.hangup()
+        await asyncio.wait_for(run, 10)
+
+
+async def test_demo_visitor_calls_the_agent() -> None:
+    demo = await start_demo(pause=0.2)
+    agent = AgentSession(demo.agent_config())
+    events = Events()
+    events.watch(agent)
+    try:
+        await agent.start()
+        await agent.set_available(True)
+        ring = await asyncio.wait_for(events.rings.get(), 10)
+        await agent.accept(ring.call_id)
+        await wait_until(lambda: "connected" in events.states)
+        await agent.hangup()
+    finally:
+        await agent.stop()
+        await demo.stop()
