@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AgentConfig:
     server_url: str
-    token: str
+    token: str = field(repr=False)  # never in logs or reprs
     name: str | None = None  # the server takes the agent's name from the token
     ice: IceSettings = field(default_factory=IceSettings)
     media: MediaChoice = field(default_factory=MediaChoice)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from softphone import __version__
 from softphone.logging_setup import setup_logging
 from softphone.settings import Settings, default_log_dir, load_settings, merge_overrides
+
+if TYPE_CHECKING:
+    from softphone.demo import DemoHandles
+    from softphone.ui.shell import AppShell
+    from softphone.ui.single_instance import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +66,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.log_level, settings.log_format, args.log_dir or default_log_dir()
     )
     log.info("app.start", extra={"version": __version__, "log_file": str(log_file)})
-    return run_gui(settings, demo=args.demo)
+    if args.self_test:
+        from softphone.selftest import main_self_test
+
+        return main_self_test()  # headless: no QApplication
+    return run_gui(settings, demo=args.demo, log_dir=log_file.parent if log_file else None)
 
 
-def run_gui(settings: Settings, *, demo: bool) -> int:
+def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> int:
+    import platformdirs
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from softphone.ui.crash import install_crash_handlers
+    from softphone.ui.single_instance import SingleInstance, instance_name
+
     app = QApplication.instance() or QApplication(sys.argv)
     QApplication.setApplicationName("Softphone")
+    QApplication.setOrganizationName("Softphone")
     QApplication.setApplicationVersion(__version__)
     QApplication.setDesktopFileName("softphone")
+    # Per user and profile: a second launch shows the running window and exits.
+    instance = SingleInstance(instance_name(platformdirs.user_config_dir("softphone")))
+    if instance.notify_running():
+        log.info("app.focus_running_instance")
+        return 0
+    instance.listen()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    install_crash_handlers(loop)
     try:
         with loop:
-            return loop.run_until_complete(_gui_main(settings, demo=demo))
+            return loop.run_until_complete(_gui_main(settings, demo, log_dir, instance))
     finally:
+        instance.close()
         asyncio.set_event_loop(None)
 
 
-async def _gui_main(settings: Settings, *, demo: bool) -> int:
+async def _gui_main(
+    settings: Settings, demo: bool, log_dir: Path | None, instance: SingleInstance
+) -> int:
     from softphone.ui.main_window import MainWindow, app_icon
+    from softphone.ui.shell import AppShell
+    from softphone.ui.tray import Tray
 
     loop = asyncio.get_running_loop()
     quit_requested: asyncio.Future[str] = loop.create_future()
@@ -92,17 +120,54 @@ async def _gui_main(settings: Settings, *, demo: bool) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_quit, signal.Signals(signum).name)
     window = MainWindow()
-    window.setWindowIcon(app_icon())
+    tray = Tray(app_icon())
+    window.tray_available = tray.available
     window.close_requested.connect(lambda: request_quit("window-closed"))
-    window.show()
+    tray.show_requested.connect(window.bring_to_front)
+    tray.quit_requested.connect(window.request_quit)
+    instance.activation_requested.connect(window.bring_to_front)
+    shell = AppShell(settings, window, tray=tray, log_dir=log_dir)
+    if settings.start_minimized and tray.available:
+        tray.notify("Softphone", "Running in the tray; calls will ring here.")
+    else:
+        window.show()
     log.info("app.ready")
-    reason = await quit_requested
+    startup = loop.create_task(_start_session(shell, demo), name="app-startup")
+    demo_handles = None
+    try:
+        reason = await quit_requested
+    finally:
+        startup.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            demo_handles = await startup
     log.info("app.quit", extra={"reason": reason})
-    window.close()
+    await shell.close()
+    if demo_handles is not None:
+        await demo_handles.stop()
+    tray.hide()
+    window.hide()
     await cancel_pending_tasks()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
     return 0
+
+
+async def _start_session(shell: AppShell, demo: bool) -> DemoHandles | None:
+    """Sign in (the demo signs in by itself and stays available); the result is the demo
+    to stop at exit. Runs beside the quit wait, so a dialog never delays a SIGTERM."""
+    if not demo:
+        await shell.sign_in_and_start()
+        return None
+    from softphone.demo import DEMO_AGENT, start_demo
+
+    handles = await start_demo()
+    try:
+        # The demo's agent sends the test pattern and tone, like its visitor.
+        await shell.start_session(handles.agent_config(), DEMO_AGENT, available=True)
+    except BaseException:
+        await handles.stop()
+        raise
+    return handles
 
 
 async def cancel_pending_tasks(rounds: int = 5) -> None:

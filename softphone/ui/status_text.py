@@ -34,3 +34,46 @@ def call_text(state: str, attempt: int = 0, max_attempts: int = 0) -> str:
 
 def window_title(agent_state: str) -> str:
     return f"Softphone — {agent_state}"
+
+
+def agent_state_text(signed_in: bool, available: bool, in_call: bool) -> str:
+    """The agent's state as shown in the title, the header and the tray."""
+    if not signed_in:
+        return "Offline"
+    if in_call:
+        return "In a call"
+    return "Available" if available else "Away"
+
+
+def format_duration(seconds: float) -> str:
+    """Call timer: m:ss, or h:mm:ss past an hour."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def ring_text(visitor_name: str, page: str | None) -> str:
+    where = f" on {page}" if page else ""
+    return f"{visitor_name or 'A visitor'} is calling{where}"
+
+
+def reconnect_failure_text(attempts: int, elapsed_s: float, reason: str) -> str:
+    """Body of the modal shown when the call could not be recovered."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return (
+        f"The connection could not be restored after {tries} "
+        f"over {elapsed_s:.0f} seconds (last error: {reason}).\n\n"
+        "Please check your network connection, VPN and firewall, then wait for the "
+        "next call. The visitor has been told that the call ended."
+    )
+
+
+def reconnect_failure_details(
+    attempts: int, elapsed_s: float, reason: str, trigger: str, call_id: str | None
+) -> str:
+    """Plain text for "Copy details", meant to be pasted into a support ticket."""
+    return (
+        f"Softphone call lost\ncall id: {call_id or 'unknown'}\nattempts: {attempts}\n"
+        f"elapsed: {elapsed_s:.1f} s\ntrigger: {trigger}\nlast reason: {reason}"
+    )

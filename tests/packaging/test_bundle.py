@@ -89,3 +89,18 @@ def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_frozen_app_passes_its_self_test(bundle: Path, tmp_path: Path) -> None:
+    """The support check of an installed app: a real loopback call inside the frozen binary."""
+    result = subprocess.run(
+        [str(bundle / "softphone" / "softphone"), "--self-test"],
+        env=_frozen_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "Softphone self-test: PASSED" in result.stdout
+    assert "video and audio both ways" in result.stdout

@@ -1,0 +1,194 @@
+"""Settings: devices, server, reconnect policy — bounds taken from softphone.settings so
+the form can never save what the settings file would reject."""
+
+from __future__ import annotations
+
+import msgspec
+import msgspec.inspect as mi
+from PySide6.QtMultimedia import QMediaDevices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from softphone.media.devices import Device
+from softphone.media.local import TEST_PATTERN, TONE
+from softphone.settings import MediaSettings, ReconnectSettings
+from softphone.ui.audio_devices import device_id
+from softphone.ui.level_meter import LevelMeter
+from softphone.ui.preferences import SignIn, parse_reconnect, validate_sign_in
+
+NO_DEVICE = "none"
+
+
+def bounds(struct: type[msgspec.Struct], name: str) -> tuple[float, float]:
+    """(ge, le) of a numeric field, or of a list field's items."""
+    for info in mi.type_info(struct).fields:  # type: ignore[attr-defined]
+        if info.name == name:
+            kind = getattr(info.type, "item_type", info.type)
+            return kind.ge, kind.le
+    raise KeyError(name)
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        media: MediaSettings,
+        reconnect: ReconnectSettings,
+        sign_in: SignIn | None,
+        capture_devices: list[Device],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Softphone settings")
+        self.setMinimumWidth(480)
+        self._media = media
+        layout = QVBoxLayout(self)
+        tabs = QTabWidget()
+        tabs.addTab(self._devices_tab(media, capture_devices), "Devices")
+        tabs.addTab(self._server_tab(sign_in), "Server")
+        tabs.addTab(self._reconnect_tab(reconnect), "Reconnect")
+        layout.addWidget(tabs)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.finished.connect(lambda _code: self.level_meter.stop())
+        self._validate()
+
+    # --- tabs -----------------------------------------------------------------------------
+
+    def _devices_tab(self, media: MediaSettings, capture: list[Device]) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.camera = QComboBox()
+        self.microphone = QComboBox()
+        self.speaker = QComboBox()
+        self.ringer = QComboBox()
+        cameras = [("System default camera", ""), ("Test pattern", TEST_PATTERN)]
+        cameras += [(d.name, d.id) for d in capture if d.kind == "video"]
+        mics = [("System default microphone", ""), ("Test tone", TONE)]
+        mics += [(d.name, d.id) for d in capture if d.kind == "audio" and d.id != "default"]
+        outputs = [("System default", "")]
+        outputs += [(d.description(), device_id(d)) for d in QMediaDevices.audioOutputs()]
+        _fill(self.camera, [*cameras, ("No camera (audio only)", NO_DEVICE)], media.camera)
+        _fill(self.microphone, [*mics, ("No microphone", NO_DEVICE)], media.microphone)
+        _fill(self.speaker, outputs, media.speaker)
+        _fill(self.ringer, outputs, media.ringer)
+        self.level_meter = LevelMeter()
+        form.addRow("Camera:", self.camera)
+        form.addRow("Microphone:", self.microphone)
+        form.addRow("Mic level:", self.level_meter)
+        form.addRow("Speaker:", self.speaker)
+        form.addRow("Ringer:", self.ringer)
+        return page
+
+    def _server_tab(self, sign_in: SignIn | None) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.server_url = QLineEdit(sign_in.server_url if sign_in else "")
+        self.agent_name = QLineEdit(sign_in.agent_name if sign_in else "")
+        self.token = QLineEdit(sign_in.token if sign_in else "")
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("Server:", self.server_url)
+        form.addRow("Agent name:", self.agent_name)
+        form.addRow("Access token:", self.token)
+        note = QLabel("Server changes apply the next time you sign in.")
+        note.setStyleSheet("color: #5a6275;")
+        form.addRow(note)
+        for field in (self.server_url, self.agent_name, self.token):
+            field.textChanged.connect(self._validate)
+        return page
+
+    def _reconnect_tab(self, policy: ReconnectSettings) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        low, high = bounds(ReconnectSettings, "max_attempts")
+        self.max_attempts = QSpinBox()
+        self.max_attempts.setRange(int(low), int(high))
+        self.max_attempts.setValue(policy.max_attempts)
+        low, high = bounds(ReconnectSettings, "attempt_timeout_s")
+        self.attempt_timeout = QDoubleSpinBox()
+        self.attempt_timeout.setRange(low, high)
+        self.attempt_timeout.setSuffix(" s")
+        self.attempt_timeout.setValue(policy.attempt_timeout_s)
+        low, high = bounds(ReconnectSettings, "backoff_s")
+        self.backoff = QLineEdit(", ".join(f"{b:g}" for b in policy.backoff_s))
+        self.backoff.setToolTip(f"Seconds between attempts, each {low:g} to {high:g}")
+        self.backoff.textChanged.connect(self._validate)
+        form.addRow("Attempts before giving up:", self.max_attempts)
+        form.addRow("Timeout per attempt:", self.attempt_timeout)
+        form.addRow("Wait between attempts (s):", self.backoff)
+        return page
+
+    # --- validation and result ------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        problems = []
+        _policy, error = self._parse_reconnect()
+        if error:
+            problems.append(error)
+        if any(f.text() for f in (self.server_url, self.agent_name, self.token)):
+            problems += validate_sign_in(
+                self.server_url.text(), self.agent_name.text(), self.token.text()
+            )
+        return problems
+
+    def _parse_reconnect(self) -> tuple[ReconnectSettings | None, str]:
+        return parse_reconnect(
+            self.max_attempts.value(), self.attempt_timeout.value(), self.backoff.text()
+        )
+
+    def _validate(self) -> None:
+        problems = self.problems()
+        self.error.setText("\n".join(problems))
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not problems)
+
+    def accept(self) -> None:
+        if not self.problems():
+            super().accept()
+
+    def media(self) -> MediaSettings:
+        return msgspec.structs.replace(
+            self._media,
+            camera=self.camera.currentData(),
+            microphone=self.microphone.currentData(),
+            speaker=self.speaker.currentData(),
+            ringer=self.ringer.currentData(),
+        )
+
+    def reconnect(self) -> ReconnectSettings:
+        policy, error = self._parse_reconnect()
+        if policy is None:
+            raise ValueError(error)
+        return policy
+
+    def sign_in(self) -> SignIn | None:
+        if validate_sign_in(self.server_url.text(), self.agent_name.text(), self.token.text()):
+            return None
+        return SignIn(
+            self.server_url.text().strip(), self.agent_name.text().strip(), self.token.text()
+        )
+
+
+def _fill(combo: QComboBox, items: list[tuple[str, str]], current: str) -> None:
+    for label, value in items:
+        combo.addItem(label, value)
+    if current and combo.findData(current) < 0:
+        combo.addItem(f"{current} (not connected)", current)
+    combo.setCurrentIndex(max(0, combo.findData(current)))

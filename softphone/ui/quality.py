@@ -1,0 +1,60 @@
+"""Call-quality judgement as pure functions: what the diagnostics panel warns about.
+
+Thresholds follow common contact-center guidance: above them agents hear echo-like delay
+(RTT), choppy audio (jitter, loss) or nothing at all (no bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from softphone.rtc.stats import CallStats
+
+RTT_WARN_MS = 400.0
+JITTER_WARN_MS = 30.0
+LOSS_WARN_PERCENT = 1.0
+SILENCE_WARN_S = 3.0
+
+
+def quality_warnings(stats: CallStats, silent_for_s: float) -> list[str]:
+    """One sentence per threshold exceeded; empty means the call looks healthy."""
+    warnings = []
+    if stats.rtt_ms is not None and stats.rtt_ms > RTT_WARN_MS:
+        warnings.append(f"High round-trip time ({stats.rtt_ms:.0f} ms > {RTT_WARN_MS:.0f} ms)")
+    if stats.jitter_ms is not None and stats.jitter_ms > JITTER_WARN_MS:
+        warnings.append(f"High jitter ({stats.jitter_ms:.0f} ms > {JITTER_WARN_MS:.0f} ms)")
+    if stats.loss_percent > LOSS_WARN_PERCENT:
+        warnings.append(f"Packet loss {stats.loss_percent:.1f} % (> {LOSS_WARN_PERCENT:.0f} %)")
+    if silent_for_s >= SILENCE_WARN_S:
+        warnings.append(f"Nothing received for {silent_for_s:.0f} s")
+    return warnings
+
+
+def stats_rows(stats: CallStats) -> list[tuple[str, str]]:
+    """Label/value pairs of the diagnostics table; unknown values read as an em dash."""
+
+    def ms(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0f} ms"
+
+    return [
+        ("Round-trip time", ms(stats.rtt_ms)),
+        ("Jitter", ms(stats.jitter_ms)),
+        ("Packet loss", f"{stats.loss_percent:.1f} % ({stats.packets_lost} packets)"),
+        ("Bitrate in", f"{stats.bitrate_in_kbps:.0f} kbit/s"),
+        ("Bitrate out", f"{stats.bitrate_out_kbps:.0f} kbit/s"),
+        ("Video", f"{stats.video_fps:.0f} fps, {stats.video_frames_decoded} frames"),
+        ("Audio frames", str(stats.audio_frames_received)),
+    ]
+
+
+@dataclass
+class InboundWatch:
+    """Tracks how long the inbound bitrate has been zero, from consecutive samples."""
+
+    last_data_at: float | None = None
+
+    def observe(self, now: float, bitrate_in_kbps: float) -> float:
+        """Seconds without inbound bytes (0 while data flows or before the first sample)."""
+        if bitrate_in_kbps > 0 or self.last_data_at is None:
+            self.last_data_at = now
+        return now - self.last_data_at

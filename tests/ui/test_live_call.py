@@ -1,0 +1,140 @@
+"""The GUI over the real core: sign-in against an embedded signaling server, availability
+the server sees, a real visitor peer ringing, Accept, live media, Hang up on both sides."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from softphone.media.local import TEST_PATTERN, TONE
+from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
+from softphone.settings import MediaSettings, Settings
+from softphone.signaling.config import ServerConfig
+from softphone.signaling.server import SignalingServer
+from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.main_window import MainWindow
+from softphone.ui.preferences import Preferences, SignIn
+from softphone.ui.shell import AppShell, media_choice
+from softphone.visitor.peer import VisitorConfig, VisitorPeer
+
+T = TypeVar("T")
+AGENT, TOKEN = "Grace Hopper", "grace-token"
+
+
+def run(
+    qtbot: QtBot, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], timeout: float = 15
+) -> T:
+    task = loop.create_task(coro)
+    qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+    return task.result()
+
+
+@pytest.fixture
+def server(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> Iterator[SignalingServer]:
+    server = SignalingServer(ServerConfig(port=0, agent_tokens={AGENT: TOKEN}, ring_timeout=20))
+    run(qtbot, qloop, server.start())
+    yield server
+    run(qtbot, qloop, server.close())
+
+
+@pytest.fixture
+def shell(qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Iterator[AppShell]:
+    window = MainWindow()  # closed here, after the session: pytest-qt closes widgets first
+    window.show()
+    prefs = Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+    prefs.save_available(False)
+    settings = Settings(ice_host_allowlist=list(LOOPBACK_ONLY))
+    shell = AppShell(settings, window, preferences=prefs, log_dir=tmp_path)
+    yield shell
+    run(qtbot, qloop, shell.close())
+    window.deleteLater()
+
+
+def test_sign_in_then_availability_reaches_the_server(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, server: SignalingServer, shell: AppShell
+) -> None:
+    window = shell.window
+    starting = qloop.create_task(shell.sign_in_and_start())
+    qtbot.waitUntil(lambda: isinstance(shell._dialog, SignInDialog), timeout=3000)
+    dialog = shell._dialog
+    assert isinstance(dialog, SignInDialog)
+    dialog.server_url.setText(server.url)
+    dialog.agent_name.setText(AGENT)
+    dialog.token.setText(TOKEN)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.waitUntil(starting.done, timeout=15000)
+    starting.result()
+    assert window.signaling_status.text() == "Server: connected"
+    assert window.windowTitle() == "Softphone — Away"
+    assert shell.prefs.sign_in() is not None  # remembered for the next start
+    agent = server.sessions.find_agent(AGENT)
+    assert agent is not None
+    qtbot.waitUntil(lambda: not agent.available, timeout=3000)
+
+    window.availability_button.click()
+    qtbot.waitUntil(lambda: agent.available, timeout=3000)
+    assert window.windowTitle() == "Softphone — Available"
+    window.availability_button.click()
+    qtbot.waitUntil(lambda: not agent.available, timeout=3000)
+    assert shell.prefs.available() is False
+
+
+def test_ring_accept_live_call_and_hang_up_on_both_sides(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, server: SignalingServer, shell: AppShell
+) -> None:
+    window = shell.window
+    shell.prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
+    shell.prefs.save_available(True)
+    run(qtbot, qloop, shell.sign_in_and_start())
+    shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
+    assert shell.controller is not None and shell.session is not None
+    shell.controller.apply_media_choice(media_choice(shell.media))
+    visitor = VisitorPeer(
+        VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, min_video_frames=1)
+    )
+    visiting = qloop.create_task(visitor.run())
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.incoming, timeout=10000)
+    assert shell.ringer.ringing
+    assert "Ada Lovelace is calling" in window.incoming.title.text()
+
+    window.incoming.accept_button.click()
+    assert not shell.ringer.ringing
+    qtbot.waitUntil(lambda: window.call_status.text() == "Call: connected", timeout=15000)
+    remote = window.call_view.remote_video
+    qtbot.waitUntil(lambda: remote.frames_shown >= 5, timeout=15000)
+    assert window.windowTitle() == "Softphone — In a call"
+    assert not window.call_view.is_audio_only()
+    controller = shell.controller
+    if shell.speaker.device is not None:  # a sound server: the visitor is heard
+        qtbot.waitUntil(lambda: controller._playout is not None, timeout=5000)
+        playout = controller._playout
+        assert playout is not None and playout.error is None
+        qtbot.waitUntil(lambda: playout._sink.processedUSecs() > 0, timeout=10000)
+
+    # "Restart ICE now" (diagnostics) runs a real make-before-break restart.
+    progress: list[tuple[int, int]] = []
+    assert controller is not None
+    controller.bridge.reconnect_progress.connect(lambda a, n: progress.append((a, n)))
+    diagnostics = controller.open_diagnostics()
+    diagnostics.restart_button.click()
+    qtbot.waitUntil(lambda: window.call_status.text() == "Reconnected", timeout=15000)
+    assert progress[:1] == [(1, 3)]
+    frames_before = remote.frames_shown
+    qtbot.waitUntil(lambda: remote.frames_shown > frames_before + 10, timeout=10000)
+    diagnostics.close()
+
+    window.call_view.hangup_button.click()
+    qtbot.waitUntil(visiting.done, timeout=15000)
+    summary = visiting.result()
+    assert summary.ended_reason.startswith("agent-hangup")
+    assert summary.video_frames > 0
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=5000)
+    assert window.call_status.text() == "Call ended"
+    assert window.windowTitle() == "Softphone — Available"
