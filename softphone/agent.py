@@ -189,7 +189,7 @@ class AgentSession:
             elif self.call is not None and msg.call_id == self.call.call_id:
                 await self._end_call(msg.reason, notify_peer=False)
         elif isinstance(msg, Error):
-            log.warning("agent.server_error", extra={"code": msg.code, "message": msg.message})
+            log.warning("agent.server_error", extra={"code": msg.code, "detail": msg.message})
         elif self.call is not None:
             await self.call.handle(msg)
 

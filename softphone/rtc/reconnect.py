@@ -316,10 +316,19 @@ class ReconnectController:
             return
         self._last_issue = self._clock.now()
         try:
-            await self._driver.send_restart(attempt, reason)
+            # Bounded by the deadline (a send can block on a dead socket), never by an
+            # observation: a restart half-built when cancelled would be worse than none.
+            sent = await self._sleep_or_wake(
+                deadline - self._clock.now(),
+                self._sent(self._driver.send_restart(attempt, reason)),
+                wake=False,
+            )
         except Exception:
             # Signaling can drop between the check and the send: the next tick retries.
             log.warning("reconnect.offer_failed", exc_info=True, extra=self._fields(reason))
+            return
+        if not sent:
+            log.warning("reconnect.offer_timeout", extra=self._fields(reason))
             return
         self._offer_sent = True
         self._log("reconnect.offer_sent", reason=reason, trigger=trigger)
@@ -383,13 +392,22 @@ class ReconnectController:
             self._next_issue_time()
         )
 
-    async def _sleep_or_wake(self, seconds: float, work: Awaitable[T] | None = None) -> T | None:
-        """Wait for ``work`` (if any), ``seconds`` or an observation, whichever comes first."""
+    @staticmethod
+    async def _sent(sending: Awaitable[None]) -> bool:
+        await sending
+        return True
+
+    async def _sleep_or_wake(
+        self, seconds: float, work: Awaitable[T] | None = None, *, wake: bool = True
+    ) -> T | None:
+        """Wait for ``work`` (if any), ``seconds`` or (if ``wake``) an observation, whichever
+        comes first; ``work`` is cancelled if it did not finish."""
         self._wake.clear()
         waiters: set[asyncio.Future[object]] = {
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(self._clock.sleep(max(seconds, 0.0))),
+            asyncio.ensure_future(self._clock.sleep(max(seconds, 0.0)))
         }
+        if wake:
+            waiters.add(asyncio.ensure_future(self._wake.wait()))
         job = asyncio.ensure_future(work) if work is not None else None
         if job is not None:
             waiters.add(job)  # type: ignore[arg-type]

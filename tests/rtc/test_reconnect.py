@@ -337,6 +337,20 @@ async def test_failed_send_is_retried_on_the_next_tick(h: Harness) -> None:
     assert sent == [0.0, 2.5]
 
 
+async def test_a_send_that_hangs_cannot_stall_the_attempt_past_its_deadline(
+    h: Harness,
+) -> None:
+    async def hanging_send(attempt: int, reason: str) -> None:
+        await asyncio.Event().wait()  # a websocket blocked on a dead TCP connection
+
+    h.driver.send_restart = hanging_send  # type: ignore[method-assign]
+    h.ctl.on_disconnected()
+    await h.clock.advance(10.5)
+    assert h.states[-1] == (RECONNECTING, 1, 3)  # attempt 1 timed out on time: in backoff
+    await h.clock.advance(0.5)
+    assert h.states[-1] == (RECONNECTING, 2, 3)
+
+
 async def test_teardown_error_still_reports_failure_to_the_ui() -> None:
     harness = Harness(ReconnectPolicy(max_attempts=1, attempt_timeout_s=1))
     await harness.connect()
