@@ -1,0 +1,882 @@
+/*
+ * Softphone "Call an agent" widget: plain JS, no build step.
+ *
+ * Embed:  <div data-softphone-widget data-site-key="KEY"></div>
+ *         <script src="https://SERVER/widget/widget.js" defer></script>
+ * The signaling URL defaults to the script's own server (ws[s]://host/ws); data-server
+ * overrides it. ?site_key= / ?server= on the page URL override the data attributes.
+ * Timeouts and attempts (DEFAULTS below) may be overridden page-wide by setting
+ * window.SoftphoneWidgetConfig = {...} before this script runs.
+ * getUserMedia needs a secure context: serve the page over https (or from localhost).
+ *
+ * Why the reconnection logic looks the way it does (measured with Chromium 150-156):
+ * - iceConnectionState never reaches "failed" (it stays "disconnected"); only
+ *   connectionState fails, ~10 s after "disconnected". So we watch connectionState and
+ *   run our own per-attempt timer.
+ * - Chromium notices a dead path only after ~5 s of STUN timeouts and ignores address
+ *   changes: the widget watches for inbound silence itself (1.2 s).
+ * - A WebSocket whose local address vanished never errors: the signaling has its own
+ *   heartbeat, probed at once when the media path dies, then reconnects and resumes (and
+ *   the pending restart offer is sent again: writes to the dead socket were lost).
+ * - The agent is the "impolite" peer: in glare we roll back our restart offer and answer.
+ *   The impolite side (the test agent page uses this code too) yields anyway when the
+ *   peer's offer shows that ours was lost.
+ */
+(function () {
+  "use strict";
+
+  const PROTOCOL = 1;
+  const DEFAULTS = {
+    maxAttempts: 3,
+    attemptTimeoutMs: 10000,
+    backoffMs: [1000, 2000],
+    probeTimeoutMs: 1000, // a pong must come this fast after a probe, or the socket is dead
+    reconnectBackoffMs: [0, 250, 500, 1000, 2000, 4000],
+    connectTimeoutMs: 5000, // a socket not welcomed by then is given up (a dead link may
+    // leave a TCP connect hanging for minutes)
+    recoveryPollMs: 250,
+    // Nothing at all received (RTP, RTCP, STUN) for this long while "connected": restart.
+    // Chromium itself says "disconnected" only after ~5 s. The agent never goes silent
+    // (a muted mic sends silence, a disabled camera black frames), so a false alarm costs
+    // one harmless make-before-break restart. 0 turns the watchdog off.
+    silenceMs: 1200,
+    silencePollMs: 200,
+    staleOfferMs: 1500, // an own restart offer unanswered this long was probably lost
+    queueLimit: 256,
+  };
+
+  /* Page-wide overrides (window.SoftphoneWidgetConfig, set before the script loads), then
+     per-instance options: e.g. shorter timeouts in tests. */
+  function settings(overrides) {
+    return Object.assign({}, DEFAULTS, window.SoftphoneWidgetConfig || {}, overrides || {});
+  }
+
+  function now() {
+    return Math.round(performance.timeOrigin + performance.now());
+  }
+
+  /* A bounded in-memory event log that tests and support can read (window.softphone.events). */
+  class EventLog {
+    constructor(limit) {
+      this.limit = limit || 500;
+      this.items = [];
+    }
+    add(event, fields) {
+      const item = Object.assign({ t: now(), event: event }, fields || {});
+      this.items.push(item);
+      if (this.items.length > this.limit) this.items.shift();
+      if (window.console && console.debug) console.debug("[softphone]", event, fields || "");
+      return item;
+    }
+  }
+
+  /*
+   * One signaling connection: hello (or resume), heartbeat, reconnect with backoff,
+   * an outgoing queue while the socket is down. Messages go to onMessage, except the
+   * transport-level ones (welcome, pong).
+   */
+  class Signaling {
+    constructor(opts) {
+      this.url = opts.url;
+      this.hello = Object.assign({ type: "hello", protocol: PROTOCOL }, opts.hello);
+      this.onMessage = opts.onMessage || function () {};
+      this.onState = opts.onState || function () {};
+      this.log = opts.log;
+      this.cfg = settings(opts.config);
+      this.state = "closed"; // connecting | open | reconnecting | closed
+      this.welcome = null;
+      this.resumeToken = null;
+      this.queue = [];
+      this.ws = null;
+      this.failures = 0;
+      this.pongDeadline = null;
+      this.pongDueAt = 0;
+      this.heartbeat = null;
+      this.retryTimer = null;
+      this.connectTimer = null;
+      this.closedByUs = false;
+      this._welcomed = null;
+    }
+
+    /* Resolves with the first welcome; rejects if the server refuses the hello. */
+    connect() {
+      this.closedByUs = false;
+      const done = new Promise((resolve, reject) => {
+        this._welcomed = { resolve: resolve, reject: reject };
+      });
+      this._open("connecting");
+      return done;
+    }
+
+    send(msg) {
+      if (this.state === "open" && this.ws && this.ws.readyState === WebSocket.OPEN) {
+        this.ws.send(JSON.stringify(msg));
+        return;
+      }
+      if (this.queue.length >= this.cfg.queueLimit) this.queue.shift();
+      this.queue.push(msg);
+    }
+
+    /* Check the socket now (the media path just died: is signaling alive too?). */
+    probe() {
+      if (this.state !== "open") return;
+      this._ping(this.cfg.probeTimeoutMs);
+    }
+
+    close() {
+      this.closedByUs = true;
+      this._stopTimers();
+      clearTimeout(this.retryTimer);
+      if (this.ws) {
+        this.ws.onclose = this.ws.onmessage = this.ws.onerror = null;
+        this.ws.close(1000, "bye");
+        this.ws = null;
+      }
+      this._setState("closed");
+    }
+
+    _setState(state) {
+      if (state === this.state) return;
+      this.state = state;
+      this.log.add("signaling." + state);
+      this.onState(state);
+    }
+
+    _open(state) {
+      this._setState(state);
+      const ws = new WebSocket(this.url);
+      this.ws = ws;
+      clearTimeout(this.connectTimer);
+      this.connectTimer = setTimeout(() => this._lost("connect timeout"), this.cfg.connectTimeoutMs);
+      ws.onopen = () => {
+        const first = this.resumeToken
+          ? { type: "resume", protocol: PROTOCOL, resume_token: this.resumeToken }
+          : this.hello;
+        ws.send(JSON.stringify(first));
+      };
+      ws.onmessage = (event) => this._receive(event.data);
+      ws.onclose = (event) => this._lost("closed " + event.code);
+      ws.onerror = () => this.log.add("signaling.socket_error");
+    }
+
+    _receive(data) {
+      clearTimeout(this.pongDeadline);
+      this.pongDeadline = null;
+      let msg;
+      try {
+        msg = JSON.parse(data);
+      } catch (e) {
+        this.log.add("signaling.bad_frame");
+        return;
+      }
+      if (msg.type === "pong") return;
+      if (msg.type === "welcome") {
+        this._welcome(msg);
+        return;
+      }
+      if (msg.type === "error" && msg.code === "resume_failed") {
+        // The server forgot us (grace expired): any call is gone. Start afresh.
+        this.log.add("signaling.resume_failed");
+        this.resumeToken = null;
+        this.ws.send(JSON.stringify(this.hello));
+        this.onMessage({ type: "session_lost" });
+        return;
+      }
+      if (msg.type === "error" && msg.code === "unauthorized" && this._welcomed) {
+        this._welcomed.reject(new Error(msg.message || "unauthorized"));
+        this._welcomed = null;
+      }
+      this.onMessage(msg);
+    }
+
+    _welcome(msg) {
+      clearTimeout(this.connectTimer);
+      this.welcome = msg;
+      this.resumeToken = msg.resume_token;
+      this.failures = 0;
+      this._setState("open");
+      this.log.add("signaling.welcome", { resumed: !!msg.resumed, call_id: msg.call_id || null });
+      const pending = this.queue.splice(0);
+      for (const queued of pending) this.ws.send(JSON.stringify(queued));
+      this._startHeartbeat(msg.heartbeat_interval);
+      if (this._welcomed) {
+        this._welcomed.resolve(msg);
+        this._welcomed = null;
+      }
+      if (msg.resumed) this.onMessage({ type: "resumed", call_id: msg.call_id || null });
+    }
+
+    _startHeartbeat(intervalS) {
+      this._stopTimers();
+      const intervalMs = Math.max(1, intervalS || 10) * 1000;
+      this.heartbeat = setInterval(() => this._ping(intervalMs / 2), intervalMs);
+    }
+
+    _ping(deadlineMs) {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
+      this.ws.send(JSON.stringify({ type: "ping" }));
+      const due = Date.now() + deadlineMs;
+      if (this.pongDeadline === null || due < this.pongDueAt) {
+        clearTimeout(this.pongDeadline); // a probe tightens a pending heartbeat's deadline
+        this.pongDueAt = due;
+        this.pongDeadline = setTimeout(() => this._lost("no pong"), deadlineMs);
+      }
+    }
+
+    _stopTimers() {
+      clearTimeout(this.connectTimer);
+      clearInterval(this.heartbeat);
+      clearTimeout(this.pongDeadline);
+      this.heartbeat = this.pongDeadline = null;
+    }
+
+    _lost(why) {
+      if (this.closedByUs) return;
+      this._stopTimers();
+      if (this.ws) {
+        this.ws.onclose = this.ws.onmessage = this.ws.onerror = null;
+        try {
+          this.ws.close();
+        } catch (e) {
+          /* already closing */
+        }
+        this.ws = null;
+      }
+      if (this._welcomed && !this.resumeToken) {
+        this._welcomed.reject(new Error("cannot reach the server (" + why + ")"));
+        this._welcomed = null;
+        this._setState("closed");
+        return;
+      }
+      const delays = this.cfg.reconnectBackoffMs;
+      const delay = delays[Math.min(this.failures, delays.length - 1)];
+      this.failures += 1;
+      this.log.add("signaling.lost", { why: why, retry_ms: delay });
+      this._setState("reconnecting");
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this._open("reconnecting"), delay);
+    }
+  }
+
+  /*
+   * One call's RTCPeerConnection: the initial exchange, trickled candidates, and the
+   * ICE-restart side of reconnection (detect, restart up to maxAttempts, answer the
+   * peer's restarts, roll back in glare when polite).
+   */
+  class Call {
+    constructor(opts) {
+      this.signaling = opts.signaling;
+      this.callId = opts.callId;
+      this.polite = opts.polite !== false;
+      this.log = opts.log;
+      this.cfg = settings(opts.config);
+      this.onState = opts.onState || function () {};
+      this.onRemoteStream = opts.onRemoteStream || function () {};
+      this.state = "connecting"; // connecting | connected | reconnecting | failed | ended
+      this.attempt = 0;
+      this.restarts = 0; // completed ICE restarts (either side), for tests and support
+      this.pendingCandidates = [];
+      this.attemptTimer = null;
+      this.backoffTimer = null;
+      this.pollTimer = null;
+      this.polling = false;
+      this.watchdog = null;
+      this.lastInbound = null;
+      this.offerSentAt = 0;
+      this.chain = Promise.resolve(); // SDP work runs one step at a time, in arrival order
+      this.pc = new RTCPeerConnection({ iceServers: opts.iceServers || [] });
+      if (opts.stream) {
+        for (const track of opts.stream.getTracks()) this.pc.addTrack(track, opts.stream);
+      }
+      this.pc.onicecandidate = (e) => this._sendCandidate(e.candidate);
+      this.pc.ontrack = (e) => this.onRemoteStream(e.streams[0] || new MediaStream([e.track]));
+      this.pc.onconnectionstatechange = () => this._connectionChanged();
+    }
+
+    /* The visitor sends the first offer (protocol: after "accepted"). */
+    start() {
+      return this._serial(async () => {
+        await this.pc.setLocalDescription(await this.pc.createOffer());
+        this._send({ type: "offer", sdp: this.pc.localDescription.sdp });
+      });
+    }
+
+    /* A relayed message of this call. */
+    handle(msg) {
+      switch (msg.type) {
+        case "offer":
+          return this._serial(() => this._answer(msg, "answer"));
+        case "answer":
+          return this._serial(() => this._acceptAnswer(msg));
+        case "restart_offer":
+          return this._serial(() => this._restartOffered(msg));
+        case "restart_answer":
+          return this._serial(() => this._acceptAnswer(msg));
+        case "candidate":
+          return this._serial(() => this._addCandidate(msg));
+        case "error":
+          if (msg.code === "restart_cap") this.log.add("call.restart_refused");
+          return Promise.resolve();
+        default:
+          return Promise.resolve();
+      }
+    }
+
+    /*
+     * Signaling came back on a new socket: what we wrote to the dead one is lost (a socket
+     * whose address vanished swallows writes). Send our pending restart offer again.
+     */
+    signalingResumed() {
+      this._serial(async () => {
+        if (this.state !== "reconnecting" || this.pc.signalingState !== "have-local-offer") return;
+        this.log.add("call.restart_offer_resent", { attempt: this.attempt });
+        this._sendOffer(this.attempt, "signaling-resumed");
+      });
+    }
+
+    /* Start a reconnect episode by hand (tests, a "reconnect" button). */
+    restart(reason) {
+      if (this.state === "connected") this._beginReconnect(reason || "manual");
+    }
+
+    hangup(reason) {
+      if (this.state === "ended") return;
+      this._send({ type: "hangup", reason: reason || "normal" });
+      this.close("ended");
+    }
+
+    close(finalState) {
+      this._clearTimers();
+      this.pc.onconnectionstatechange = this.pc.onicecandidate = this.pc.ontrack = null;
+      this.pc.close();
+      this._setState(finalState || "ended");
+    }
+
+    async transportStats() {
+      const report = await this.pc.getStats();
+      const out = { transports: [], inbound: {}, pairs: [] };
+      report.forEach((s) => {
+        if (s.type === "transport") out.transports.push(s);
+        if (s.type === "inbound-rtp") out.inbound[s.kind] = s;
+        if (s.type === "candidate-pair" && s.nominated) out.pairs.push(s);
+      });
+      return out;
+    }
+
+    // --- internals -------------------------------------------------------------------
+
+    _serial(step) {
+      const run = this.chain.then(step).catch((err) => {
+        this.log.add("call.error", { message: String(err && err.message ? err.message : err) });
+      });
+      this.chain = run;
+      return run;
+    }
+
+    _send(msg) {
+      this.signaling.send(Object.assign({ call_id: this.callId }, msg));
+    }
+
+    _setState(state, fields) {
+      if (state === this.state && !fields) return;
+      this.state = state;
+      this.log.add("call." + state, Object.assign({ call_id: this.callId }, fields || {}));
+      this.onState(state, fields || {});
+    }
+
+    _sendCandidate(candidate) {
+      this._send({
+        type: "candidate",
+        candidate: candidate ? candidate.candidate : null,
+        sdp_mid: candidate ? candidate.sdpMid : null,
+        sdp_mline_index: candidate ? candidate.sdpMLineIndex : null,
+        ufrag: candidate ? candidate.usernameFragment : null,
+      });
+    }
+
+    async _addCandidate(msg) {
+      if (!msg.candidate) return; // end-of-candidates: nothing Chromium needs
+      if (!this.pc.remoteDescription) {
+        this.pendingCandidates.push(msg);
+        return;
+      }
+      try {
+        await this.pc.addIceCandidate({
+          candidate: msg.candidate.startsWith("candidate:")
+            ? msg.candidate
+            : "candidate:" + msg.candidate.replace(/^a=candidate:/, ""),
+          sdpMid: msg.sdp_mid,
+          sdpMLineIndex: msg.sdp_mline_index,
+          usernameFragment: msg.ufrag || undefined,
+        });
+      } catch (err) {
+        // A candidate of an ICE generation that a restart replaced: harmless.
+        this.log.add("call.candidate_ignored", { message: String(err.message || err) });
+      }
+    }
+
+    async _flushCandidates() {
+      const pending = this.pendingCandidates.splice(0);
+      for (const msg of pending) await this._addCandidate(msg);
+    }
+
+    async _answer(msg, replyType) {
+      if (this.pc.signalingState === "have-local-offer") {
+        // Impolite keeps its offer in true glare (offers crossed). But a peer back from a
+        // dead socket, or offering long after ours, never saw ours: yield, or both wait.
+        const stale =
+          msg.reason === "signaling-resumed" ||
+          Date.now() - this.offerSentAt > this.cfg.staleOfferMs;
+        if (!this.polite && !stale) {
+          this.log.add("call.glare_kept_own_offer", { attempt: msg.attempt || null });
+          return false;
+        }
+        this.log.add("call.glare_rollback", { attempt: msg.attempt || null, stale: stale });
+        await this.pc.setLocalDescription({ type: "rollback" });
+      }
+      await this.pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+      await this._flushCandidates();
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      const reply = { type: replyType, sdp: this.pc.localDescription.sdp };
+      if (replyType === "restart_answer") reply.attempt = msg.attempt;
+      this._send(reply);
+      return true;
+    }
+
+    async _restartOffered(msg) {
+      this.log.add("call.restart_offered", { attempt: msg.attempt, reason: msg.reason || "" });
+      if (!(await this._answer(msg, "restart_answer"))) return;
+      if (this.state === "reconnecting") this._armAttemptTimer(); // give this exchange its time
+      this._expectRestartDone();
+    }
+
+    async _acceptAnswer(msg) {
+      if (this.pc.signalingState !== "have-local-offer") {
+        this.log.add("call.stale_answer", { type: msg.type });
+        return;
+      }
+      await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+      await this._flushCandidates();
+      if (msg.type === "restart_answer") this._expectRestartDone();
+    }
+
+    _connectionChanged() {
+      const s = this.pc.connectionState;
+      this.log.add("pc.connection_state", { state: s });
+      if (s === "connected" && this.state === "connecting") {
+        this._setState("connected");
+        this._watchSilence();
+      } else if (s === "connected" && this.state === "reconnecting") {
+        this._pollRecovery();
+      } else if ((s === "disconnected" || s === "failed") && this.state !== "connecting") {
+        if (this.state === "connected") this._beginReconnect(s);
+      } else if (s === "failed" && this.state === "connecting") {
+        this._fail("connect-failed");
+      }
+    }
+
+    _watchSilence() {
+      if (!this.cfg.silenceMs || this.watchdog !== null) return;
+      let lastBytes = -1;
+      let quietSince = Date.now();
+      this.watchdog = setInterval(async () => {
+        if (this.state !== "connected") {
+          quietSince = Date.now();
+          return;
+        }
+        let bytes = 0;
+        const report = await this.pc.getStats();
+        report.forEach((s) => {
+          if (s.type === "transport") bytes += s.bytesReceived || 0;
+        });
+        if (bytes !== lastBytes) {
+          lastBytes = bytes;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince >= this.cfg.silenceMs && this.state === "connected") {
+          this.log.add("call.silence", { ms: Date.now() - quietSince });
+          this._beginReconnect("media-silence");
+        }
+      }, this.cfg.silencePollMs);
+    }
+
+    _beginReconnect(reason) {
+      this.attempt = 0;
+      this._send({ type: "call_state", state: "reconnecting" });
+      this.signaling.probe();
+      this._setState("reconnecting", { attempt: 0, max: this.cfg.maxAttempts, reason: reason });
+      this._nextAttempt(reason);
+    }
+
+    _nextAttempt(reason) {
+      if (this.state !== "reconnecting") return;
+      if (this.attempt >= this.cfg.maxAttempts) {
+        this._fail("reconnect-failed");
+        return;
+      }
+      this.attempt += 1;
+      this._setState("reconnecting", {
+        attempt: this.attempt,
+        max: this.cfg.maxAttempts,
+        reason: reason,
+      });
+      this._armAttemptTimer();
+      this._pollRecovery();
+      this._serial(() => this._sendRestartOffer(reason));
+    }
+
+    async _sendRestartOffer(reason) {
+      if (this.state !== "reconnecting") return;
+      if (this.pc.signalingState === "have-remote-offer") {
+        this.log.add("call.restart_deferred", { signaling_state: this.pc.signalingState });
+        return; // we are answering the peer's restart: let that exchange finish
+      }
+      if (this.pc.signalingState === "have-local-offer") {
+        await this.pc.setLocalDescription({ type: "rollback" }); // our unanswered offer
+      }
+      this.pc.restartIce();
+      await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
+      this._sendOffer(this.attempt, reason);
+    }
+
+    _sendOffer(attempt, reason) {
+      this.offerSentAt = Date.now();
+      this._send({
+        type: "restart_offer",
+        sdp: this.pc.localDescription.sdp,
+        attempt: attempt,
+        reason: reason,
+      });
+      this.log.add("call.restart_offer_sent", { attempt: attempt, reason: reason });
+    }
+
+    _armAttemptTimer() {
+      clearTimeout(this.attemptTimer);
+      this.attemptTimer = setTimeout(() => this._attemptTimedOut(), this.cfg.attemptTimeoutMs);
+    }
+
+    _attemptTimedOut() {
+      if (this.state !== "reconnecting") return;
+      this.log.add("call.attempt_failed", { attempt: this.attempt });
+      this._serial(async () => {
+        if (this.pc.signalingState === "have-local-offer") {
+          await this.pc.setLocalDescription({ type: "rollback" });
+        }
+      });
+      const delays = this.cfg.backoffMs;
+      const last = this.attempt >= this.cfg.maxAttempts;
+      const delay = last ? 0 : delays[Math.min(this.attempt - 1, delays.length - 1)];
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = setTimeout(() => this._nextAttempt("attempt-timeout"), delay);
+    }
+
+    /* A restart exchange finished on our side: count it once media flows again. */
+    _expectRestartDone() {
+      if (this.state === "reconnecting") {
+        this._pollRecovery();
+        return;
+      }
+      this.restarts += 1;
+      this.log.add("call.restart_applied", { restarts: this.restarts });
+    }
+
+    /* Recovered = connected AND media arriving (bytes in grew over two looks in a row:
+       one stray packet is no recovery). */
+    _pollRecovery() {
+      if (this.polling) return;
+      this.polling = true;
+      let flowing = 0;
+      const look = async () => {
+        this.pollTimer = null;
+        if (this.state !== "reconnecting") {
+          this.polling = false;
+          return;
+        }
+        let inbound = 0;
+        const report = await this.pc.getStats();
+        report.forEach((s) => {
+          if (s.type === "inbound-rtp") inbound += s.bytesReceived || 0;
+        });
+        const grew = this.lastInbound !== null && inbound > this.lastInbound;
+        this.lastInbound = inbound;
+        flowing = this.pc.connectionState === "connected" && grew ? flowing + 1 : 0;
+        if (flowing >= 2) {
+          this.polling = false;
+          this._recovered();
+          return;
+        }
+        this.pollTimer = setTimeout(look, this.cfg.recoveryPollMs);
+      };
+      this.lastInbound = null;
+      this.pollTimer = setTimeout(look, this.cfg.recoveryPollMs);
+    }
+
+    _recovered() {
+      clearTimeout(this.attemptTimer);
+      clearTimeout(this.backoffTimer);
+      this._serial(async () => {
+        // Media came back before our offer was answered (e.g. the peer's restart won):
+        // drop it, or it would block the next restart and a late answer would apply.
+        if (this.pc.signalingState === "have-local-offer") {
+          await this.pc.setLocalDescription({ type: "rollback" });
+        }
+      });
+      this.restarts += 1;
+      const attempts = this.attempt;
+      this.attempt = 0;
+      this._send({ type: "call_state", state: "connected" });
+      this._setState("connected", { reconnected: true, attempts: attempts });
+    }
+
+    _fail(reason) {
+      this.log.add("call.failed", { reason: reason });
+      this._send({ type: "hangup", reason: reason });
+      this.close("failed");
+    }
+
+    _clearTimers() {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
+      clearTimeout(this.attemptTimer);
+      clearTimeout(this.backoffTimer);
+      clearTimeout(this.pollTimer);
+      this.attemptTimer = this.backoffTimer = this.pollTimer = null;
+      this.polling = false;
+    }
+  }
+
+  // --- the visitor widget UI ------------------------------------------------------------
+
+  const MESSAGES = {
+    idle: "Talk to us face to face.",
+    media: "Allow camera and microphone to start the call\u2026",
+    connecting: "Connecting to the service\u2026",
+    ringing: "Calling an agent\u2026",
+    accepted: "Connecting the call\u2026",
+    connected: "Connected",
+    reconnected: "Reconnected",
+    reconnecting: "Reconnecting\u2026",
+    ended: "Call ended.",
+  };
+
+  const ERRORS = {
+    "no-agent-available": "No agent is available right now. Please try again later.",
+    "reconnect-failed":
+      "The connection was lost and could not be restored. Check your network and call again.",
+    "connect-failed": "The call could not be connected. Your network may block calls.",
+    "peer-lost": "The agent's connection was lost.",
+    "session-lost": "The connection to the service was lost. Please call again.",
+    media: "Camera or microphone unavailable: ",
+    server: "Cannot reach the call service: ",
+  };
+
+  function scriptOrigin() {
+    const script =
+      document.currentScript || document.querySelector('script[src$="widget.js"]');
+    return script ? new URL(script.src, location.href) : new URL(location.href);
+  }
+
+  const SCRIPT_URL = scriptOrigin();
+
+  function defaultServer() {
+    const scheme = SCRIPT_URL.protocol === "https:" ? "wss:" : "ws:";
+    return scheme + "//" + SCRIPT_URL.host + "/ws";
+  }
+
+  class Widget {
+    constructor(root, options) {
+      const params = new URLSearchParams(location.search);
+      const data = root.dataset;
+      this.root = root;
+      this.options = Object.assign(
+        {
+          server: params.get("server") || data.server || defaultServer(),
+          siteKey: params.get("site_key") || data.siteKey || null,
+          name: params.get("name") || data.name || "Visitor",
+          page: location.pathname,
+          config: {},
+        },
+        options || {}
+      );
+      this.events = new EventLog();
+      this.signaling = null;
+      this.call = null;
+      this.callId = null;
+      this.stream = null;
+      this._render();
+    }
+
+    _render() {
+      this.root.classList.add("softphone-widget");
+      this.root.innerHTML =
+        '<div class="sp-videos">' +
+        '<video class="sp-remote" autoplay playsinline></video>' +
+        '<video class="sp-local" autoplay playsinline muted></video>' +
+        "</div>" +
+        '<p class="sp-status" role="status" aria-live="polite"></p>' +
+        '<p class="sp-error" role="alert" hidden></p>' +
+        '<div class="sp-actions">' +
+        '<button type="button" class="sp-call">Call an agent</button>' +
+        '<button type="button" class="sp-hangup" hidden>Hang up</button>' +
+        "</div>";
+      this.el = {
+        remote: this.root.querySelector(".sp-remote"),
+        local: this.root.querySelector(".sp-local"),
+        status: this.root.querySelector(".sp-status"),
+        error: this.root.querySelector(".sp-error"),
+        call: this.root.querySelector(".sp-call"),
+        hangup: this.root.querySelector(".sp-hangup"),
+      };
+      this.el.call.addEventListener("click", () => this.start());
+      this.el.hangup.addEventListener("click", () => this.hangup());
+      this._show("idle");
+    }
+
+    _show(phase, detail) {
+      this.phase = phase;
+      let text = MESSAGES[phase] || phase;
+      if (phase === "reconnecting" && detail && detail.attempt) {
+        text = "Reconnecting\u2026 (" + detail.attempt + " of " + detail.max + ")";
+      }
+      this.el.status.textContent = text;
+      this.root.dataset.phase = phase;
+      const inCall = ["media", "connecting", "ringing", "accepted", "connected", "reconnected", "reconnecting"].includes(phase);
+      this.el.call.hidden = inCall;
+      this.el.hangup.hidden = !inCall;
+    }
+
+    _error(key, extra) {
+      const text = (ERRORS[key] || key) + (extra || "");
+      this.el.error.textContent = text;
+      this.el.error.hidden = false;
+      this.events.add("widget.error", { key: key, text: text });
+    }
+
+    async start() {
+      if (this.call || this.signaling) return;
+      this.el.error.hidden = true;
+      this._show("media");
+      try {
+        this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      } catch (err) {
+        this._error("media", err.message || String(err));
+        this._show("idle");
+        return;
+      }
+      this.el.local.srcObject = this.stream;
+      this._show("connecting");
+      const hello = { role: "visitor", name: this.options.name, page: this.options.page };
+      if (this.options.siteKey) hello.site_key = this.options.siteKey;
+      this.signaling = new Signaling({
+        url: this.options.server,
+        hello: hello,
+        log: this.events,
+        config: this.options.config,
+        onMessage: (msg) => this._onMessage(msg),
+      });
+      try {
+        await this.signaling.connect();
+      } catch (err) {
+        this._error("server", err.message || String(err));
+        this._teardown("idle");
+        return;
+      }
+      this.signaling.send({ type: "call_request" });
+    }
+
+    hangup() {
+      if (this.call) this.call.hangup("normal");
+      else if (this.callId && this.signaling) this.signaling.send({ type: "hangup", call_id: this.callId, reason: "cancelled" });
+      this._teardown("ended");
+    }
+
+    _onMessage(msg) {
+      this.events.add("signal." + msg.type, msg.call_id ? { call_id: msg.call_id } : {});
+      if (msg.type === "ringing") {
+        this.callId = msg.call_id;
+        this._show("ringing");
+      } else if (msg.type === "no_agent") {
+        this._error(msg.reason || "no-agent-available");
+        this._teardown("idle");
+      } else if (msg.type === "accepted") {
+        this._show("accepted");
+        this._startCall(msg.call_id);
+      } else if (msg.type === "hangup" && msg.call_id === this.callId) {
+        if (msg.reason !== "normal") this._error(msg.reason);
+        this._teardown("ended");
+      } else if (msg.type === "session_lost") {
+        if (this.callId) {
+          this._error("session-lost");
+          this._teardown("ended");
+        }
+      } else if (msg.type === "resumed") {
+        if (this.call && msg.call_id !== this.callId) {
+          this._error("session-lost");
+          this._teardown("ended");
+        } else if (this.call) {
+          this.call.signalingResumed();
+        }
+      } else if (this.call && (msg.call_id === this.callId || msg.type === "error")) {
+        this.call.handle(msg);
+      }
+    }
+
+    _startCall(callId) {
+      const welcome = this.signaling.welcome || {};
+      this.callId = callId;
+      this.call = new Call({
+        signaling: this.signaling,
+        callId: callId,
+        iceServers: welcome.ice_servers || [],
+        stream: this.stream,
+        polite: true,
+        log: this.events,
+        config: this.options.config,
+        onRemoteStream: (stream) => {
+          this.el.remote.srcObject = stream;
+        },
+        onState: (state, detail) => this._onCallState(state, detail),
+      });
+      this.call.start();
+    }
+
+    _onCallState(state, detail) {
+      if (state === "connected") {
+        this._show(detail.reconnected ? "reconnected" : "connected");
+        if (detail.reconnected) {
+          setTimeout(() => {
+            if (this.phase === "reconnected") this._show("connected");
+          }, 2000);
+        }
+      } else if (state === "reconnecting") {
+        this._show("reconnecting", detail);
+      } else if (state === "failed") {
+        this._error(this.call && this.call.attempt ? "reconnect-failed" : "connect-failed");
+        this._teardown("ended");
+      }
+    }
+
+    _teardown(phase) {
+      const call = this.call;
+      this.call = null;
+      this.callId = null;
+      if (call && call.state !== "ended" && call.state !== "failed") call.close("ended");
+      if (this.signaling) this.signaling.close();
+      this.signaling = null;
+      if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+      this.stream = null;
+      this.el.local.srcObject = this.el.remote.srcObject = null;
+      this._show(phase);
+    }
+  }
+
+  function mountAll() {
+    const roots = document.querySelectorAll("[data-softphone-widget]");
+    api.instances = Array.from(roots).map((root) => new Widget(root));
+    if (api.instances.length) window.softphone = api.instances[0]; // for support and tests
+  }
+
+  const api = { Signaling: Signaling, Call: Call, Widget: Widget, EventLog: EventLog, instances: [] };
+  window.SoftphoneWidget = api;
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
+  else mountAll();
+})();

@@ -1,0 +1,87 @@
+"""The Python agent for browser tests in network namespaces: bench/call_runner.py's agent,
+reporting *every* decoded video frame (Chromium's fake camera carries no test-pattern stamp,
+so call_runner's stamped-frame events would never come).
+
+    python -m tests.browser.agent_runner --url ws://HOST:PORT/ws --token TOKEN
+
+JSON lines on stdout as in bench/call_runner.py, with ``{"ev": "frame", "n": <frames
+decoded so far>}`` and ``{"ev": "audio", "n": <audio frames so far>}`` whenever they grow.
+Commands on stdin: ``restart``, ``hangup``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from bench.call_runner import Command, emit, install_logging, read_commands
+from softphone.agent import AgentConfig, AgentSession, CallInfo
+from softphone.rtc.ice import IceSettings
+
+POLL_S = 0.01
+
+
+async def report(session: AgentSession, stop: asyncio.Event) -> None:
+    last = {"video": 0, "audio": 0}
+    while not stop.is_set():
+        call = session.call
+        if call is not None:
+            for kind, event in (("video", "frame"), ("audio", "audio")):
+                frames = call.peer.received(kind).frames
+                if frames != last[kind]:
+                    last[kind] = frames
+                    emit(event, n=frames)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POLL_S)
+
+
+async def run(url: str, token: str, loopback: bool) -> None:
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    ice = IceSettings(host_allowlist=("127.0.0.1",)) if loopback else IceSettings()
+    session = AgentSession(AgentConfig(server_url=url, token=token, ice=ice))
+    accepting: set[asyncio.Task[None]] = set()
+
+    def on_incoming(info: CallInfo) -> None:
+        if session.call is None:
+            accepting.add(asyncio.create_task(session.accept(info.call_id)))
+
+    session.incoming_call.connect(on_incoming)
+    session.call_state.connect(lambda state: emit("call_state", state=state))
+    session.call_ended.connect(lambda reason: emit("ended", reason=reason))
+    await session.start()
+    await session.set_available(True)
+    emit("signed_in", role="agent")
+    commands: dict[str, Command] = {
+        "restart": lambda: session.restart_ice("manual"),
+        "hangup": session.hangup,
+    }
+    tasks = [
+        asyncio.create_task(report(session, stop)),
+        asyncio.create_task(read_commands(commands)),
+    ]
+    try:
+        await stop.wait()
+    finally:
+        await session.stop()
+        for task in [*tasks, *accepting]:
+            task.cancel()
+        await asyncio.gather(*tasks, *accepting, return_exceptions=True)
+        emit("exit")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--loopback", action="store_true", help="pin host candidates to 127.0.0.1")
+    args = parser.parse_args()
+    install_logging()
+    asyncio.run(run(args.url, args.token, args.loopback))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Headless Chromium for interop tests and the browser benchmark: flags, launch, cleanup.
+
+Debian's ``chromium`` package driven by playwright (never ``playwright install``). Every
+launch carries a unique ``--softphone-run=<tag>`` flag (Chromium ignores unknown flags), so
+cleanup can find and kill exactly the processes of this run by PID, even when playwright
+itself is gone. Inside a network namespace Chromium starts through a tiny wrapper script
+(``ip netns exec NS chromium ...``); playwright talks to it over a pipe, so that works.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import secrets
+import signal
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+MEDIA_PROBE = Path(__file__).resolve().parent / "media_probe.js"
+
+BASE_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Host candidates as real addresses, not mDNS names aiortc cannot resolve.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--allow-loopback-in-peer-connection",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+)
+
+
+def available() -> bool:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return False
+    return CHROMIUM.exists()
+
+
+def require() -> None:
+    """Skip a browser test without Chromium/playwright; fail if SOFTPHONE_REQUIRE_BROWSER=1."""
+    if available():
+        return
+    import pytest
+
+    why = "needs Debian's chromium (/usr/bin/chromium) and the playwright package"
+    if os.environ.get("SOFTPHONE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"SOFTPHONE_REQUIRE_BROWSER=1 but this machine {why}")
+    pytest.skip(why)
+
+
+def flags(tag: str, secure_origins: Sequence[str] = ()) -> list[str]:
+    """``secure_origins``: plain-http origins that may call getUserMedia (netns tests)."""
+    extra = [f"--softphone-run={tag}"]
+    if secure_origins:
+        extra.append("--unsafely-treat-insecure-origin-as-secure=" + ",".join(secure_origins))
+    return [*BASE_FLAGS, *extra]
+
+
+def new_tag() -> str:
+    return secrets.token_hex(6)
+
+
+def pids_of_run(tag: str) -> list[int]:
+    """Chromium processes (browser, renderers, helpers) launched with ``tag``."""
+    marker = f"--softphone-run={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+def kill_run(tag: str) -> None:
+    for pid in pids_of_run(tag):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def executable_in(ns: str | None) -> Iterator[str]:
+    """The path playwright should start: Chromium itself, or a wrapper entering ``ns``."""
+    if ns is None:
+        yield str(CHROMIUM)
+        return
+    fd, path = tempfile.mkstemp(prefix="chromium-netns-", suffix=".sh")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f'#!/bin/sh\nexec ip netns exec {ns} {CHROMIUM} "$@"\n')
+    os.chmod(path, stat.S_IRWXU)
+    try:
+        yield path
+    finally:
+        os.unlink(path)
+
+
+# JS run in the page: the remote <video>'s current picture as a luma plane (base64), so the
+# test can read the agent's test-pattern stamp with softphone.media.pattern.read_stamp.
+GRAB_REMOTE_LUMA = """() => {
+  const video = document.querySelector('.sp-remote');
+  if (!video || !video.videoWidth) return null;
+  const w = video.videoWidth, h = video.videoHeight;
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(video, 0, 0, w, h);
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const luma = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    luma[i] = (rgba[4*i] * 77 + rgba[4*i+1] * 150 + rgba[4*i+2] * 29) >> 8;
+  }
+  let bin = '';
+  for (let i = 0; i < luma.length; i += 8192) {
+    bin += String.fromCharCode.apply(null, luma.subarray(i, i + 8192));
+  }
+  return {w: w, h: h, luma: btoa(bin)};
+}"""
+
+
+def decode_luma(grab: dict[str, object]) -> tuple[bytes, int, int]:
+    return base64.b64decode(str(grab["luma"])), int(str(grab["w"])), int(str(grab["h"]))

@@ -1,0 +1,175 @@
+"""Chromium in network namespaces (bench/netns.py's topology): the widget as the visitor,
+the Python agent (tests/browser/agent_runner.py) or a second Chromium as the agent.
+
+Shared by tests/browser/test_widget_netns.py and bench/browser_reconnect.py. Synchronous
+(playwright's sync API, threads for the runners): every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.netns import (
+    AGENT_TOKEN,
+    SERVER_PORT,
+    JsonLines,
+    Side,
+    Topology,
+    run,
+    signaling_url,
+    start_signaling,
+)
+from tests.browser import chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Playwright
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+AGENT_RUNNER = "tests.browser.agent_runner"
+
+
+def origin(side: Side) -> str:
+    """The server's HTTP origin as seen from ``side`` (the hub's address on its link)."""
+    return f"http://{side.gateway}:{SERVER_PORT}"
+
+
+def start_server(topo: Topology) -> JsonLines:
+    """The signaling server in the hub, serving the widget (by default) and the test agent page."""
+    fd, path = tempfile.mkstemp(prefix="softphone-browser-", suffix=".toml")
+    with open(fd, "w") as fh:
+        fh.write(f'[static]\n"/test" = {json.dumps(str(PAGES_DIR))}\n')
+    try:
+        return start_signaling(topo, "--config", path)
+    finally:
+        Path(path).unlink()
+
+
+@contextlib.contextmanager
+def browser_page(
+    pw: Playwright, ns: str, secure_origin: str, widget_config: dict[str, object] | None = None
+) -> Iterator[Page]:
+    """A Chromium page inside ``ns``; killed by its run tag however it ends.
+
+    ``widget_config`` becomes ``window.SoftphoneWidgetConfig`` (e.g. shorter timeouts).
+    """
+    tag = chromium.new_tag()
+    try:
+        with chromium.executable_in(ns) as executable:
+            browser = pw.chromium.launch(
+                executable_path=executable,
+                args=chromium.flags(tag, [secure_origin]),
+                timeout=30_000,
+            )
+            try:
+                context = browser.new_context()
+                context.grant_permissions(["camera", "microphone"], origin=secure_origin)
+                context.add_init_script(path=chromium.MEDIA_PROBE)
+                if widget_config:
+                    context.add_init_script(
+                        script=f"window.SoftphoneWidgetConfig = {json.dumps(widget_config)};"
+                    )
+                yield context.new_page()
+            finally:
+                with contextlib.suppress(Exception):
+                    browser.close()
+    finally:
+        chromium.kill_run(tag)
+
+
+def kill_namespace_processes(ns: str) -> None:
+    """Whatever still runs in one of our namespaces (a wedged Chromium helper)."""
+    for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def wait_js(page: Page, expression: str, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"no {what} within {timeout} s")
+
+
+def start_agent_runner(topo: Topology, timeout: float = 30.0) -> JsonLines:
+    agent = topo.spawn_python(
+        topo.agent.ns,
+        "agent",
+        AGENT_RUNNER,
+        "--url",
+        signaling_url(topo.agent),
+        "--token",
+        AGENT_TOKEN,
+    )
+    agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
+    return agent
+
+
+def call_from_widget(page: Page, side: Side, timeout: float = 30.0) -> None:
+    """Open the widget in ``side``'s Chromium and call; returns once connected."""
+    page.goto(origin(side) + "/widget/?name=Chromium", timeout=timeout * 1000)
+    page.click(".sp-call")
+    wait_js(page, CALL_CONNECTED, timeout, "connected widget call")
+
+
+def open_agent_page(page: Page, side: Side, timeout: float = 30.0) -> None:
+    page.goto(origin(side) + f"/test/agent.html?token={AGENT_TOKEN}", timeout=timeout * 1000)
+    wait_js(
+        page,
+        "window.softphone.events.items.some(e => e.event === 'agent.signed_in')",
+        timeout,
+        "agent page sign-in",
+    )
+
+
+CALL_CONNECTED = (
+    "window.softphone && window.softphone.call && window.softphone.call.state === 'connected'"
+)
+
+
+def page_events(page: Page, name: str, since_ms: float) -> list[dict[str, Any]]:
+    """The page's EventLog entries called ``name`` at or after wall-clock ``since_ms``."""
+    result: list[dict[str, Any]] = page.evaluate(
+        "([name, t]) => window.softphone.events.items.filter(e => e.event === name && e.t >= t)",
+        [name, since_ms],
+    )
+    return result
+
+
+def probe_since(page: Page, since_ms: float) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate("(t) => window.__probe.since(t)", since_ms)
+    return result
+
+
+def captured_at_ms(frame: dict[str, Any]) -> float | None:
+    """Capture wall-clock ms of a stamped frame (stamps hold ms modulo 2**32)."""
+    if frame.get("ts") is None:
+        return None
+    shown = int(frame["t"])
+    return shown - ((shown - int(frame["ts"])) & 0xFFFFFFFF)
+
+
+def resumed_after(
+    times: list[float], since: float, min_gap: float, silent_from: float
+) -> float | None:
+    """The first arrival at/after ``since`` that ends a silence of ``min_gap`` or more.
+
+    ``times`` start at ``silent_from``: with no arrival before ``since``, the silence is
+    taken to have begun there.
+    """
+    previous = silent_from
+    for t in sorted(times):
+        if t >= since and t - previous >= min_gap:
+            return t
+        previous = t
+    return None

@@ -1,0 +1,83 @@
+"""Chromium running the visitor widget calls the Python agent (AgentSession) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import av
+
+from tests.browser.loopback_call import (
+    VIDEO_FRAMES_DECODED,
+    AgentSide,
+    page_wait,
+    remote_stamps,
+    start_widget_call,
+    wait_until,
+)
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+
+async def test_chromium_widget_call_decodes_frames_both_ways(
+    agent_side: AgentSide, page: Page
+) -> None:
+    await start_widget_call(agent_side, page)
+    call = agent_side.agent.call
+    assert call is not None
+
+    # Chromium decodes the agent's test pattern: counters, and the stamps themselves.
+    assert await page_wait(page, f"({VIDEO_FRAMES_DECODED})().then(n => n > 60)", 20)
+    numbers = await remote_stamps(page, 3)
+    assert len(numbers) == 3 and numbers == sorted(numbers) and numbers[0] < numbers[-1]
+
+    # The agent decodes Chromium's fake camera (a moving, non-black picture) and audio.
+    video, audio = call.peer.received("video"), call.peer.received("audio")
+    await wait_until(lambda: video.frames >= 60 and audio.frames >= 50, 20)
+    frame = await asyncio.wait_for(call.peer.monitors["video"].tap.recv(), 5)
+    assert isinstance(frame, av.VideoFrame)
+    assert (frame.width, frame.height) == (640, 480)  # Chromium's fake camera
+    assert max(bytes(frame.reformat(format="yuv420p").planes[0])) > 200  # its bright drawing
+    stats = await agent_side.agent.stats()
+    assert stats is not None and stats.video_frames_decoded >= 60
+
+    # The visitor hangs up: the agent's call ends, the widget is back to idle.
+    await page.click(".sp-hangup")
+    await wait_until(lambda: agent_side.ended == ["normal"])
+    assert agent_side.agent.call is None
+    assert await page.get_attribute("[data-softphone-widget]", "data-phase") == "ended"
+
+
+async def test_agent_hangup_ends_the_widget_call(agent_side: AgentSide, page: Page) -> None:
+    await start_widget_call(agent_side, page)
+    await agent_side.agent.hangup()
+    await page_wait(
+        page, "document.querySelector('[data-softphone-widget]').dataset.phase === 'ended'"
+    )
+    assert await page.is_visible(".sp-call")
+    assert not await page.is_visible(".sp-error")  # a normal hangup is no error
+
+
+async def error_shown(page: Page) -> str:
+    text = await page_wait(
+        page,
+        "!document.querySelector('.sp-error').hidden && "
+        "document.querySelector('.sp-error').textContent",
+    )
+    await page_wait(page, "!document.querySelector('.sp-call').hidden")  # may call again
+    return str(text)
+
+
+async def test_no_available_agent_is_a_clear_message(agent_side: AgentSide, page: Page) -> None:
+    await agent_side.agent.set_available(False)
+    await page.goto(agent_side.widget_url)
+    await page.click(".sp-call")
+    assert "No agent is available" in await error_shown(page)
+
+
+async def test_a_wrong_site_key_is_refused(agent_side: AgentSide, page: Page) -> None:
+    await page.goto(agent_side.widget_url.replace("site_key=", "site_key=wrong"))
+    await page.click(".sp-call")
+    assert "Cannot reach the call service" in await error_shown(page)
+    assert agent_side.rings.empty()

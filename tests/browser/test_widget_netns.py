@@ -1,0 +1,103 @@
+"""The widget in Chromium survives a real link cut (network namespaces, bench/netns.py):
+the call recovers on the same DTLS session, or ends with a clear error when it cannot."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bench.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
+from tests.browser import chromium
+from tests.browser import netns_call as nc
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+STATUS = "document.querySelector('.sp-status').textContent"
+
+
+@pytest.fixture
+def topo() -> Iterator[Topology]:
+    chromium.require()
+    if not can_create_namespaces():
+        pytest.fail("`ip netns` does not work here although we are root")
+    sweep_stale()
+    with Topology() as topology:
+        try:
+            nc.start_server(topology)
+            yield topology
+        finally:
+            for ns in (topology.agent.ns, topology.visitor.ns):
+                nc.kill_namespace_processes(ns)
+
+
+@contextlib.contextmanager
+def in_call(topo: Topology, widget_config: dict[str, object] | None = None) -> Iterator[Page]:
+    from playwright.sync_api import sync_playwright
+
+    with (
+        sync_playwright() as pw,
+        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), widget_config) as page,
+    ):
+        nc.call_from_widget(page, topo.visitor)
+        yield page
+
+
+def decoded_after(agent: JsonLines, moment: float, timeout: float) -> bool:
+    return (
+        agent.wait_for(lambda e: e.get("ev") == "frame" and e["t"] >= moment, timeout) is not None
+    )
+
+
+def test_link_cut_and_restore_recovers_the_call(topo: Topology) -> None:
+    agent = nc.start_agent_runner(topo)
+    with in_call(topo) as page:
+        agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium's video")
+        call_id = page.evaluate("window.softphone.callId")
+        time.sleep(1.0)
+        cut_at = topo.cut(topo.visitor)
+        nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")
+        time.sleep(max(0.0, cut_at + 5.0 - time.time()))
+        restored_at = topo.restore(topo.visitor)
+
+        # Chromium shows the agent's test pattern captured after the restore ...
+        nc.wait_js(
+            page,
+            f"window.__probe.since({restored_at * 1000}).frames.some("
+            f"f => f.ts !== null && ((f.t - f.ts) >>> 0) <= f.t - {restored_at * 1000})",
+            20,
+            "agent video captured after the restore, shown in Chromium",
+        )
+        # ... the agent decodes Chromium's camera again, and it is the same call and DTLS.
+        assert decoded_after(agent, restored_at + 0.5, 20)
+        nc.wait_js(page, f"{STATUS} === 'Connected' || {STATUS} === 'Reconnected'", 15, "UI")
+        assert page.evaluate("window.softphone.callId") == call_id
+        events = agent.snapshot()
+        assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
+        assert not any(e.get("ev") == "ended" for e in events)
+        assert not page.is_visible(".sp-error")
+
+
+def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology) -> None:
+    nc.start_agent_runner(topo)
+    quick = {"attemptTimeoutMs": 2000, "backoffMs": [500, 500]}
+    with in_call(topo, quick) as page:
+        time.sleep(1.0)
+        topo.cut(topo.visitor)
+        nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")
+        nc.wait_js(page, f"{STATUS}.includes('3 of 3')", 15, "the third attempt")
+        error = nc.wait_js(
+            page,
+            "!document.querySelector('.sp-error').hidden && "
+            "document.querySelector('.sp-error').textContent",
+            15,
+            "the error message",
+        )
+        assert "could not be restored" in error and "network" in error
+        assert page.is_visible(".sp-call")  # the visitor can call again
