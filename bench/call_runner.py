@@ -12,8 +12,8 @@ wall-clock ``t`` so the parent can time faults across processes:
 - ``{"ev": "dtls_connected"}``: one per DTLS handshake (aiortc's transport state log)
 - ``{"ev": "metrics", "tasks": ..., "fds": ..., "rss_kb": ...}``: every second
 
-Commands on stdin (agent, one per line): ``restart`` (a manual ICE restart), ``hangup``,
-``tasks`` (``{"ev": "tasks", "names": [...]}``: what is running, to hunt a leak).
+Commands on stdin (one per line): ``restart`` (a manual ICE restart, either side),
+``hangup``, ``tasks`` (``{"ev": "tasks", "names": [...]}``: what is running, to hunt a leak).
 """
 
 from __future__ import annotations
@@ -140,9 +140,7 @@ async def _dispatch(reader: asyncio.StreamReader, handlers: Mapping[str, Command
         emit("command_done", command=line.strip())
 
 
-def policy_from(args: argparse.Namespace) -> ReconnectPolicy | None:
-    if args.attempt_timeout is None and args.backoff is None:
-        return None
+def policy_from(args: argparse.Namespace) -> ReconnectPolicy:
     defaults = ReconnectPolicy()
     return ReconnectPolicy(
         attempt_timeout_s=args.attempt_timeout or defaults.attempt_timeout_s,
@@ -151,22 +149,15 @@ def policy_from(args: argparse.Namespace) -> ReconnectPolicy | None:
 
 
 async def run_agent(args: argparse.Namespace, media: MediaChoice, stop: asyncio.Event) -> None:
-    session = AgentSession(AgentConfig(server_url=args.url, token=args.token, media=media))
+    config = AgentConfig(
+        server_url=args.url, token=args.token, media=media, reconnect=policy_from(args)
+    )
+    session = AgentSession(config)
     accepted: set[asyncio.Task[None]] = set()
-
-    policy = policy_from(args)
-
-    async def accept(call_id: str) -> None:
-        await session.accept(call_id)
-        if policy is not None and session.call is not None:
-            # AgentConfig has no policy field yet: set it before the first episode starts.
-            session.call.recovery_started.connect(
-                lambda recovery: setattr(recovery.controller, "policy", policy)
-            )
 
     def on_incoming(info: CallInfo) -> None:
         if not accepted:
-            accepted.add(asyncio.create_task(accept(info.call_id)))
+            accepted.add(asyncio.create_task(session.accept(info.call_id)))
 
     session.incoming_call.connect(on_incoming)
     session.call_state.connect(lambda state: emit("call_state", state=state))
@@ -198,6 +189,17 @@ async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asynci
     reporter = asyncio.create_task(report(visitor, stop_reporting))
     stop_waiter = asyncio.create_task(stop.wait())
     stop_waiter.add_done_callback(lambda _: visitor.hang_up())
+
+    def restart() -> None:
+        if not visitor.restart_ice("manual"):
+            emit("command_failed", command="restart", error="no connected call")
+
+    commands: dict[str, Command] = {
+        "restart": restart,
+        "hangup": visitor.hang_up,
+        "tasks": task_names,
+    }
+    reader = asyncio.create_task(read_commands(commands))
     emit("signed_in", role="visitor")
     try:
         summary = await visitor.run()
@@ -205,7 +207,8 @@ async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asynci
     finally:
         stop_reporting.set()
         stop_waiter.cancel()
-        await asyncio.gather(reporter, stop_waiter, return_exceptions=True)
+        reader.cancel()
+        await asyncio.gather(reporter, stop_waiter, reader, return_exceptions=True)
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -16,6 +16,7 @@ from aiortc import MediaStreamTrack, RTCIceServer
 from softphone.events import Signal
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.call_recovery import CallRecovery
+from softphone.rtc.connectivity import local_addresses
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
 from softphone.rtc.reconnect import ReconnectFailure, ReconnectPolicy, ReconnectState
@@ -35,6 +36,8 @@ from softphone.signaling.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+NETWORK_POLL_S = 0.25  # an ifaddr scan costs ~0.2 ms
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class AgentSession:
         self.camera_enabled = True
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._network_watch: asyncio.Task[None] | None = None
         self._lost_tasks: set[asyncio.Task[None]] = set()
         self._reconnecting = False
         self.client.message_received.connect(self._inbox.put_nowait)
@@ -92,17 +96,19 @@ class AgentSession:
     async def start(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Sign in; raises ``SignalingRejected`` for a bad token."""
         self._worker = asyncio.create_task(self._work(), name="agent-inbox")
+        self._network_watch = asyncio.create_task(self._watch_network(), name="agent-network")
         await self.client.connect(timeout=timeout)
 
     async def stop(self) -> None:
         if self.call is not None:
             await self.hangup()
         await self.client.close()
-        if self._worker is not None:
-            self._worker.cancel()
-            # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+        tasks = [t for t in (self._worker, self._network_watch) if t is not None]
+        self._worker = self._network_watch = None
+        for task in tasks:
+            task.cancel()
+        # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def set_available(self, available: bool) -> None:
         await self.client.send(Presence(status="available" if available else "away"))
@@ -151,8 +157,8 @@ class AgentSession:
 
     def restart_ice(self, reason: str = "manual") -> None:
         """Restart ICE now (make-before-break while the path still works)."""
-        if self.call is not None and self.call.recovery is not None:
-            self.call.recovery.controller.perform_ice_restart(reason)
+        if self.call is not None:
+            self.call.restart_ice(reason)
 
     async def stats(self) -> CallStats | None:
         return await self.call.peer.stats() if self.call is not None else None
@@ -166,6 +172,19 @@ class AgentSession:
             RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
             for s in announced
         )
+
+    async def _watch_network(self) -> None:
+        """A socket bound to an address that vanished (handover) looks alive until its
+        heartbeat misses, and a ring sent meanwhile is lost: reconnect at once, idle or not.
+        (In a call, its connectivity monitor may get there first, before its ICE restart.)"""
+        known = local_addresses()
+        while True:
+            await asyncio.sleep(NETWORK_POLL_S)
+            current = local_addresses()
+            address = self.client.local_address
+            if address in known and address not in current:
+                self.client.reconnect_now("address-lost")
+            known = current
 
     async def _work(self) -> None:
         while True:

@@ -3,12 +3,14 @@
 Glue between the mechanics (:class:`IceRestarter`, :class:`ConnectivityMonitor`) and the
 policy (:class:`ReconnectController`), speaking the restart part of the wire protocol
 (restart_offer / restart_answer / call_state). It is the controller's ``RestartDriver``.
-The owner (the session's call) supplies how to send a message, how to wait for signaling
-and how to tear the call down, and routes incoming messages to :meth:`handle`.
+The owner (the session's call) supplies how to send a message, how to wait for signaling,
+how to reconnect it and how to tear the call down, and routes incoming messages to
+:meth:`handle`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
@@ -22,6 +24,11 @@ log = logging.getLogger(__name__)
 
 PeerVisibleState = Literal["connected", "reconnecting"]
 
+# Offers cross within a round trip in true glare. A polite peer still offering this long
+# after ours went out never got ours (it died in a socket that vanished under a network
+# change), so waiting for the periodic re-issue would only add seconds.
+STALE_OWN_OFFER_S = 1.0
+
 
 class CallRecovery:
     """Keeps one call alive across network trouble (the restarter knows if we are polite)."""
@@ -34,6 +41,7 @@ class CallRecovery:
         send: Callable[[Message], Awaitable[None]],
         wait_signaling: Callable[[float], Awaitable[bool]],
         teardown: Callable[[str], Awaitable[None]],
+        reconnect_signaling: Callable[[str], None] | None = None,
         policy: ReconnectPolicy | None = None,
         detection: DetectionSettings | None = None,
     ) -> None:
@@ -41,6 +49,8 @@ class CallRecovery:
         self._send = send
         self._wait_signaling = wait_signaling
         self._teardown = teardown
+        self._reconnect_signaling = reconnect_signaling
+        self._own_offer_sent_at: float | None = None
         self.restarter = restarter
         (transport,) = self.restarter.transports  # BUNDLE: one ICE transport per call
         self.monitor = ConnectivityMonitor(transport, detection)
@@ -70,12 +80,16 @@ class CallRecovery:
 
     # -- mechanics -------------------------------------------------------------------------
 
-    async def perform_ice_restart(self, reason: str, attempt: int = 0) -> str:
-        """Fresh ICE generation; returns once its restart offer is sent (the offer SDP)."""
+    async def perform_ice_restart(self, reason: str, attempt: int = 0) -> str | None:
+        """Fresh ICE generation; returns once its restart offer is sent (the offer SDP), or
+        None if the peer's restart, answered meanwhile, already is that fresh generation."""
         sdp = await self.restarter.create_restart_offer()
+        if sdp is None:
+            return None
         await self._send(
             RestartOffer(call_id=self.call_id, sdp=sdp, attempt=attempt, reason=reason)
         )
+        self._own_offer_sent_at = asyncio.get_running_loop().time()
         log.info(
             "call.restart_offer_sent",
             extra={"call_id": self.call_id, "attempt": attempt, "reason": reason},
@@ -89,6 +103,9 @@ class CallRecovery:
         if isinstance(msg, RestartOffer):
             answer = await self.restarter.handle_remote_offer(msg.sdp)
             if answer is None:  # glare, and we are the impolite side: ours stands
+                if self._own_offer_age() > STALE_OWN_OFFER_S:
+                    log.info("call.restart_offer_resent", extra={"call_id": self.call_id})
+                    self.controller.perform_ice_restart("peer-missed-offer")
                 return True
             self.controller.on_remote_restart(msg.attempt)
             await self._send(RestartAnswer(call_id=self.call_id, sdp=answer, attempt=msg.attempt))
@@ -99,6 +116,11 @@ class CallRecovery:
         else:
             return False
         return True
+
+    def _own_offer_age(self) -> float:
+        if self._own_offer_sent_at is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._own_offer_sent_at
 
     async def close(self) -> None:
         """Stop watching and deciding; the restarter belongs to the peer, which closes it."""
@@ -133,6 +155,10 @@ class CallRecovery:
         if reason == "address-added" and self.monitor.state is Connectivity.CONNECTED:
             log.info("call.network_change_ignored", extra={"call_id": self.call_id})
             return
+        if self._reconnect_signaling is not None:
+            # The signaling socket may be bound to the vanished address too: it would only
+            # be found dead by its heartbeat, after the restart offers were lost in it.
+            self._reconnect_signaling(reason)
         self.controller.on_network_change()
 
     def _on_reconnect_state(self, state: ReconnectState, attempt: int, max_attempts: int) -> None:

@@ -44,8 +44,8 @@ class DetectionSettings:
     address_poll_s: float = 0.25
 
 
-def usable_addresses() -> set[str]:
-    """Local addresses ICE could gather from now (the host allowlist, when set, filters)."""
+def local_addresses() -> set[str]:
+    """Every address of the local interfaces (IPv6 link-local excluded)."""
     found: set[str] = set()
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
@@ -53,6 +53,12 @@ def usable_addresses() -> set[str]:
                 found.add(ip.ip)
             elif ip.ip[2] == 0:  # IPv6 without scope id: not link-local
                 found.add(ip.ip[0])
+    return found
+
+
+def usable_addresses() -> set[str]:
+    """Local addresses ICE could gather from now (the host allowlist, when set, filters)."""
+    found = local_addresses()
     allowlist = seams.host_candidate_allowlist()
     if allowlist is not None:
         return found & set(allowlist)

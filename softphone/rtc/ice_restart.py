@@ -47,6 +47,12 @@ class IceRestarter:
 
     ``pc`` must have been created after :func:`seams.install_ice_restart` and have
     completed its first negotiation.
+
+    Offers, answers and rollbacks run one at a time (like a browser's operations chain):
+    our own restart and the peer's offer are driven by different tasks, and aiortc's
+    ``setLocalDescription`` changes the signaling state before it suspends. Interleaved, a
+    glare rollback could be undone by our half-applied offer and the peer's offer then
+    fail in "have-local-offer", ending the call.
     """
 
     def __init__(self, pc: RTCPeerConnection, *, polite: bool) -> None:
@@ -56,6 +62,7 @@ class IceRestarter:
         self._awaiting_media = False
         self._restart_started: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._negotiation = asyncio.Lock()
         self.ice_connected_again: Signal[[]] = Signal("rtc.ice_connected_again")
         """A restarted ICE agent nominated a pair (DTLS/SRTP continue on it)."""
         self.restart_needed: Signal[[str]] = Signal("rtc.restart_needed")
@@ -75,10 +82,28 @@ class IceRestarter:
     def offer_pending(self) -> bool:
         return self._pc.signalingState == "have-local-offer"
 
+    @property
+    def generation(self) -> int:
+        """ICE generations so far (each restart, ours or the peer's, starts a new one)."""
+        return self._transports[0].generation
+
     # -- offers and answers ----------------------------------------------------------------
 
-    async def create_restart_offer(self) -> str:
-        """Fresh ufrag/pwd and candidates; returns the (stable) offer SDP to send."""
+    async def create_restart_offer(self) -> str | None:
+        """Fresh ufrag/pwd and candidates; returns the (stable) offer SDP to send.
+
+        None when the peer's restart was answered while this one waited its turn (glare
+        seen from the polite side, or an impolite side with nothing pending): that fresh
+        generation already is the restart asked for, and a second one would cost a round.
+        """
+        generation = self.generation
+        async with self._negotiation:
+            if self.generation != generation:
+                log.info("ice.restart_superseded", extra={"generation": self.generation})
+                return None
+            return await self._create_restart_offer()
+
+    async def _create_restart_offer(self) -> str:
         previous = self._pc.localDescription
         if previous is None:
             raise RuntimeError("ICE restart needs a completed first negotiation")
@@ -96,6 +121,10 @@ class IceRestarter:
 
     async def accept_restart_answer(self, sdp: str) -> None:
         """Apply the peer's answer: the new agent starts its connectivity checks."""
+        async with self._negotiation:
+            await self._accept_restart_answer(sdp)
+
+    async def _accept_restart_answer(self, sdp: str) -> None:
         if not self.offer_pending:
             current = self._pc.remoteDescription
             if current is not None and ice_credentials_changed(sdp, current.sdp):
@@ -110,6 +139,10 @@ class IceRestarter:
 
     async def handle_remote_offer(self, sdp: str) -> str | None:
         """Answer a peer's (restart) offer; None when glare rules that ours wins."""
+        async with self._negotiation:
+            return await self._handle_remote_offer(sdp)
+
+    async def _handle_remote_offer(self, sdp: str) -> str | None:
         action = glare_action(polite=self.polite, own_offer_pending=self.offer_pending)
         if action is GlareAction.IGNORE:
             log.info("ice.glare", extra={"action": action.value})

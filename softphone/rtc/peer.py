@@ -117,8 +117,9 @@ class CallPeer:
 
     # --- ICE restart (softphone.rtc.ice_restart) -------------------------------------------
 
-    async def restart_ice(self, reason: str) -> str:
-        """Fresh ICE ufrag/pwd and candidates; returns the restart offer SDP to send."""
+    async def restart_ice(self, reason: str) -> str | None:
+        """Fresh ICE ufrag/pwd and candidates; returns the restart offer SDP to send (None:
+        the peer's restart, answered meanwhile, made it redundant)."""
         sdp = await self._armed_restarter().create_restart_offer()
         log.info("call.restart_offer", extra={"call_id": self.call_id, "reason": reason})
         return sdp

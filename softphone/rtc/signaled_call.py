@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from softphone.events import Signal
 from softphone.rtc.call_recovery import CallRecovery
+from softphone.rtc.connectivity import local_addresses
 from softphone.rtc.peer import CallPeer
 from softphone.rtc.reconnect import ReconnectPolicy
 from softphone.signaling.client import SignalingClient, SignalingError
@@ -79,6 +80,14 @@ class SignaledCall:
             return False
         return True
 
+    def restart_ice(self, reason: str = "manual") -> bool:
+        """Restart ICE now (make-before-break while the path still works); False before
+        the call has first connected, when there is nothing to restart yet."""
+        if self.recovery is None:
+            return False
+        self.recovery.controller.perform_ice_restart(reason)
+        return True
+
     async def hangup(self, reason: str) -> None:
         """Tell the other party (best effort: signaling may be gone) and close the peer."""
         try:
@@ -106,10 +115,18 @@ class SignaledCall:
             send=self.client.send,
             wait_signaling=self._wait_signaling,
             teardown=self._teardown,
+            reconnect_signaling=self._reconnect_signaling,
             policy=self._policy,
         )
         self.recovery.start()
         self.recovery_started.emit(self.recovery)
+
+    def _reconnect_signaling(self, reason: str) -> None:
+        # Only if the socket's own address is gone: AgentSession's idle watcher may have
+        # reconnected already, and a second reconnect would drop the fresh socket.
+        address = self.client.local_address
+        if address is not None and address not in local_addresses():
+            self.client.reconnect_now(reason)
 
     async def _wait_signaling(self, within_s: float) -> bool:
         try:

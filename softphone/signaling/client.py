@@ -2,8 +2,10 @@
 
 It signs in, keeps a heartbeat (a missed pong means a dead socket), reconnects with
 exponential backoff and jitter, resumes the session with its token, and queues outgoing
-messages while the socket is down. A rejected hello is final (state ``closed``, no retry
-storm); a refused resume falls back to a fresh hello and emits ``session_lost``.
+messages while the socket is down. When the local network changes, :meth:`reconnect_now`
+drops the socket at once instead of waiting for the heartbeat to find it dead. A rejected
+hello is final (state ``closed``, no retry storm); a refused resume falls back to a fresh
+hello and emits ``session_lost``.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class SignalingClient:
         self._subscribers: list[asyncio.Queue[Message | None]] = []
         self._ping_ids = itertools.count(1)
         self._awaiting_pong = False
+        self._opening: asyncio.Future[ClientConnection] | None = None
+        self._hurry = asyncio.Event()  # reconnect_now(): skip the backoff
         self.welcome: Welcome | None = None
         self.error: SignalingError | None = None  # why the client closed, if it did
         self.state_changed: Signal[[ConnectionState]] = Signal("signaling.state_changed")
@@ -107,6 +111,12 @@ class SignalingClient:
     @property
     def state(self) -> ConnectionState:
         return self._state
+
+    @property
+    def local_address(self) -> str | None:
+        """The local IP address of the open socket, if there is one."""
+        sockname = self._ws.local_address if self._ws is not None else None
+        return str(sockname[0]) if sockname else None
 
     async def connect(self, timeout: float | None = None) -> Welcome:  # noqa: ASYNC109
         """Start (if needed) and wait for the first welcome; raises SignalingRejected.
@@ -157,6 +167,25 @@ class SignalingClient:
     def __aiter__(self) -> AsyncIterator[Message]:
         return self.messages()
 
+    def reconnect_now(self, reason: str) -> None:
+        """Drop the connection and reconnect at once, skipping backoff; the session resumes
+        and queued sends go out in order.
+
+        For a local network change: a socket bound to an address that is gone looks alive
+        until the heartbeat misses (two intervals), and what is sent meanwhile is lost.
+        """
+        if self._task is None or self._task.done():
+            return
+        log.info("signaling.reconnect_now", extra={"reason": reason, "state": str(self._state)})
+        self._hurry.set()
+        ws, self._ws = self._ws, None  # sends from now on queue for the resumed session
+        if ws is not None:
+            ws.transport.abort()
+        if self._opening is not None:
+            self._opening.cancel()  # it may be trying from the old address
+        if self._state is ConnectionState.CONNECTED:
+            self._set_state(ConnectionState.RECONNECTING)
+
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
@@ -171,15 +200,9 @@ class SignalingClient:
         failures = 0
         try:
             while True:
+                self._hurry.clear()
                 try:
-                    async with websockets.connect(
-                        self.url,
-                        ssl=self._ssl,
-                        open_timeout=10,
-                        ping_interval=None,
-                        compression=None,
-                        close_timeout=1,
-                    ) as ws:
+                    async with await self._open() as ws:
                         self._ws = ws
                         await self._sign_in(ws)
                         failures = 0
@@ -199,11 +222,38 @@ class SignalingClient:
                 finally:
                     self._ws = None
                 self._set_state(ConnectionState.RECONNECTING)
+                if self._hurry.is_set():
+                    failures = 0  # a new network: start over from the shortest backoff
+                    continue
                 delay = min(self.backoff_max, self.backoff_initial * 2**failures)
                 failures += 1
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay * random.uniform(0.5, 1.0)):
+                        await self._hurry.wait()
         finally:
             self._set_state(ConnectionState.CLOSED)
+
+    async def _open(self) -> ClientConnection:
+        """Open the websocket; reconnect_now() abandons an attempt in progress."""
+        self._opening = asyncio.ensure_future(
+            websockets.connect(
+                self.url,
+                ssl=self._ssl,
+                open_timeout=10,
+                ping_interval=None,
+                compression=None,
+                close_timeout=1,
+            )
+        )
+        try:
+            return await self._opening
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # close(): we are cancelled ourselves
+            raise OSError("connection attempt abandoned: the network changed") from None
+        finally:
+            self._opening = None
 
     async def _sign_in(self, ws: ClientConnection) -> None:
         if self.welcome is not None:
@@ -236,8 +286,14 @@ class SignalingClient:
         self.welcome = welcome
         while self._outgoing:  # flush in order; new sends queue behind until we are done
             await ws.send(self._outgoing[0])
+            self._check_current(ws)  # dropped mid-send: the message may be lost, keep it
             self._outgoing.popleft()
+        self._check_current(ws)
         self._set_state(ConnectionState.CONNECTED)
+
+    def _check_current(self, ws: ClientConnection) -> None:
+        if ws is not self._ws:
+            raise OSError("connection dropped by reconnect_now() while signing in")
 
     async def _serve(self, ws: ClientConnection) -> None:
         assert self.welcome is not None

@@ -91,6 +91,7 @@ class SignalingServer:
             compression=None,  # permessage-deflate costs ~100 KiB per connection
             ping_interval=cfg.heartbeat_interval,
             ping_timeout=cfg.heartbeat_interval * 2,
+            close_timeout=1,  # a peer whose address vanished never answers the close
             ssl=tls,
         )
         log.info("signaling.listening", extra={"url": self.url})

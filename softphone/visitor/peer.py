@@ -94,6 +94,10 @@ class VisitorPeer:
             await self._finish()
         return self.summary
 
+    def restart_ice(self, reason: str = "manual") -> bool:
+        """Restart ICE now; False when no call is connected yet."""
+        return self.call is not None and self.call.restart_ice(reason)
+
     def hang_up(self) -> None:
         self._inbox.put_nowait(None)
 
@@ -123,7 +127,10 @@ class VisitorPeer:
             self.summary.ended_reason = f"agent-hangup:{msg.reason}"
             return False
         elif self.call is not None:
-            await self.call.handle(msg)
+            try:
+                await self.call.handle(msg)
+            except Exception:  # one bad relayed message must not end a working call
+                log.exception("visitor.message_failed", extra={"type": type(msg).__name__})
         return True
 
     async def _start_call(self, call_id: str) -> None:

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.netns import JsonLines, Topology, can_create_namespaces, start_signaling, sweep_stale
+from bench.netns import (
+    JsonLines,
+    Topology,
+    can_create_namespaces,
+    start_call,
+    start_signaling,
+    sweep_stale,
+)
+from tests.net.support import RUNNER
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,3 +40,9 @@ def topo() -> Iterator[Topology]:
 @pytest.fixture
 def server(topo: Topology) -> JsonLines:
     return start_signaling(topo)
+
+
+@pytest.fixture
+def call(topo: Topology, server: JsonLines) -> tuple[JsonLines, JsonLines]:
+    """Agent and visitor runners in a call with video flowing both ways."""
+    return start_call(topo, RUNNER)

@@ -13,53 +13,30 @@ from collections.abc import Callable
 import pytest
 
 from bench.netns import (
+    AGENT_TOKEN,
     Event,
     JsonLines,
     Topology,
     captured_after,
     healthz,
     is_frame,
+    signaling_url,
     start_call,
+)
+from tests.net.support import (
+    RUNNER,
+    assert_media_back,
+    assert_one_dtls_handshake,
+    call_state,
+    log_event,
+    matching,
 )
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
-RUNNER = "bench.call_runner"
-MEDIA_BACK_S = 10.0
 
-
-def log_event(name: str) -> Callable[[Event], bool]:
-    return lambda e: e.get("ev") == "log" and e.get("msg") == name
-
-
-def call_state(state: str) -> Callable[[Event], bool]:
-    return lambda e: e.get("ev") == "call_state" and e.get("state") == state
-
-
-def matching(lines: JsonLines, predicate: Callable[[Event], bool], after: int = 0) -> list[Event]:
-    return [e for e in lines.snapshot()[after:] if predicate(e)]
-
-
-def frames_from(number: int) -> Callable[[Event], bool]:
-    return lambda e: is_frame(e) and e["n"] >= number
-
-
-def assert_media_back(peers: tuple[JsonLines, JsonLines], since: float) -> None:
-    """Frames captured after ``since`` arrive at both ends, and their numbers keep advancing."""
-    for peer in peers:
-        first = peer.expect(captured_after(since), MEDIA_BACK_S, "media after the fault")
-        peer.expect(frames_from(first["n"] + 15), 5.0, "advancing frames")
-
-
-def assert_one_dtls_handshake(peers: tuple[JsonLines, JsonLines]) -> None:
-    """Recovery reuses the DTLS session: no second handshake (DESIGN.md)."""
-    for peer in peers:
-        assert len(matching(peer, lambda e: e.get("ev") == "dtls_connected")) == 1, peer.name
-
-
-@pytest.fixture
-def call(topo: Topology, server: JsonLines) -> tuple[JsonLines, JsonLines]:
-    return start_call(topo, RUNNER)
+def signaling_state(state: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("ev") == "signaling" and e.get("state") == state
 
 
 def test_link_cut_for_5s_recovers_with_one_attempt(
@@ -93,6 +70,57 @@ def test_one_way_loss_is_detected_and_recovered(
     assert_media_back(call, healed_at)
     agent.expect(call_state("connected"), 5.0, "connected again", after=mark)
     assert_one_dtls_handshake(call)
+
+
+def test_address_switch_restarts_proactively_and_media_returns(
+    topo: Topology, call: tuple[JsonLines, JsonLines]
+) -> None:
+    """Handover: the agent's address disappears and another appears. Signaling must not sit
+    on the socket bound to the old address until its heartbeat gives up (that took 23 s):
+    it resumes at once and the first restart offer goes out on the new socket."""
+    agent, _ = call
+    mark = len(agent.snapshot())
+    _, switched_at = topo.switch_address(topo.agent, "198.18.1.3")
+    start = agent.expect(log_event("reconnect.start"), 3.0, "a restart", after=mark)
+    assert start["t"] - switched_at < 1.0
+    agent.expect(log_event("signaling.reconnect_now"), 1.0, "signaling reconnect", after=mark)
+    sent = agent.expect(log_event("reconnect.offer_sent"), 3.0, "restart offer sent", after=mark)
+    assert sent["attempt"] == "1/3" and sent["t"] - switched_at < 1.5
+    for peer in call:
+        first = peer.expect(captured_after(switched_at), 3.0, "media soon after the switch")
+        assert first["t"] - switched_at < 3.0
+    assert_media_back(call, switched_at)
+    agent.expect(call_state("connected"), 5.0, "connected again", after=mark)
+    assert [e["attempt"] for e in matching(agent, log_event("reconnect.start"), mark)] == ["1/3"]
+    assert_one_dtls_handshake(call)
+
+
+def test_idle_agent_resumes_signaling_at_once_after_an_address_switch(
+    topo: Topology, server: JsonLines
+) -> None:
+    """No call to watch the network: the session itself must drop the socket bound to the
+    vanished address, or the next ring is lost in it."""
+    agent = topo.spawn_python(
+        topo.agent.ns, "agent", RUNNER,
+        "--url", signaling_url(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+    )  # fmt: skip
+    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+    mark = len(agent.snapshot())
+    _, switched_at = topo.switch_address(topo.agent, "198.18.1.3")
+    back = agent.expect(signaling_state("connected"), 3.0, "signaling back", after=mark)
+    assert back["t"] - switched_at < 1.5
+    assert matching(agent, signaling_state("reconnecting"), mark), "it reconnected"
+    visitor = topo.spawn_python(
+        topo.visitor.ns,
+        "visitor",
+        RUNNER,
+        "--url",
+        signaling_url(topo.visitor),
+        "--role",
+        "visitor",
+    )
+    for peer in (agent, visitor):
+        peer.expect(is_frame, 30.0, "a call to the switched agent")
 
 
 def test_outage_longer_than_the_policy_fails_cleanly_after_exactly_3_attempts(

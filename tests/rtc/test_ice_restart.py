@@ -13,6 +13,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 
 from softphone.rtc.ice_restart import IceRestarter
 from softphone.rtc.sdp_stability import ice_credentials
+from softphone.rtc.seams import RestartableIceTransport
 from tests.rtc.loopback import LoopbackPair, connected_pair
 
 pytestmark = pytest.mark.timeout(60)
@@ -151,6 +152,82 @@ async def test_glare_converges_in_one_round(handshakes: list[RTCDtlsTransport]) 
         await pair.wait_media(since=since, frames=5)
         assert pair.answerer.pc.signalingState == pair.offerer.pc.signalingState == "stable"
         assert len(handshakes) == 2
+    finally:
+        await agent.close()
+        await visitor.close()
+        await pair.close()
+
+
+def entering_prepare_restart(transport: RestartableIceTransport) -> asyncio.Event:
+    """Set when ``transport`` starts gathering a new ICE agent (the first await of a restart)."""
+    entered = asyncio.Event()
+    original = transport.prepare_restart
+
+    async def prepare_restart() -> None:
+        entered.set()
+        await original()
+
+    transport.prepare_restart = prepare_restart  # type: ignore[method-assign]
+    return entered
+
+
+async def test_glare_while_the_polite_side_is_still_building_its_offer(
+    handshakes: list[RTCDtlsTransport],
+) -> None:
+    """The network race behind a lost call: both sides detect the loss within a few ms and
+    the agent's offer reaches the visitor while the visitor's own restart is half-built
+    (gathering). The offer must wait for it, then glare resolves as usual in one round."""
+    pair = await connected_pair()
+    agent = IceRestarter(pair.answerer.pc, polite=False)
+    visitor = IceRestarter(pair.offerer.pc, polite=True)
+    closed: list[str] = []
+    for side in (pair.offerer, pair.answerer):
+        side.pc.on("connectionstatechange", lambda pc=side.pc: closed.append(pc.connectionState))
+    try:
+        connected = asyncio.ensure_future(wait_connected_again(agent, visitor))
+        agent_offer = await agent.create_restart_offer()
+        assert agent_offer is not None
+        building = entering_prepare_restart(pair.offerer.ice)
+        visitor_offer_task = asyncio.ensure_future(visitor.create_restart_offer())
+        await building.wait()
+        answer = await visitor.handle_remote_offer(agent_offer)  # raised InvalidStateError
+        visitor_offer = await visitor_offer_task
+
+        assert visitor_offer is not None  # it went out before the agent's offer was applied
+        assert await agent.handle_remote_offer(visitor_offer) is None
+        assert answer is not None
+        await agent.accept_restart_answer(answer)
+        await connected
+        await pair.wait_media(since=time.monotonic(), frames=5)
+        assert pair.answerer.pc.signalingState == pair.offerer.pc.signalingState == "stable"
+        assert "closed" not in closed
+        assert len(handshakes) == 2
+    finally:
+        await agent.close()
+        await visitor.close()
+        await pair.close()
+
+
+async def test_own_restart_overtaken_by_the_peers_is_not_sent() -> None:
+    """The peer's offer is answered while our restart waits its turn: that fresh generation
+    is the restart we wanted, so ours is dropped instead of costing a second round."""
+    pair = await connected_pair(audio=True, video=False)
+    agent = IceRestarter(pair.answerer.pc, polite=False)
+    visitor = IceRestarter(pair.offerer.pc, polite=True)
+    try:
+        connected = asyncio.ensure_future(wait_connected_again(agent, visitor))
+        visitor_offer = await visitor.create_restart_offer()
+        assert visitor_offer is not None
+        answering = entering_prepare_restart(pair.answerer.ice)
+        answer_task = asyncio.ensure_future(agent.handle_remote_offer(visitor_offer))
+        await answering.wait()
+        assert await agent.create_restart_offer() is None
+        answer = await answer_task
+        assert answer is not None
+        await visitor.accept_restart_answer(answer)
+        await connected
+        await pair.wait_media(since=time.monotonic(), frames=1)
+        assert pair.answerer.ice.generation == pair.offerer.ice.generation == 1
     finally:
         await agent.close()
         await visitor.close()

@@ -22,6 +22,7 @@ class FakeRelay:
 
     def __init__(self) -> None:
         self.sent: list[Message] = []
+        self.reconnects: list[str] = []  # reconnect_signaling() calls, with their reason
         self._queues: dict[str, asyncio.Queue[Message]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -61,6 +62,7 @@ def recovery_for(side: PeerSide, relay: FakeRelay, *, polite: bool, to: str) -> 
         send=relay.sender(to),  # type: ignore[arg-type]
         wait_signaling=always_up,
         teardown=teardown,
+        reconnect_signaling=relay.reconnects.append,
     )
 
 
@@ -168,11 +170,50 @@ async def test_network_changes_restart_only_when_they_matter() -> None:
         agent.monitor.network_changed.emit("address-added")  # a VPN comes up beside the path
         assert agent.controller.state is ReconnectState.CONNECTED
         assert not any(isinstance(m, RestartOffer) for m in relay.sent)
+        assert relay.reconnects == []
 
         agent.monitor.network_changed.emit("address-lost")  # the address in use is gone
+        # Signaling first (its socket may sit on that address), so the offer finds it back.
+        assert relay.reconnects == ["address-lost"]
         assert agent.controller.state is ReconnectState.RECONNECTING
         await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
         assert any(isinstance(m, RestartOffer) and m.reason == "network-change" for m in relay.sent)
+    finally:
+        for recovery in (visitor, agent):
+            await recovery.close()
+            await recovery.restarter.close()
+        await relay.close()
+        await pair.close()
+
+
+async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
+    """Glare where our offer was lost (e.g. in a socket that vanished): the polite peer's
+    offer shows it, so ours goes out again at once instead of after the periodic re-issue."""
+    pair, relay, visitor, agent = await recovering_pair()
+    deliver = agent._send
+    lost = asyncio.Event()
+
+    async def lose_first_offer(msg: Message) -> None:
+        if isinstance(msg, RestartOffer) and not lost.is_set():
+            lost.set()
+            return
+        await deliver(msg)
+
+    agent._send = lose_first_offer  # type: ignore[method-assign]
+    try:
+        agent.controller.perform_ice_restart("test")
+        async with asyncio.timeout(5):
+            await lost.wait()
+        await asyncio.sleep(1.2)  # older than STALE_OWN_OFFER_S: the visitor never saw it
+        loop = asyncio.get_running_loop()
+        visitor_offer_at = loop.time()
+        visitor.controller.perform_ice_restart("visitor-side")
+        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        recovered_after = loop.time() - visitor_offer_at
+        resent = [m for m in relay.sent if isinstance(m, RestartOffer) and m.reason == "test"]
+        assert resent, "the agent's offer was never sent again"
+        # The periodic re-issue would come 2.5 s after the lost offer (1.3 s from here).
+        assert recovered_after < 1.0, recovered_after
     finally:
         for recovery in (visitor, agent):
             await recovery.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -147,3 +148,27 @@ async def test_exhausted_attempts_end_the_call_for_both_sides() -> None:
         assert [f.attempts for f in call.failures] == [2]
         assert summary.ended_reason == "agent-hangup:reconnect-failed"
         assert call.agent.call is None
+
+
+@pytest.mark.parametrize("visitor_delay_s", [0.0, 0.001, 0.003])
+async def test_both_sides_restarting_at_once_keep_the_call(
+    visitor_delay_s: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Glare through the real server, with the offers a few ms apart (a call was once lost
+    this way: the agent's offer reached the visitor while its own was half-built; the
+    deterministic version is in test_ice_restart.py)."""
+    caplog.set_level(logging.INFO, logger="softphone")
+    async with connected_call() as call:
+        await frames_flowing(call, within_s=10)
+        assert call.visitor.call is not None and call.visitor.call.recovery is not None
+        visitor_controller = call.visitor.call.recovery.controller
+        mark = len(call.states)
+        call.agent.restart_ice("manual")
+        await asyncio.sleep(visitor_delay_s)
+        visitor_controller.perform_ice_restart("manual")
+        await call.wait_state("connected", within_s=5, after=mark)
+        await frames_flowing(call, within_s=5)
+        assert call.states[mark:] == ["reconnecting", "connected"]
+        assert not call.run.done(), "the visitor's call must still be up"
+        failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert failures == []

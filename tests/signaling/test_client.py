@@ -195,3 +195,78 @@ async def test_cancelling_a_task_inside_close_still_cancels_it(server) -> None:
     with pytest.raises(asyncio.CancelledError):
         await closer
     await client.close()
+
+
+async def test_reconnect_now_resumes_at_once_and_delivers_queued_sends_in_order(server, connect):
+    """A local network change: the socket may hang on a vanished address; reconnect_now()
+    drops it without waiting for the heartbeat or the backoff (5 s here), and the session
+    resumes with the call and with what was sent meanwhile, in order."""
+    lost: list[None] = []
+    states: list[ConnectionState] = []
+    slow = {"backoff_initial": 5.0, "backoff_max": 5.0}
+    client = SignalingClient(server.url, "agent", token=AGENTS["alice"], **slow)
+    async with running(client):
+        client.session_lost.connect(lambda: lost.append(None))
+        incoming = client.messages()
+        await client.connect(timeout=2)
+        visitor = await connect("visitor")
+        await visitor.send(CallRequest())
+        call_id = (await visitor.expect(Ringing)).call_id
+        await next_of(incoming, Ring)
+        await client.send(Accept(call_id=call_id))
+        await visitor.expect(Accepted)
+        first_session = client.welcome.session_id
+        client.state_changed.connect(states.append)
+
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        client.reconnect_now("address-lost")
+        assert client.state is ConnectionState.RECONNECTING  # at once: sends queue from now
+        for i in range(3):
+            await client.send(Offer(call_id=call_id, sdp=f"queued {i}"))
+        await client.wait_connected(timeout=2)
+        assert loop.time() - started < 1.0, "no backoff, no heartbeat wait"
+        assert client.welcome.resumed and client.welcome.session_id == first_session
+        assert client.welcome.call_id == call_id
+        assert [(await visitor.expect(Offer)).sdp for _ in range(3)] == [
+            "queued 0",
+            "queued 1",
+            "queued 2",
+        ]
+        assert states == [ConnectionState.RECONNECTING, ConnectionState.CONNECTED]
+        assert lost == []
+        await incoming.aclose()
+
+
+async def test_reconnect_now_abandons_a_connection_attempt_that_hangs(_no_leaked_tasks: None):
+    """An attempt opened from the old address may hang until open_timeout (10 s)."""
+    attempts: list[asyncio.StreamWriter] = []
+    second = asyncio.Event()
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        attempts.append(writer)  # TCP accepted, websocket handshake never answered
+        if len(attempts) == 2:
+            second.set()
+
+    listener = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    client = SignalingClient(f"ws://127.0.0.1:{port}/ws", "visitor", site_key=SITE_KEY, **FAST)
+    try:
+        async with running(client):
+            with pytest.raises(TimeoutError):
+                await client.connect(timeout=0.3)
+            assert len(attempts) == 1
+            client.reconnect_now("address-added")
+            await asyncio.wait_for(second.wait(), 1.0)
+            assert client.state is ConnectionState.RECONNECTING
+    finally:
+        for writer in attempts:
+            writer.close()
+        listener.close()
+        await listener.wait_closed()
+
+
+async def test_reconnect_now_does_nothing_on_a_closed_client(server) -> None:
+    client = agent_client(server.url)
+    client.reconnect_now("address-lost")
+    assert client.state is ConnectionState.CLOSED
