@@ -86,6 +86,7 @@
       this.state = "closed"; // connecting | open | reconnecting | closed
       this.welcome = null;
       this.resumeToken = null;
+      this.lastSeq = 0; // highest seq received: a resume asks for what came after it
       this.queue = [];
       this.ws = null;
       this.failures = 0;
@@ -150,7 +151,12 @@
       this.connectTimer = setTimeout(() => this._lost("connect timeout"), this.cfg.connectTimeoutMs);
       ws.onopen = () => {
         const first = this.resumeToken
-          ? { type: "resume", protocol: PROTOCOL, resume_token: this.resumeToken }
+          ? {
+              type: "resume",
+              protocol: PROTOCOL,
+              resume_token: this.resumeToken,
+              last_seq: this.lastSeq,
+            }
           : this.hello;
         ws.send(JSON.stringify(first));
       };
@@ -170,6 +176,10 @@
         return;
       }
       if (msg.type === "pong") return;
+      if (typeof msg.seq === "number") {
+        if (msg.seq <= this.lastSeq) return; // replayed after a resume but seen already
+        this.lastSeq = msg.seq;
+      }
       if (msg.type === "welcome") {
         this._welcome(msg);
         return;
@@ -178,6 +188,7 @@
         // The server forgot us (grace expired): any call is gone. Start afresh.
         this.log.add("signaling.resume_failed");
         this.resumeToken = null;
+        this.lastSeq = 0;
         this.ws.send(JSON.stringify(this.hello));
         this.onMessage({ type: "session_lost" });
         return;
@@ -193,6 +204,8 @@
       clearTimeout(this.connectTimer);
       this.welcome = msg;
       this.resumeToken = msg.resume_token;
+      if (!msg.resumed) this.lastSeq = 0; // a new session counts from 1
+      if (msg.replay_gap) this.log.add("signaling.replay_gap", { last_seq: this.lastSeq });
       this.failures = 0;
       this._setState("open");
       this.log.add("signaling.welcome", { resumed: !!msg.resumed, call_id: msg.call_id || null });

@@ -5,7 +5,8 @@ exponential backoff and jitter, resumes the session with its token, and queues o
 messages while the socket is down. When the local network changes, :meth:`reconnect_now`
 drops the socket at once instead of waiting for the heartbeat to find it dead. A rejected
 hello is final (state ``closed``, no retry storm); a refused resume falls back to a fresh
-hello and emits ``session_lost``.
+hello and emits ``session_lost``. The resume names the highest ``seq`` received, so the
+server replays what the dead socket swallowed; a message seen before is dropped.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class SignalingClient:
         self._awaiting_pong = False
         self._opening: asyncio.Future[ClientConnection] | None = None
         self._hurry = asyncio.Event()  # reconnect_now(): skip the backoff
+        self._last_seq = 0  # highest seq received in this session: the resume's last_seq
         self.welcome: Welcome | None = None
         self.error: SignalingError | None = None  # why the client closed, if it did
         self.state_changed: Signal[[ConnectionState]] = Signal("signaling.state_changed")
@@ -257,9 +259,12 @@ class SignalingClient:
 
     async def _sign_in(self, ws: ClientConnection) -> None:
         if self.welcome is not None:
-            await ws.send(
-                encode(Resume(protocol=PROTOCOL_VERSION, resume_token=self.welcome.resume_token))
+            resume = Resume(
+                protocol=PROTOCOL_VERSION,
+                resume_token=self.welcome.resume_token,
+                last_seq=self._last_seq,
             )
+            await ws.send(encode(resume))
             reply = await self._reply(ws)
             if isinstance(reply, Welcome):
                 return await self._connected(ws, reply)
@@ -284,6 +289,14 @@ class SignalingClient:
 
     async def _connected(self, ws: ClientConnection, welcome: Welcome) -> None:
         self.welcome = welcome
+        if not welcome.resumed:
+            self._last_seq = 0  # a new session counts from 1
+        elif welcome.replay_gap:
+            # Not fatal: the call's own recovery (ICE restart, hangup) covers what is lost.
+            log.warning(
+                "signaling.replay_gap",
+                extra={"session": welcome.session_id, "last_seq": self._last_seq},
+            )
         while self._outgoing:  # flush in order; new sends queue behind until we are done
             await ws.send(self._outgoing[0])
             self._check_current(ws)  # dropped mid-send: the message may be lost, keep it
@@ -309,6 +322,15 @@ class SignalingClient:
                 if isinstance(msg, Pong):
                     self._awaiting_pong = False
                     continue
+                if msg.seq is not None:
+                    if msg.seq <= self._last_seq:
+                        # A replay racing a late delivery: never apply a message twice.
+                        log.debug(
+                            "signaling.duplicate_dropped",
+                            extra={"seq": msg.seq, "last_seq": self._last_seq},
+                        )
+                        continue
+                    self._last_seq = msg.seq
                 self._deliver(msg)
         finally:
             heartbeat.cancel()

@@ -40,7 +40,8 @@ class ServerConfig:
     tls_key: str | None = None
     ring_timeout: float = 30.0
     resume_grace: float = 30.0
-    resume_queue: int = 256  # messages held for a dropped socket; overflow loses the session
+    resume_queue: int = 256  # held for a dropped socket (overflow loses the session) and
+    # kept as sent for replay on resume (a socket may die before the server notices)
     restart_cap: int = 3  # ICE restarts per reconnect episode of a call
     heartbeat_interval: float = 10.0
     hello_timeout: float = 10.0

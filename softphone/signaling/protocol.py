@@ -10,12 +10,20 @@ sends back verbatim.
 Flow (client = agent app or visitor peer):
 
     C: hello{protocol, role, name, token|site_key, page}  S: welcome{session_id, resume_token}
-    C: resume{protocol, resume_token} (after a dropped socket)  S: welcome{resumed} + queued
+    C: resume{protocol, resume_token, last_seq} (after a dropped socket)
+                                   S: welcome{resumed, replay_gap} + replayed + queued
     visitor: call_request          S→visitor: ringing{call_id}   S→agent: ring{call_id, visitor}
     agent: accept | decline        S→visitor: accepted{call_id, agent_name} | next agent
     S→agent: ring_timeout (the ring moved on);  S→visitor: no_agent (nobody answered)
     visitor: offer → agent: answer; then either party: candidate/restart_offer/
     restart_answer/call_state/hangup, relayed by the server to the other party only.
+
+Every message the server sends to a session (except ``welcome`` and ``pong``, which belong
+to one socket) carries ``seq``, counting up from 1 per session. The server keeps the last
+``resume_queue`` of them; a ``resume`` with ``last_seq`` (the highest ``seq`` received) gets
+those after it again, so frames written into a socket that was already dead are not lost.
+``welcome.replay_gap`` says the buffer no longer reached back that far. Clients drop a
+message whose ``seq`` is not above the highest seen (a replay racing a late delivery).
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class ProtocolError(Exception):
 
 class _Base(msgspec.Struct, tag_field="type", kw_only=True):
     id: MsgId | None = None
+    seq: int | None = None  # set by the server on messages to a client; ignored from clients
 
 
 class IceServer(msgspec.Struct, omit_defaults=True):
@@ -117,11 +126,15 @@ class Welcome(_Base, tag="welcome"):
     name: str | None = None
     protocol: int = PROTOCOL_VERSION
     ref: MsgId | None = None
+    # On resume: some messages after the resume's last_seq are gone from the replay buffer.
+    replay_gap: bool = False
 
 
 class Resume(_Base, tag="resume"):
     protocol: int
     resume_token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    # The highest seq the client received; absent: no replay, only what is still queued.
+    last_seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 class Ping(_Base, tag="ping"):

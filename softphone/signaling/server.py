@@ -195,12 +195,13 @@ class SignalingServer:
                     # Not fatal: the client falls back to a fresh hello on this socket.
                     await _send_error(conn, ErrorCode.RESUME_FAILED, "session expired", msg.id)
                     continue
+                self._attach(session, conn, ref=msg.id, resumed=True, last_seq=msg.last_seq)
             else:
                 session = self._hello(msg, conn)
                 if session is None:
                     await _send_error(conn, ErrorCode.UNAUTHORIZED, "bad credentials", msg.id)
                     raise CloseConnection(1008, "unauthorized")
-            self._attach(session, conn, resumed=isinstance(msg, Resume), ref=msg.id)
+                self._attach(session, conn, ref=msg.id)
             return session
         raise ConnectionClosed(None, None)
 
@@ -235,10 +236,19 @@ class SignalingServer:
         return session
 
     def _attach(
-        self, session: Session, conn: ServerConnection, resumed: bool, ref: str | None
+        self,
+        session: Session,
+        conn: ServerConnection,
+        ref: str | None,
+        resumed: bool = False,
+        last_seq: int | None = None,
     ) -> None:
+        """Make ``conn`` the session's socket: welcome first, then (on a resume with
+        ``last_seq``) what the old socket may have swallowed, then what was queued."""
         session.conn = conn
         cfg = self.config
+        # Without last_seq (an older client) only what is still queued goes out, as before.
+        complete = session.rewind(last_seq) if resumed and last_seq is not None else True
         welcome = Welcome(
             session_id=session.id,
             resume_token=session.resume_token,
@@ -252,13 +262,21 @@ class SignalingServer:
             role=session.role,
             name=session.name,
             ref=ref,
+            replay_gap=not complete,
         )
         # The welcome goes first, before anything queued while the socket was gone.
         session.outbox.appendleft(encode_bytes(welcome))
         session.wakeup.set()
         log.info(
             "signaling.session_resumed" if resumed else "signaling.session_started",
-            extra={"session": session.id, "role": session.role, "peer": _peer(conn)},
+            extra={
+                "session": session.id,
+                "role": session.role,
+                "peer": _peer(conn),
+                "last_seq": last_seq,
+                "queued": len(session.outbox) - 1,
+                "replay_gap": not complete,
+            },
         )
 
     # --- messages of an authenticated session -------------------------------------------
@@ -277,7 +295,7 @@ class SignalingServer:
         if isinstance(msg, RELAYED):
             board.relay(session, msg)
         elif isinstance(msg, Ping):
-            session.deliver(Pong(ref=msg.id))
+            session.deliver(Pong(ref=msg.id), sequenced=False)
         elif isinstance(msg, Hello | Resume):
             raise CallError(ErrorCode.ALREADY_AUTHENTICATED, "already signed in")
         elif isinstance(msg, SERVER_ONLY):

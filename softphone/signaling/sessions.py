@@ -2,6 +2,11 @@
 period, during which messages for it wait in its outbox and are delivered in order when
 it resumes with its token. The outbox is also the live send queue, so a resumed socket
 simply continues draining it.
+
+A socket can die without the server noticing for a while (the client's address vanished),
+and whatever is written into it meanwhile is lost. So every message gets a per-session
+``seq`` and the last ``outbox_limit`` of them stay in ``history``: a resume that says which
+``seq`` it saw last gets everything after it again (:meth:`Session.rewind`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
 
+import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from softphone.signaling.protocol import Message, Role, encode_bytes
@@ -50,6 +56,9 @@ class Session:
         self.idle_since = time.monotonic()
         self.outbox: deque[bytes] = deque()
         self.outbox_limit = outbox_limit
+        self.seq = 0  # of the last sequenced message queued
+        # (seq, frame) of the last sequenced messages, sent or not; shares the outbox's bytes.
+        self.history: deque[tuple[int, bytes]] = deque(maxlen=outbox_limit)
         self.wakeup = asyncio.Event()
         self.grace: asyncio.TimerHandle | None = None
         self.on_overflow: Callable[[Session], None] = lambda s: None
@@ -57,15 +66,55 @@ class Session:
     def __repr__(self) -> str:
         return f"<Session {self.id} {self.role} {self.name!r}>"
 
-    def deliver(self, msg: Message) -> None:
-        """Queue ``msg`` for this client, sent now if connected or on resume otherwise."""
+    def deliver(self, msg: Message, *, sequenced: bool = True) -> None:
+        """Queue ``msg`` for this client, sent now if connected or on resume otherwise.
+
+        ``sequenced=False`` is for answers that only mean something on the socket that asked
+        (a pong): no ``seq``, never replayed.
+        """
         if len(self.outbox) >= self.outbox_limit:
             # Dropping one message would silently break the in-order promise: lose the session.
             log.warning("signaling.outbox_overflow", extra={"session": self.id})
             self.on_overflow(self)
             return
-        self.outbox.append(encode_bytes(msg))
+        if sequenced:
+            self.seq += 1
+            frame = encode_bytes(msgspec.structs.replace(msg, seq=self.seq))
+            self.history.append((self.seq, frame))
+        else:
+            frame = encode_bytes(msg)
+        self.outbox.append(frame)
         self.wakeup.set()
+
+    def rewind(self, last_seq: int) -> bool:
+        """Requeue every message after ``last_seq`` (the client's highest seen), in order.
+
+        Replaces the outbox: what it held is either in the replay (sequenced) or was meant
+        for the old socket (pongs, an unsent welcome). Returns False if messages after
+        ``last_seq`` are gone from the history (a gap the client has to live with).
+        """
+        if last_seq > self.seq:
+            # Never sent: a confused client. Keep the queue as it is, as without last_seq.
+            log.warning(
+                "signaling.replay_seq_ahead",
+                extra={"session": self.id, "last_seq": last_seq, "seq": self.seq},
+            )
+            return False
+        first = self.history[0][0] if self.history else self.seq + 1
+        self.outbox = deque(frame for seq, frame in self.history if seq > last_seq)
+        self.wakeup.set()
+        complete = last_seq + 1 >= first
+        if not complete:
+            log.warning(
+                "signaling.replay_gap",
+                extra={
+                    "session": self.id,
+                    "last_seq": last_seq,
+                    "first_available": first,
+                    "missing": first - last_seq - 1,
+                },
+            )
+        return complete
 
     async def drain(self, conn: ServerConnection) -> None:
         """Writer task of one socket: send the outbox in order while it is ours."""
@@ -73,7 +122,8 @@ class Session:
             while self.conn is conn:
                 if self.outbox:
                     # Popped before sending: a frame mid-send when the socket dies is lost
-                    # like one in the kernel's buffer, and a resume's welcome may go in front.
+                    # like one in the kernel's buffer (the history keeps it for a replay),
+                    # and a resume's welcome may go in front.
                     await conn.send(self.outbox.popleft(), text=True)
                 else:
                     self.wakeup.clear()
@@ -137,6 +187,7 @@ class SessionRegistry:
             spawn(session.conn.close(1008, "session lost"))
             session.conn = None
         session.outbox.clear()
+        session.history.clear()
         self._on_expired(session)
 
     def close_all(self) -> None:

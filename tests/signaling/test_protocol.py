@@ -75,6 +75,7 @@ def test_wire_shape_matches_the_agreed_protocol() -> None:
     assert wire == {
         "type": "candidate",
         "id": None,
+        "seq": None,  # stamped by the server on the way to the other party
         "call_id": "c",
         "candidate": None,
         "sdp_mid": None,
