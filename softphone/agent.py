@@ -8,6 +8,7 @@ applied in the order they arrived.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
@@ -149,6 +150,10 @@ class AgentSession:
         self.muted = muted
         if self.call is not None:
             self.call.peer.set_muted(muted)
+
+    def set_media_choice(self, media: MediaChoice) -> None:
+        """Devices for the next call; a call in progress keeps the ones it opened."""
+        self.config = dataclasses.replace(self.config, media=media)
 
     def set_camera_enabled(self, enabled: bool) -> None:
         self.camera_enabled = enabled

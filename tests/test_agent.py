@@ -186,3 +186,14 @@ async def test_demo_visitor_calls_the_agent() -> None:
     finally:
         await agent.stop()
         await demo.stop()
+
+
+def test_media_choice_applies_to_the_next_call() -> None:
+    from softphone.agent import AgentConfig, AgentSession
+    from softphone.media.local import MediaChoice
+
+    session = AgentSession(AgentConfig(server_url="ws://127.0.0.1:9/ws", token="t"))
+    choice = MediaChoice(camera="test-pattern", microphone="tone", width=320, height=180)
+    session.set_media_choice(choice)
+    assert session.config.media == choice
+    assert "token" not in repr(session.config)

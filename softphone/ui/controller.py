@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Coroutine
@@ -16,6 +15,7 @@ from aiortc import MediaStreamTrack
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from softphone.media.local import MediaChoice
 from softphone.rtc.stats import CallStats
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.audio_playout import AudioPlayout
@@ -44,6 +44,7 @@ class CallSession(Protocol):
     async def hangup(self) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
     def set_camera_enabled(self, enabled: bool) -> None: ...
+    def set_media_choice(self, media: MediaChoice) -> None: ...
     async def stats(self) -> CallStats | None: ...
 
 
@@ -381,12 +382,6 @@ class AgentController(QObject):
         self.window.set_available(self.available, enabled=self.signed_in)
         if self.tray is not None:
             self.tray.set_status(text, self.available)
-
-    def apply_media_choice(self, media: Any) -> None:
-        """Device changes apply from the next call on (the session reads them at accept)."""
-        config = getattr(self.session, "config", None)
-        if config is not None and dataclasses.is_dataclass(config) and not isinstance(config, type):
-            self.session.config = dataclasses.replace(config, media=media)  # type: ignore[attr-defined]
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=f"ui-{name}")

@@ -213,8 +213,8 @@ class AppShell(QObject):
         self.prefs.save_reconnect(self.reconnect)
         self.speaker.set_preferred(self.media.speaker)
         self.ringer_output.set_preferred(self.media.ringer)
-        if self.controller is not None:
-            self.controller.apply_media_choice(media_choice(self.media))
+        if self.session is not None:
+            self.session.set_media_choice(media_choice(self.media))
         sign_in = dialog.sign_in()
         if sign_in is not None and sign_in != self.saved_sign_in():
             self.prefs.save_sign_in(sign_in)

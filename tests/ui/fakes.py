@@ -50,6 +50,9 @@ class FakeSession:
     def set_camera_enabled(self, enabled: bool) -> None:
         self.calls.append(("set_camera_enabled", enabled))
 
+    def set_media_choice(self, media: object) -> None:
+        self.calls.append(("set_media_choice", media))
+
     def restart_ice(self, reason: str = "manual") -> None:
         self.calls.append(("restart_ice", reason))
 

@@ -95,7 +95,7 @@ def test_ring_accept_live_call_and_hang_up_on_both_sides(
     run(qtbot, qloop, shell.sign_in_and_start())
     shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
     assert shell.controller is not None and shell.session is not None
-    shell.controller.apply_media_choice(media_choice(shell.media))
+    shell.controller.session.set_media_choice(media_choice(shell.media))
     visitor = VisitorPeer(
         VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, min_video_frames=1)
     )
