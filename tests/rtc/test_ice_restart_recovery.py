@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -66,7 +68,10 @@ def recovery_for(side: PeerSide, relay: FakeRelay, *, polite: bool, to: str) -> 
     )
 
 
-async def recovering_pair() -> tuple[LoopbackPair, FakeRelay, CallRecovery, CallRecovery]:
+@contextlib.asynccontextmanager
+async def recovering_pair() -> AsyncIterator[
+    tuple[LoopbackPair, FakeRelay, CallRecovery, CallRecovery]
+]:
     pair = await connected_pair()
     relay = FakeRelay()
     visitor = recovery_for(pair.offerer, relay, polite=True, to="agent")
@@ -75,7 +80,14 @@ async def recovering_pair() -> tuple[LoopbackPair, FakeRelay, CallRecovery, Call
     relay.attach("agent", "visitor", agent)
     visitor.start()
     agent.start()
-    return pair, relay, visitor, agent
+    try:
+        yield pair, relay, visitor, agent
+    finally:
+        for recovery in (visitor, agent):
+            await recovery.close()
+            await recovery.restarter.close()
+        await relay.close()
+        await pair.close()
 
 
 async def wait_state(recovery: CallRecovery, state: ReconnectState, within_s: float) -> None:
@@ -106,8 +118,7 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
         await original(self)
 
     monkeypatch.setattr(RTCDtlsTransport, "_do_handshake", counting)
-    pair, relay, visitor, agent = await recovering_pair()
-    try:
+    async with recovering_pair() as (pair, relay, visitor, agent):
         await asyncio.sleep(0.5)
         pair.offerer.ice.drop_outgoing = True  # the visitor's network dies (both ways for
         cut = time.monotonic()  # its STUN: its probes and answers are lost)
@@ -127,17 +138,10 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
         kinds = {type(m) for m in relay.sent}
         assert {RestartOffer, RestartAnswer, CallState} <= kinds
         assert any(isinstance(m, CallState) and m.state == "reconnecting" for m in relay.sent)
-    finally:
-        for recovery in (visitor, agent):
-            await recovery.close()
-            await recovery.restarter.close()
-        await relay.close()
-        await pair.close()
 
 
 async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
-    pair, relay, visitor, agent = await recovering_pair()
-    try:
+    async with recovering_pair() as (pair, _relay, _visitor, agent):
         await asyncio.sleep(0.3)
         started = time.monotonic()
         agent.controller.perform_ice_restart("manual")
@@ -156,17 +160,10 @@ async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
         )
         assert max(gaps) <= 0.25
         assert pair.answerer.ice.generation == pair.offerer.ice.generation == 1
-    finally:
-        for recovery in (visitor, agent):
-            await recovery.close()
-            await recovery.restarter.close()
-        await relay.close()
-        await pair.close()
 
 
 async def test_network_changes_restart_only_when_they_matter() -> None:
-    pair, relay, visitor, agent = await recovering_pair()
-    try:
+    async with recovering_pair() as (_pair, relay, _visitor, agent):
         agent.monitor.network_changed.emit("address-added")  # a VPN comes up beside the path
         assert agent.controller.state is ReconnectState.CONNECTED
         assert not any(isinstance(m, RestartOffer) for m in relay.sent)
@@ -178,29 +175,22 @@ async def test_network_changes_restart_only_when_they_matter() -> None:
         assert agent.controller.state is ReconnectState.RECONNECTING
         await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
         assert any(isinstance(m, RestartOffer) and m.reason == "network-change" for m in relay.sent)
-    finally:
-        for recovery in (visitor, agent):
-            await recovery.close()
-            await recovery.restarter.close()
-        await relay.close()
-        await pair.close()
 
 
 async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
     """Glare where our offer was lost (e.g. in a socket that vanished): the polite peer's
     offer shows it, so ours goes out again at once instead of after the periodic re-issue."""
-    pair, relay, visitor, agent = await recovering_pair()
-    deliver = agent._send
-    lost = asyncio.Event()
+    async with recovering_pair() as (_pair, relay, visitor, agent):
+        deliver = agent._send
+        lost = asyncio.Event()
 
-    async def lose_first_offer(msg: Message) -> None:
-        if isinstance(msg, RestartOffer) and not lost.is_set():
-            lost.set()
-            return
-        await deliver(msg)
+        async def lose_first_offer(msg: Message) -> None:
+            if isinstance(msg, RestartOffer) and not lost.is_set():
+                lost.set()
+                return
+            await deliver(msg)
 
-    agent._send = lose_first_offer  # type: ignore[method-assign]
-    try:
+        agent._send = lose_first_offer  # type: ignore[method-assign]
         agent.controller.perform_ice_restart("test")
         async with asyncio.timeout(5):
             await lost.wait()
@@ -214,9 +204,3 @@ async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
         assert resent, "the agent's offer was never sent again"
         # The periodic re-issue would come 2.5 s after the lost offer (1.3 s from here).
         assert recovered_after < 1.0, recovered_after
-    finally:
-        for recovery in (visitor, agent):
-            await recovery.close()
-            await recovery.restarter.close()
-        await relay.close()
-        await pair.close()
