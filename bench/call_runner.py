@@ -1,7 +1,7 @@
 """Runs one side of a real Softphone call headless, for network-fault tests and benchmarks.
 
-``--role agent`` signs an :class:`~softphone.agent.AgentSession` in and auto-accepts the
-first call; ``--role visitor`` runs a :class:`~softphone.visitor.peer.VisitorPeer`. Runs
+``--role agent`` signs an :class:`~softphone.agent.AgentSession` in and auto-accepts calls
+while idle; ``--role visitor`` runs a :class:`~softphone.visitor.peer.VisitorPeer`. Runs
 inside a network namespace (bench/netns.py) and reports JSON lines on stdout, each with
 wall-clock ``t`` so the parent can time faults across processes:
 
@@ -152,18 +152,28 @@ async def run_agent(args: argparse.Namespace, media: MediaChoice, stop: asyncio.
     config = AgentConfig(
         server_url=args.url, token=args.token, media=media, reconnect=policy_from(args)
     )
-    session = AgentSession(config)
-    accepted: set[asyncio.Task[None]] = set()
+    await serve_agent(AgentSession(config), stop, report)
+
+
+async def serve_agent(
+    session: AgentSession,
+    stop: asyncio.Event,
+    reporter: Callable[[AgentSession, asyncio.Event], Coroutine[Any, Any, None]],
+) -> None:
+    """Sign in, accept every call that rings while idle, report and obey stdin commands
+    until ``stop`` (shared with the browser tests' agent, which reports differently)."""
+    accepting: set[asyncio.Task[None]] = set()
 
     def on_incoming(info: CallInfo) -> None:
-        if not accepted:
-            accepted.add(asyncio.create_task(session.accept(info.call_id)))
+        if session.call is None:
+            accepting.add(asyncio.create_task(session.accept(info.call_id)))
 
     session.incoming_call.connect(on_incoming)
     session.call_state.connect(lambda state: emit("call_state", state=state))
     session.call_ended.connect(lambda reason: emit("ended", reason=reason))
     session.signaling_state.connect(lambda state: emit("signaling", state=state))
     await session.start()
+    await session.set_available(True)
     emit("signed_in", role="agent")
     commands: dict[str, Command] = {
         "restart": lambda: session.restart_ice("manual"),
@@ -171,16 +181,17 @@ async def run_agent(args: argparse.Namespace, media: MediaChoice, stop: asyncio.
         "tasks": task_names,
     }
     tasks = [
-        asyncio.create_task(report(session, stop)),
+        asyncio.create_task(reporter(session, stop)),
         asyncio.create_task(read_commands(commands)),
     ]
     try:
         await stop.wait()
     finally:
         await session.stop()
-        for task in [*tasks, *accepted]:
+        for task in [*tasks, *accepting]:
             task.cancel()
-        await asyncio.gather(*tasks, *accepted, return_exceptions=True)
+        await asyncio.gather(*tasks, *accepting, return_exceptions=True)
+        emit("exit")
 
 
 async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asyncio.Event) -> None:

@@ -6,7 +6,7 @@ so call_runner's stamped-frame events would never come).
 
 JSON lines on stdout as in bench/call_runner.py, with ``{"ev": "frame", "n": <frames
 decoded so far>}`` and ``{"ev": "audio", "n": <audio frames so far>}`` whenever they grow.
-Commands on stdin: ``restart``, ``hangup``.
+Commands on stdin: as in bench/call_runner.py (``restart``, ``hangup``, ``tasks``).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import signal
 
-from bench.call_runner import Command, emit, install_logging, read_commands
-from softphone.agent import AgentConfig, AgentSession, CallInfo
+from bench.call_runner import emit, install_logging, serve_agent
+from softphone.agent import AgentConfig, AgentSession
 from softphone.rtc.ice import IceSettings
 
 POLL_S = 0.01
@@ -42,35 +42,7 @@ async def run(url: str, token: str, loopback: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     ice = IceSettings(host_allowlist=("127.0.0.1",)) if loopback else IceSettings()
-    session = AgentSession(AgentConfig(server_url=url, token=token, ice=ice))
-    accepting: set[asyncio.Task[None]] = set()
-
-    def on_incoming(info: CallInfo) -> None:
-        if session.call is None:
-            accepting.add(asyncio.create_task(session.accept(info.call_id)))
-
-    session.incoming_call.connect(on_incoming)
-    session.call_state.connect(lambda state: emit("call_state", state=state))
-    session.call_ended.connect(lambda reason: emit("ended", reason=reason))
-    await session.start()
-    await session.set_available(True)
-    emit("signed_in", role="agent")
-    commands: dict[str, Command] = {
-        "restart": lambda: session.restart_ice("manual"),
-        "hangup": session.hangup,
-    }
-    tasks = [
-        asyncio.create_task(report(session, stop)),
-        asyncio.create_task(read_commands(commands)),
-    ]
-    try:
-        await stop.wait()
-    finally:
-        await session.stop()
-        for task in [*tasks, *accepting]:
-            task.cancel()
-        await asyncio.gather(*tasks, *accepting, return_exceptions=True)
-        emit("exit")
+    await serve_agent(AgentSession(AgentConfig(server_url=url, token=token, ice=ice)), stop, report)
 
 
 def main() -> None:
