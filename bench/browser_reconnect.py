@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bench.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
-from bench.reconnect import Outcome, Row
+from bench.reconnect import Outcome, Row, print_table
 from tests.browser import netns_call as nc
 
 if TYPE_CHECKING:
@@ -294,10 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         for setup_name in args.setups:
             for scenario in args.scenarios:
                 rows += run_rows(setup_name, scenario, args.runs, pw)
-    print("| scenario | runs | median_s | min_s | max_s | recovered |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for row in rows:
-        print(row.format())
+    print_table(rows)
     return 0
 
 

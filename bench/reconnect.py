@@ -182,12 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     if not can_create_namespaces():
         parser.error("needs root and a working `ip netns`")
     sweep_stale()
-    rows = [run_scenario(name, args.runs) for name in args.scenarios]
+    print_table([run_scenario(name, args.runs) for name in args.scenarios])
+    return 0
+
+
+def print_table(rows: list[Row]) -> None:
     print("| scenario | runs | median_s | min_s | max_s | recovered |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print(row.format())
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import websockets
@@ -63,6 +64,19 @@ async def next_of(client_messages: AsyncIterator[Message], kind: type) -> Messag
     raise AssertionError("iterator ended")
 
 
+async def accept_a_visitor_call(
+    client: SignalingClient, incoming: AsyncIterator[Message], connect: Any
+) -> tuple[Any, str]:
+    """A visitor calls, the client (an agent) is rung and accepts: (visitor, call id)."""
+    visitor = await connect("visitor")
+    await visitor.send(CallRequest())
+    call_id = (await visitor.expect(Ringing)).call_id
+    assert (await next_of(incoming, Ring)).call_id == call_id
+    await client.send(Accept(call_id=call_id))
+    await visitor.expect(Accepted)
+    return visitor, call_id
+
+
 async def test_connect_states_messages_and_signal(server, connect):
     states: list[ConnectionState] = []
     received: list[Message] = []
@@ -72,12 +86,7 @@ async def test_connect_states_messages_and_signal(server, connect):
         incoming = client.messages()
         welcome = await client.connect(timeout=2)
         assert welcome.name == "alice" and client.state is ConnectionState.CONNECTED
-        visitor = await connect("visitor")
-        await visitor.send(CallRequest())
-        call_id = (await visitor.expect(Ringing)).call_id
-        assert (await next_of(incoming, Ring)).call_id == call_id
-        await client.send(Accept(call_id=call_id))
-        await visitor.expect(Accepted)
+        await accept_a_visitor_call(client, incoming, connect)
         assert [type(m) for m in received] == [Ring]
         await incoming.aclose()
     assert states == [ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.CLOSED]
@@ -89,12 +98,7 @@ async def test_resume_flushes_sends_queued_while_down(server, connect, start_cal
         client.session_lost.connect(lambda: lost.append(None))
         incoming = client.messages()
         await client.connect(timeout=2)
-        visitor = await connect("visitor")
-        await visitor.send(CallRequest())
-        call_id = (await visitor.expect(Ringing)).call_id
-        await next_of(incoming, Ring)
-        await client.send(Accept(call_id=call_id))
-        await visitor.expect(Accepted)
+        visitor, call_id = await accept_a_visitor_call(client, incoming, connect)
 
         session = server.sessions.by_id[client.welcome.session_id]
         session.conn.transport.abort()  # the network drops the socket
@@ -209,12 +213,7 @@ async def test_reconnect_now_resumes_at_once_and_delivers_queued_sends_in_order(
         client.session_lost.connect(lambda: lost.append(None))
         incoming = client.messages()
         await client.connect(timeout=2)
-        visitor = await connect("visitor")
-        await visitor.send(CallRequest())
-        call_id = (await visitor.expect(Ringing)).call_id
-        await next_of(incoming, Ring)
-        await client.send(Accept(call_id=call_id))
-        await visitor.expect(Accepted)
+        visitor, call_id = await accept_a_visitor_call(client, incoming, connect)
         first_session = client.welcome.session_id
         client.state_changed.connect(states.append)
 
