@@ -1,0 +1,1 @@
+"""The signaled call and its recovery (see ``docs/architecture.md``)."""
