@@ -1,4 +1,4 @@
-"""Video rendering: frames are converted to QImage off the GUI thread (QT_NOTES.md:
+"""Video rendering: frames are converted to QImage off the GUI thread (docs/qt-notes.md:
 rgb24 + plane buffer had the lowest jitter) and painted scaled with their aspect ratio."""
 
 from __future__ import annotations
