@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.available = False
         self.in_call = False
         self.tray_available = False
+        self.signaling_state = "offline"
         self._quit_box: QMessageBox | None = None
         self._setup_ui()
         self._setup_shortcuts()
@@ -200,6 +201,7 @@ class MainWindow(QMainWindow):
 
     @gui_thread_only
     def set_signaling_state(self, state: str) -> None:
+        self.signaling_state = state
         self.signaling_status.set_state(state)
 
     @gui_thread_only
@@ -234,7 +236,10 @@ class MainWindow(QMainWindow):
             self._update_idle_text(enabled)
 
     def _update_idle_text(self, signed_in: bool) -> None:
-        if not signed_in:
+        if not signed_in and self.signaling_state == "reconnecting":
+            self.idle_label.setText("Server connection lost")
+            self.idle_hint.setText("Reconnecting… calls ring here again once it is back.")
+        elif not signed_in:
             self.idle_label.setText("Not connected")
             self.idle_hint.setText("Sign in to start taking calls.")
         elif self.available:

@@ -4,15 +4,12 @@ longer than the (short) policy. What the agent reads is asserted: the status-bar
 each attempt, the modal's text and the details it copies for support.
 
 The test's main thread (Qt, asyncio, every socket of the session) enters the agent's
-network namespace with setns(2), so the link cut is the session's own; it leaves it after.
+network namespace (bench/thread_netns.py), so the link cut is the session's own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import os
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +27,7 @@ from bench.netns import (
     signaling_url,
     start_signaling,
 )
+from bench.thread_netns import network_namespace
 from softphone.call.state import CallState, CallStatus
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, ReconnectSettings, Settings
@@ -41,30 +39,7 @@ from tests.net.support import RUNNER
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 POLICY = ReconnectSettings(max_attempts=3, attempt_timeout_s=2.0, backoff_s=[0.5])
-
-
-def _setns(fd: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns failed")
-
-
-@contextlib.contextmanager
-def network_namespace(ns: str) -> Iterator[None]:
-    """This thread's sockets in ``ns`` until the block ends (threads it starts inherit it)."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-    try:
-        _setns(target)
-        try:
-            yield
-        finally:
-            _setns(home)
-    finally:
-        os.close(target)
-        os.close(home)
 
 
 def run(qtbot: QtBot, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
