@@ -58,9 +58,6 @@ class VideoView(QWidget):
             self.frames_shown += 1
         self.update()
 
-    def has_image(self) -> bool:
-        return self._image is not None
-
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
         self.update()

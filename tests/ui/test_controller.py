@@ -9,14 +9,17 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import SIGNAL, Qt, QThread
+from PySide6.QtCore import SIGNAL, QSize, Qt, QThread
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from softphone.rtc.reconnect import ReconnectFailure
 from softphone.ui.controller import AgentController
 from softphone.ui.main_window import MainWindow
+from softphone.ui.presenters import call_media
 from softphone.ui.session_bridge import gui_thread_only
+from softphone.ui.tray import notification_text
 from tests.ui.fakes import FakeSession, ring
 
 
@@ -183,6 +186,26 @@ def test_visitor_hangup_is_a_notice_and_the_next_caller_rings(setup: tuple, qtbo
     assert ringer.ringing
 
 
+def test_audio_only_when_the_visitor_sends_no_video(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_media, "AUDIO_ONLY_AFTER_MS", 100)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    session = FakeSession()
+    controller = AgentController(window, session)  # type: ignore[arg-type]
+    window.show()
+    session.signaling_state.emit("connected")
+    _in_call(window, session, qtbot)
+    qtbot.waitUntil(window.call_view.is_audio_only, timeout=2000)
+    assert "no video" in window.call_view.stage.audio_label.text()
+    image = QImage(QSize(64, 36), QImage.Format.Format_RGB888)
+    window.call_view.remote_video.set_image(image)  # the first frame, late
+    assert not window.call_view.is_audio_only()
+    task = qloop.create_task(controller.close())
+    qtbot.waitUntil(task.done, timeout=5000)
+
+
 def test_restart_ice_now_reaches_the_session(setup: tuple, qtbot: QtBot) -> None:
     window, session, controller, _ringer = setup
     dialog = controller.open_diagnostics()
@@ -307,6 +330,12 @@ def test_failed_availability_change_keeps_its_own_notice(setup: tuple, qtbot: Qt
 
 
 HOSTILE = "<h1>IT SECURITY</h1><img src=x>"
+
+
+def test_tray_notifications_escape_markup_where_it_is_read() -> None:
+    escaped = "&lt;h1&gt;IT SECURITY&lt;/h1&gt;&lt;img src=x&gt;"
+    assert notification_text(HOSTILE, "linux") == escaped
+    assert notification_text(HOSTILE, "win32") == HOSTILE  # a native balloon: plain text
 
 
 def test_peer_text_is_shown_literally_everywhere(setup: tuple, qtbot: QtBot) -> None:

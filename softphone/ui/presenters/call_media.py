@@ -36,6 +36,7 @@ class CallMediaPresenter(QObject):
         self.speaker = speaker
         self.playout: AudioPlayout | None = None
         self._active = False
+        self._video_seen = False  # a remote frame arrived in this call
         self._renderers: list[VideoRenderer] = []
         self._audio_track: MediaStreamTrack | None = None
         self._audio_only_timer = QTimer(self)
@@ -59,10 +60,11 @@ class CallMediaPresenter(QObject):
         if status.terminal:
             self.stop()
             return
-        self._active = True
+        if not self._active:
+            self._active, self._video_seen = True, False
         if status.state is CallState.CONNECTED:
             self.window.call_view.mark_connected()
-            if not self.window.call_view.remote_video.has_image():
+            if not self._video_seen:
                 self._audio_only_timer.start()
 
     @gui_thread_only
@@ -85,6 +87,8 @@ class CallMediaPresenter(QObject):
         self._start_playout()
 
     def _on_first_frame(self) -> None:
+        self._video_seen = True
+        self._audio_only_timer.stop()
         self.window.call_view.set_audio_only(False)
 
     def _on_speaker_changed(self, _device: object) -> None:
@@ -105,7 +109,7 @@ class CallMediaPresenter(QObject):
             self.window.show_notice(f"Speaker problem: {self.playout.error}")
 
     def _check_audio_only(self) -> None:
-        if self._active and not self.window.call_view.remote_video.has_image():
+        if self._active and not self._video_seen:
             self.window.call_view.set_audio_only(True, "Audio only — the visitor has no video")
 
     def _close_playout(self) -> None:
