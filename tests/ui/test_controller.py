@@ -186,6 +186,23 @@ def test_visitor_hangup_is_a_notice_and_the_next_caller_rings(setup: tuple, qtbo
     assert ringer.ringing
 
 
+def test_a_failed_accept_returns_to_idle_with_its_reason(setup: tuple, qtbot: QtBot) -> None:
+    window, session, _controller, ringer = setup
+
+    async def refuse(call_id: str) -> None:
+        session.ringing.pop(call_id)  # as AgentSession does before it sends
+        raise ConnectionError("signaling is down")
+
+    session.accept = refuse  # type: ignore[method-assign]
+    session.ring(ring())
+    window.incoming.accept_button.click()
+    assert not ringer.ringing
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=2000)
+    assert window.statusBar().currentMessage() == "Could not take the call: signaling is down"
+    assert window.call_status.text() == "No call"
+    assert window.windowTitle() == "Softphone — Away"
+
+
 def test_audio_only_when_the_visitor_sends_no_video(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
