@@ -1,8 +1,10 @@
 """Screenshots of the real window in each state an agent sees, for docs/screenshots.
 
-A real signaling server, AgentSession and headless visitor on 127.0.0.1; the reconnect
-states are injected through the session bridge exactly as AgentSession emits them (a
-real outage needs network namespaces). Run under X: scripts/screenshots.
+Nothing is staged: the signaling server and a Python visitor run in network namespaces
+(bench/netns.py), the agent's session runs in this process inside its own namespace
+(bench/thread_netns.py), and "reconnecting" and "error" come from pulling the agent's
+cable under the product's default reconnect policy. Needs root. Run under X:
+scripts/screenshots.
 """
 
 from __future__ import annotations
@@ -18,22 +20,36 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from bench.netns import (
+    AGENT_NAME,
+    AGENT_TOKEN,
+    Topology,
+    can_create_namespaces,
+    signaling_url,
+    start_signaling,
+)
+from bench.thread_netns import network_namespace
 from softphone.media.local import TEST_PATTERN, TONE
-from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.settings import MediaSettings, Settings
-from softphone.signaling.config import ServerConfig
-from softphone.signaling.server import SignalingServer
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.shell import AppShell, media_choice
-from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-AGENT, TOKEN = "Grace Hopper", "demo-token"
+# softphone-visitor, the product's command-line visitor
+VISITOR = "from softphone.visitor.cli import main; raise SystemExit(main())"
+
+# How each picture came about: printed at the end, for the README.
+SOURCES = {
+    "idle": "real: signed in and available",
+    "ringing": "real: softphone-visitor calls over the namespaces",
+    "in-call": "real: live test-pattern video and tone both ways",
+    "reconnecting": "real fault: the agent's link cut (attempt 2 of the default 3 x 10 s)",
+    "error": "real fault: the link stayed cut until every attempt failed",
+}
 
 
-async def until(condition: Callable[[], bool], limit_s: float = 15.0) -> None:
+async def until(condition: Callable[[], bool], limit_s: float = 20.0) -> None:
     async with asyncio.timeout(limit_s):
         while not condition():  # noqa: ASYNC110 - polling widget state is the simplest
             await asyncio.sleep(0.05)
@@ -50,32 +66,25 @@ def save(name: str, window: MainWindow, *, whole_screen: bool = False) -> None:
     print(f"saved {name}.png {pixmap.width()}x{pixmap.height()}")
 
 
-async def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    server = SignalingServer(ServerConfig(port=0, agent_tokens={AGENT: TOKEN}))
-    await server.start()
-    window = MainWindow()
-    window.move(0, 0)
-    window.resize(960, 620)
-    window.show()
+async def take(topo: Topology, window: MainWindow) -> None:
     store = QSettings(str(Path(tempfile.mkdtemp()) / "prefs.ini"), QSettings.Format.IniFormat)
     prefs = Preferences(store)
-    prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
-    settings = Settings(ice_host_allowlist=list(LOOPBACK_ONLY))
-    shell = AppShell(settings, window, preferences=prefs)
+    prefs.save_sign_in(SignIn(signaling_url(topo.agent), AGENT_NAME, AGENT_TOKEN))
+    prefs.save_available(True)
+    shell = AppShell(Settings(ice_host_allowlist=[topo.agent.address]), window, preferences=prefs)
     shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
     try:
         await shell.sign_in_and_start()
-        assert shell.controller is not None
-        shell.controller.apply_media_choice(media_choice(shell.media))
-        await shell.controller._set_available(True)
+        controller = shell.controller
+        assert controller is not None, "sign-in failed"
+        controller.session.set_media_choice(media_choice(shell.media))
+        await until(lambda: window.windowTitle() == "Softphone — Available")
         await asyncio.sleep(0.5)
         save("idle", window)
 
-        visitor = VisitorPeer(
-            VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, min_video_frames=1)
-        )
-        visiting = asyncio.create_task(visitor.run())
+        url = signaling_url(topo.visitor)
+        visitor = [sys.executable, "-c", VISITOR, "--server", url, "--name", "Ada Lovelace"]
+        topo.spawn(topo.visitor.ns, "visitor", visitor)
         await until(lambda: window.pages.currentWidget() is window.incoming)
         await asyncio.sleep(0.3)
         save("ringing", window)
@@ -85,24 +94,36 @@ async def main() -> None:
         await asyncio.sleep(2.5)  # let the call timer tick
         save("in-call", window)
 
-        bridge = shell.controller.bridge  # emitted as AgentSession does during an outage
-        bridge.call_state.emit("reconnecting")
-        bridge.reconnect_progress.emit(2, 3)
-        await asyncio.sleep(0.3)
+        topo.cut(topo.agent)
+        await until(lambda: "attempt 2 of" in window.call_status.text(), 40)
+        await asyncio.sleep(0.5)
         save("reconnecting", window)
 
-        bridge.call_state.emit("failed")
-        bridge.reconnect_failed.emit(ReconnectFailure(3, 31.6, "ice-timeout", "disconnected"))
-        await shell.session.hangup()  # type: ignore[union-attr]
+        await until(lambda: controller.reconnect.error_box is not None, 60)
         await asyncio.sleep(0.6)
         save("error", window, whole_screen=True)
-        if shell.controller.error_box is not None:
-            shell.controller.error_box.accept()
-        await asyncio.wait_for(visiting, 10)
+        if controller.reconnect.error_box is not None:
+            controller.reconnect.error_box.accept()
     finally:
         await shell.close()
-        await server.close()
-        window.close()
+
+
+async def main() -> None:
+    if not can_create_namespaces():
+        sys.exit("screenshots come from real faults: run as root (network namespaces)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    window = MainWindow()  # the X connection is made here, outside the namespaces
+    window.move(0, 0)
+    window.resize(960, 620)
+    window.show()
+    with Topology() as topo:
+        start_signaling(topo)
+        with network_namespace(topo.agent.ns):
+            await take(topo, window)
+    window.close()
+    print("\n| Screenshot | How it was taken |\n|---|---|")
+    for name, source in SOURCES.items():
+        print(f"| {name}.png | {source} |")
 
 
 if __name__ == "__main__":

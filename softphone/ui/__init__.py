@@ -1,1 +1,1 @@
-"""ui layer (see DESIGN.md)."""
+"""The Qt layer: renders the core's state, sends the agent's intents (docs/architecture.md)."""

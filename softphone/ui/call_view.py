@@ -96,6 +96,8 @@ class CallView(QFrame):
         self.timer_label = QLabel("0:00")
         self.timer_label.setAccessibleName("Call duration")
         self.timer_label.setStyleSheet("font-size: 16px; font-family: monospace;")
+        for label in (self.visitor_label, self.page_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # the visitor's text, never markup
         info_layout.addWidget(self.visitor_label)
         info_layout.addSpacing(12)
         info_layout.addWidget(self.page_label)

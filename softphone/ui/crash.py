@@ -38,7 +38,7 @@ def report_crash(
     box.setDetailedText(details)
     box.finished.connect(lambda _result: _open_dialogs.remove(box))
     _open_dialogs.append(box)
-    box.open()  # never exec(): it would block the asyncio loop (QT_NOTES.md)
+    box.open()  # never exec(): it would block the asyncio loop (docs/qt-notes.md)
 
 
 def _loop_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:

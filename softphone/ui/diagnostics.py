@@ -53,6 +53,7 @@ class DiagnosticsDialog(QDialog):
         for row, (label, _value) in enumerate(stats_rows(CallStats())):
             grid.addWidget(QLabel(f"{label}:"), row, 0)
             value = QLabel("—")
+            value.setTextFormat(Qt.TextFormat.PlainText)  # e.g. the peer's candidate address
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(value, row, 1)
             self._values[label] = value

@@ -47,6 +47,7 @@ class IncomingCallPanel(QFrame):
         self.countdown.setStyleSheet("color: #8a93a6;")
         for label in (self.title, self.page, self.countdown):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setTextFormat(Qt.TextFormat.PlainText)  # the visitor's text, never markup
         self.accept_button = call_button(
             "Accept", "accept", "#2e9d5b", f"Accept the call ({ACCEPT_SHORTCUT})"
         )

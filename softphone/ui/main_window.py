@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from softphone.call.state import CallStatus
 from softphone.ui.call_view import CAMERA_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT, CallView
 from softphone.ui.incoming_call import ACCEPT_SHORTCUT, DECLINE_SHORTCUT, IncomingCallPanel
 from softphone.ui.session_bridge import gui_thread_only
 from softphone.ui.status_indicator import CallStatusIndicator, SignalingStatus
-from softphone.ui.status_text import window_title
+from softphone.ui.status_text import banner_text, window_title
 from softphone.ui.widgets import icon
 
 NOTICE_MS = 10_000
@@ -64,11 +65,12 @@ class MainWindow(QMainWindow):
         self.available = False
         self.in_call = False
         self.tray_available = False
+        self.signaling_state = "offline"
         self._quit_box: QMessageBox | None = None
         self._setup_ui()
         self._setup_shortcuts()
         self.set_signaling_state("offline")
-        self.set_call_state("idle")
+        self.show_call_status(None)
         self.set_agent_state("Offline")
         self.set_agent_name("")
         self.set_available(False, enabled=False)
@@ -199,11 +201,14 @@ class MainWindow(QMainWindow):
 
     @gui_thread_only
     def set_signaling_state(self, state: str) -> None:
+        self.signaling_state = state
         self.signaling_status.set_state(state)
 
     @gui_thread_only
-    def set_call_state(self, state: str, attempt: int = 0, max_attempts: int = 0) -> None:
-        self.call_status.set_state(state, attempt, max_attempts)
+    def show_call_status(self, status: CallStatus | None) -> None:
+        """The call's status in the status bar and over the video (None: no call)."""
+        self.call_status.show_call(status)
+        self.call_view.set_banner(banner_text(status))
 
     @gui_thread_only
     def set_agent_state(self, state: str) -> None:
@@ -231,7 +236,10 @@ class MainWindow(QMainWindow):
             self._update_idle_text(enabled)
 
     def _update_idle_text(self, signed_in: bool) -> None:
-        if not signed_in:
+        if not signed_in and self.signaling_state == "reconnecting":
+            self.idle_label.setText("Server connection lost")
+            self.idle_hint.setText("Reconnecting… calls ring here again once it is back.")
+        elif not signed_in:
             self.idle_label.setText("Not connected")
             self.idle_hint.setText("Sign in to start taking calls.")
         elif self.available:
@@ -259,6 +267,7 @@ class MainWindow(QMainWindow):
             self.show()
             self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, False)
         self.incoming.show_call(call_id, visitor_name, page, timeout_s)
+        self.call_status.show_ringing()
         self.pages.setCurrentWidget(self.incoming)
         self._update_shortcuts()
 

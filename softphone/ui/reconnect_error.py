@@ -1,6 +1,6 @@
 """The modal shown when a call could not be recovered (napari's model: the core emits
 ``failed``, the Qt layer presents it). Window-modal and shown with ``open()``, so no
-coroutine ever blocks on it (QT_NOTES.md)."""
+coroutine ever blocks on it (docs/qt-notes.md)."""
 
 from __future__ import annotations
 

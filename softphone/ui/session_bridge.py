@@ -1,5 +1,5 @@
 """The one place where core events cross into Qt: AgentSession events become Qt signals
-delivered on the GUI thread, whatever thread the core emitted them from (STYLE.md,
+delivered on the GUI thread, whatever thread the core emitted them from (docs/qt-notes.md,
 FeelUOwn's dispatch). Widgets only ever see these signals."""
 
 from __future__ import annotations
@@ -12,33 +12,13 @@ from typing import Any, ParamSpec, TypeVar
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from softphone.events import Signal as CoreSignal
+from softphone.ui.call_session import CallSession
+from softphone.ui.legacy_call_status import LegacyCallStatus
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# AgentSession event name -> bridge signal name; the bridge connects what the session
-# offers. attach_reconnect() takes a ReconnectController directly (tools, screenshots).
-_SESSION_EVENTS = {
-    "signaling_state": "signaling_state",
-    "incoming_call": "incoming_call",
-    "call_cancelled": "call_cancelled",
-    "call_state": "call_state",
-    "call_ended": "call_ended",
-    "media_notice": "media_notice",
-    "remote_video_track": "remote_video_track",
-    "remote_audio_track": "remote_audio_track",
-    "local_video_track": "local_video_track",
-    "reconnect_progress": "reconnect_progress",
-    "reconnected": "reconnected",
-    "call_failed": "reconnect_failed",
-}
-_CONTROLLER_EVENTS = {
-    "state_changed": "reconnect_state",
-    "failed": "reconnect_failed",
-    "recovered": "reconnected",
-}
 
 
 def is_gui_thread() -> bool:
@@ -63,16 +43,12 @@ class SessionBridge(QObject):
     signaling_state = Signal(str)
     incoming_call = Signal(object)  # softphone.agent.CallInfo
     call_cancelled = Signal(str, str)  # call_id, reason
-    call_state = Signal(str)
-    call_ended = Signal(str)
+    call_status = Signal(object)  # softphone.call.state.CallStatus
+    call_failed = Signal(object)  # softphone.rtc.reconnect.ReconnectFailure
     media_notice = Signal(str)
     remote_video_track = Signal(object)
     remote_audio_track = Signal(object)
-    local_video_track = Signal(object)  # a preview copy, if the session offers one
-    reconnect_state = Signal(str, int, int)  # state, attempt, max_attempts (controller)
-    reconnect_progress = Signal(int, int)  # attempt, max_attempts (session)
-    reconnect_failed = Signal(object)  # softphone.rtc.reconnect.ReconnectFailure
-    reconnected = Signal(int, float)  # attempt, elapsed s
+    local_video_track = Signal(object)  # a preview copy of the camera
     # Internal hop: a queued connection when emitted from a worker thread.
     _deliver = Signal(str, object)
 
@@ -80,27 +56,37 @@ class SessionBridge(QObject):
         super().__init__(parent)
         self._deliver.connect(self._emit_on_gui_thread)
         self._bound: list[tuple[CoreSignal[Any], Callable[..., None]]] = []
+        self._legacy: LegacyCallStatus | None = None
 
-    def bind(self, source: object, events: dict[str, str] | None = None) -> None:
-        """Relay every known core event ``source`` has (an AgentSession by default)."""
-        for event_name, signal_name in (events or _SESSION_EVENTS).items():
-            core_signal = getattr(source, event_name, None)
-            if isinstance(core_signal, CoreSignal):
-                handler = functools.partial(self._relay, signal_name)
-                core_signal.connect(handler)
-                self._bound.append((core_signal, handler))
-
-    def attach_reconnect(self, controller: object) -> None:
-        """Relay a call's ReconnectController (state, failure, recovery)."""
-        self.bind(controller, _CONTROLLER_EVENTS)
+    def bind(self, session: CallSession) -> None:
+        self._relay(session.signaling_state, "signaling_state")
+        self._relay(session.incoming_call, "incoming_call")
+        self._relay(session.call_cancelled, "call_cancelled")
+        self._relay(session.call_failed, "call_failed")
+        self._relay(session.media_notice, "media_notice")
+        self._relay(session.remote_video_track, "remote_video_track")
+        self._relay(session.remote_audio_track, "remote_audio_track")
+        self._relay(session.local_video_track, "local_video_track")
+        # The one adapter (issue 14): once AgentSession publishes call_status, this becomes
+        # self._relay(session.call_status, "call_status") and legacy_call_status.py goes.
+        self._legacy = LegacyCallStatus(session)
+        self._relay(self._legacy.changed, "call_status")
 
     def unbind_all(self) -> None:
         for core_signal, handler in self._bound:
             core_signal.disconnect(handler)
         self._bound.clear()
+        if self._legacy is not None:
+            self._legacy.close()
+            self._legacy = None
 
-    def _relay(self, signal_name: str, *args: object) -> None:
-        # StrEnum states (signaling, reconnect) travel as plain str for Qt's str signals.
+    def _relay(self, core_signal: CoreSignal[Any], signal_name: str) -> None:
+        handler = functools.partial(self._hop, signal_name)
+        core_signal.connect(handler)
+        self._bound.append((core_signal, handler))
+
+    def _hop(self, signal_name: str, *args: object) -> None:
+        # StrEnum states (signaling) travel as plain str for Qt's str signals.
         values = tuple(str(a) if isinstance(a, str) else a for a in args)
         self._deliver.emit(signal_name, values)
 

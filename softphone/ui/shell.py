@@ -24,6 +24,7 @@ from softphone.ui.dialogs.sign_in import SignInDialog
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.ringer import Ringer
+from softphone.ui.tasks import TaskSet
 from softphone.ui.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ class AppShell(QObject):
         self.ringer_output.changed.connect(self.ringer.set_device)
         self.ringer_output.notice.connect(window.show_notice)
         self._dialog: QDialog | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = TaskSet(
+            on_failure=lambda error: window.show_notice(f"Sign-in failed: {error}")
+        )
         window.settings_requested.connect(self.open_settings)
         window.availability_requested.connect(self.prefs.save_available)
         if tray is not None:
@@ -178,7 +181,7 @@ class AppShell(QObject):
             return False
         log.info("ui.signed_in", extra={"agent": agent_name})
         if self.controller is not None:
-            await self.controller._set_available(available)
+            await self.controller.set_available(available)
         return True
 
     async def stop_session(self) -> None:
@@ -219,9 +222,7 @@ class AppShell(QObject):
         if sign_in is not None and sign_in != self.saved_sign_in():
             self.prefs.save_sign_in(sign_in)
             self.window.show_notice("Signing in with the new server settings…")
-            task = asyncio.get_running_loop().create_task(self._restart_with(sign_in))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.tasks.spawn(self._restart_with(sign_in), "sign-in")
         else:
             self.window.show_notice("Settings saved. Device changes apply from the next call.")
 
@@ -233,7 +234,5 @@ class AppShell(QObject):
         if self._dialog is not None:
             self._dialog.reject()
         self.ringer.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.tasks.close()
         await self.stop_session()

@@ -7,7 +7,8 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from softphone.ui.status_text import call_text, signaling_text
+from softphone.call.state import CallState, CallStatus
+from softphone.ui.status_text import RINGING_TEXT, call_text, signaling_text
 from softphone.ui.widgets import icon as icon_named
 
 ICON_SIZE = 16
@@ -95,30 +96,35 @@ class SignalingStatus(StatusField):
 
 
 class CallStatusIndicator(StatusField):
-    """Call-connection field: spinner while (re)connecting, a brief "Reconnected" flash."""
+    """Renders the call's :class:`CallStatus`: a spinner while (re)connecting, and a brief
+    "Reconnected" flash when a status closes a recovery."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Call connection state", parent)
-        self.state = "idle"
+        self.status: CallStatus | None = None
         self._flash = QTimer(self)
         self._flash.setSingleShot(True)
         self._flash.setInterval(RECONNECTED_FLASH_MS)
-        self._flash.timeout.connect(self._end_flash)
+        self._flash.timeout.connect(self._show)
 
-    def set_state(self, state: str, attempt: int = 0, max_attempts: int = 0) -> None:
-        self.state = state
-        if state == "reconnected":
+    def show_call(self, status: CallStatus | None) -> None:
+        self.status = status
+        flash = status is not None and status.recovered_after_s is not None
+        if flash:
             self._flash.start()
         else:
             self._flash.stop()
-        icon = {
-            "connected": "connected",
-            "reconnected": "connected",
-            "failed": "error",
-        }.get(state)
-        busy = state in ("connecting", "reconnecting")
-        self.show_status(call_text(state, attempt, max_attempts), icon, busy=busy)
+        self._show(flash=flash)
 
-    def _end_flash(self) -> None:
-        if self.state == "reconnected":
-            self.set_state("connected")
+    def show_ringing(self) -> None:
+        self.show_call(None)
+        self.show_status(RINGING_TEXT, None)
+
+    def _show(self, *, flash: bool = False) -> None:
+        state = self.status.state if self.status is not None else None
+        icon = _CALL_ICONS.get(state) if state is not None else None
+        busy = state in (CallState.CONNECTING, CallState.RECONNECTING)
+        self.show_status(call_text(self.status, flash=flash), icon, busy=busy)
+
+
+_CALL_ICONS = {CallState.CONNECTED: "connected", CallState.FAILED: "error"}

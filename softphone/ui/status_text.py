@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from softphone.call.state import CallState, CallStatus, RestartOrigin
+
 SIGNALING_TEXT = {
     "connecting": "Server: connecting…",
     "connected": "Server: connected",
@@ -15,21 +17,40 @@ def signaling_text(state: str) -> str:
     return SIGNALING_TEXT.get(state, f"Server: {state}")
 
 
-def call_text(state: str, attempt: int = 0, max_attempts: int = 0) -> str:
-    """Text of the call-connection field; reconnecting always names the attempt."""
-    if state == "reconnecting":
-        if attempt and max_attempts:
-            return f"Reconnecting… (attempt {attempt} of {max_attempts})"
-        return "Reconnecting…"
+NO_CALL_TEXT = "No call"
+RINGING_TEXT = "Incoming call"
+
+
+def call_text(status: CallStatus | None, *, flash: bool = False) -> str:
+    """Text of the call-connection field. ``flash``: the moment right after a recovery."""
+    if status is None:
+        return NO_CALL_TEXT
+    state = status.state
+    if state is CallState.RECONNECTING:
+        if status.origin is RestartOrigin.PEER:
+            return "Reconnecting… (visitor's network)"
+        if not status.attempt:
+            return "Reconnecting…"
+        return f"Reconnecting… (attempt {status.attempt} of {status.max_attempts})"
+    if state is CallState.CONNECTED and flash and status.recovered_after_s is not None:
+        return f"Reconnected after {status.recovered_after_s:.1f} s"
     return {
-        "idle": "No call",
-        "ringing": "Incoming call",
-        "connecting": "Call: connecting…",
-        "connected": "Call: connected",
-        "reconnected": "Reconnected",
-        "failed": "Call lost",
-        "ended": "Call ended",
-    }.get(state, f"Call: {state}")
+        CallState.CONNECTING: "Call: connecting…",
+        CallState.CONNECTED: "Call: connected",
+        CallState.FAILED: "Call lost",
+        CallState.ENDED: "Call ended",
+    }[state]
+
+
+def banner_text(status: CallStatus | None) -> str | None:
+    """The message over the video while the call is being recovered, else none."""
+    if status is None or status.state is not CallState.RECONNECTING:
+        return None
+    if status.origin is RestartOrigin.PEER:
+        return "The visitor's connection dropped — reconnecting…"
+    if not status.attempt:
+        return "Connection lost — reconnecting…"
+    return f"Connection lost — reconnecting (attempt {status.attempt} of {status.max_attempts})…"
 
 
 def window_title(agent_state: str) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import html
+import sys
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+
+def notification_text(text: str, platform: str = sys.platform) -> str:
+    """Linux notification servers (body markup) and Qt's own balloon (a rich-text label)
+    read markup: the visitor's name and page are escaped there to show as typed."""
+    return html.escape(text, quote=False) if platform.startswith("linux") else text
 
 
 class Tray(QObject):
@@ -39,7 +48,9 @@ class Tray(QObject):
 
     def notify(self, title: str, message: str) -> None:
         if self.available:
-            self._icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 10_000)
+            self._icon.showMessage(
+                title, notification_text(message), QSystemTrayIcon.MessageIcon.Information, 10_000
+            )
 
     def hide(self) -> None:
         self._icon.hide()

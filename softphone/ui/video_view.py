@@ -1,4 +1,4 @@
-"""Video rendering: frames are converted to QImage off the GUI thread (QT_NOTES.md:
+"""Video rendering: frames are converted to QImage off the GUI thread (docs/qt-notes.md:
 rgb24 + plane buffer had the lowest jitter) and painted scaled with their aspect ratio."""
 
 from __future__ import annotations
@@ -57,9 +57,6 @@ class VideoView(QWidget):
         if image is not None:
             self.frames_shown += 1
         self.update()
-
-    def has_image(self) -> bool:
-        return self._image is not None
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text

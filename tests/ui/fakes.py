@@ -1,13 +1,15 @@
-"""In-test stand-ins for the core: the AgentSession event interface and a reconnect
-controller, emitting exactly what the real ones emit."""
+"""In-test stand-ins for the core: the AgentSession event interface, emitting exactly what
+the real one emits, in the real order (one helper per event of a call)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from softphone.agent import CallInfo
+from softphone.call.state import RECONNECT_FAILED
 from softphone.events import Signal
-from softphone.rtc.reconnect import ReconnectFailure, ReconnectState
+from softphone.rtc.reconnect import ReconnectFailure
 from softphone.rtc.stats import CallStats
 
 
@@ -29,20 +31,64 @@ class FakeSession:
         self.reconnect_progress: Signal[[int, int]] = Signal("reconnect_progress")
         self.reconnected: Signal[[int, float]] = Signal("reconnected")
         self.call_failed: Signal[[ReconnectFailure]] = Signal("call_failed")
+        self.ringing: dict[str, CallInfo] = {}
+        self.call: SimpleNamespace | None = None
+
+    # --- what the server and the call engine make AgentSession emit ----------------------
+
+    def ring(self, info: CallInfo) -> None:
+        self.ringing[info.call_id] = info
+        self.incoming_call.emit(info)
+
+    def cancel(self, call_id: str, reason: str = "cancelled") -> None:
+        if self.ringing.pop(call_id, None) is not None:
+            self.call_cancelled.emit(call_id, reason)
+
+    def connected(self) -> None:
+        self.call_state.emit("connected")
+
+    def reconnecting(self, attempt: int, max_attempts: int = 3) -> None:
+        """One attempt of an episode (attempt 0: the visitor restarted ICE)."""
+        self.call_state.emit("reconnecting")
+        self.reconnect_progress.emit(attempt, max_attempts)
+
+    def recovered(self, attempt: int, elapsed_s: float) -> None:
+        self.call_state.emit("connected")
+        self.reconnected.emit(attempt, elapsed_s)
+
+    def exhausted(self, failure: ReconnectFailure) -> None:
+        """The reconnect controller gives up: FAILED, teardown ends the call, then failed."""
+        self.call_state.emit("failed")
+        self._end(RECONNECT_FAILED)
+        self.call_failed.emit(failure)
+
+    def remote_hangup(self, reason: str = "visitor-hangup") -> None:
+        self._end(reason)
+
+    def _end(self, reason: str) -> None:
+        self.call = None
+        self.call_state.emit("ended")
+        self.call_ended.emit(reason)
+
+    # --- the methods the UI calls ---------------------------------------------------------
 
     async def set_available(self, available: bool) -> None:
         self.calls.append(("set_available", available))
 
     async def accept(self, call_id: str) -> None:
         self.calls.append(("accept", call_id))
+        self.ringing.pop(call_id, None)
+        self.call = SimpleNamespace(call_id=call_id)
+        self.call_state.emit("connecting")
 
     async def decline(self, call_id: str) -> None:
         self.calls.append(("decline", call_id))
+        self.ringing.pop(call_id, None)
 
     async def hangup(self) -> None:
         self.calls.append(("hangup", None))
-        self.call_state.emit("ended")
-        self.call_ended.emit("local-hangup")
+        if self.call is not None:
+            self._end("local-hangup")
 
     def set_muted(self, muted: bool) -> None:
         self.calls.append(("set_muted", muted))
@@ -58,15 +104,6 @@ class FakeSession:
 
     async def stats(self) -> CallStats | None:
         return self.stats_value
-
-
-class FakeReconnect:
-    """The ReconnectController's events, for SessionBridge.attach_reconnect."""
-
-    def __init__(self) -> None:
-        self.state_changed: Signal[[ReconnectState, int, int]] = Signal("state_changed")
-        self.recovered: Signal[[int, float]] = Signal("recovered")
-        self.failed: Signal[[ReconnectFailure]] = Signal("failed")
 
 
 def ring(

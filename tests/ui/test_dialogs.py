@@ -1,5 +1,5 @@
 """Sign-in, settings, diagnostics and quit confirmation: driven through their signals,
-never blocking (QT_NOTES.md)."""
+never blocking (docs/qt-notes.md)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
+from softphone.call.state import CallState, CallStatus
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
 from softphone.settings import MediaSettings, Settings
@@ -113,19 +114,21 @@ def test_ring_accept_live_call_and_hang_up_on_both_sides(
     assert not window.call_view.is_audio_only()
     controller = shell.controller
     if shell.speaker.device is not None:  # a sound server: the visitor is heard
-        qtbot.waitUntil(lambda: controller._playout is not None, timeout=5000)
-        playout = controller._playout
+        qtbot.waitUntil(lambda: controller.media.playout is not None, timeout=5000)
+        playout = controller.media.playout
         assert playout is not None and playout.error is None
         qtbot.waitUntil(lambda: playout._sink.processedUSecs() > 0, timeout=10000)
 
     # "Restart ICE now" (diagnostics) runs a real make-before-break restart.
-    progress: list[tuple[int, int]] = []
+    statuses: list[CallStatus] = []
     assert controller is not None
-    controller.bridge.reconnect_progress.connect(lambda a, n: progress.append((a, n)))
+    controller.bridge.call_status.connect(statuses.append)
     diagnostics = controller.open_diagnostics()
     diagnostics.restart_button.click()
-    qtbot.waitUntil(lambda: window.call_status.text() == "Reconnected", timeout=15000)
-    assert progress[:1] == [(1, 3)]
+    qtbot.waitUntil(lambda: window.call_status.text().startswith("Reconnected"), timeout=15000)
+    assert [(s.state, s.attempt, s.max_attempts) for s in statuses[:1]] == [
+        (CallState.RECONNECTING, 1, 3)
+    ]
     frames_before = remote.frames_shown
     qtbot.waitUntil(lambda: remote.frames_shown > frames_before + 10, timeout=10000)
     diagnostics.close()

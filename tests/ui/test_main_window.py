@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
+from softphone.call.state import CallState, CallStatus
 from softphone.ui.main_window import MainWindow
 
 
@@ -20,7 +21,7 @@ def test_main_window_shows_both_status_fields_and_closes_cleanly(qtbot: QtBot) -
     assert window.call_status.accessibleName() == "Call connection state"
 
     window.set_signaling_state("connected")
-    window.set_call_state("reconnecting", 2, 3)
+    window.show_call_status(CallStatus("c1", CallState.RECONNECTING, attempt=2, max_attempts=3))
     assert window.signaling_status.text() == "Server: connected"
     assert window.call_status.text() == "Reconnecting… (attempt 2 of 3)"
     assert window.call_status.accessibleDescription() == "Reconnecting… (attempt 2 of 3)"

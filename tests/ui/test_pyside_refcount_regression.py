@@ -1,5 +1,5 @@
 """PySide6 6.12.0 on Python 3.11 drops a reference to True/None on every emit and every
-QTimer.singleShot(0, fn), aborting qasync apps within seconds (QT_NOTES.md). If a broken
+QTimer.singleShot(0, fn), aborting qasync apps within seconds (docs/qt-notes.md). If a broken
 build slips past the pins, these tests crash the interpreter (reported as a failed run)."""
 
 from __future__ import annotations

@@ -2,22 +2,45 @@ from __future__ import annotations
 
 import pytest
 
-from softphone.ui.status_text import call_text, signaling_text
+from softphone.call.state import RECONNECT_FAILED, CallState, CallStatus, RestartOrigin
+from softphone.ui.status_text import banner_text, call_text, signaling_text
+
+LOCAL_2 = CallStatus("c1", CallState.RECONNECTING, attempt=2, max_attempts=3)
+PEER = CallStatus("c1", CallState.RECONNECTING, origin=RestartOrigin.PEER)
+RECOVERED = CallStatus("c1", CallState.CONNECTED, recovered_after_s=2.34)
 
 
 @pytest.mark.parametrize(
-    ("state", "attempt", "max_attempts", "expected"),
+    ("status", "flash", "expected"),
     [
-        ("connected", 0, 0, "Call: connected"),
-        ("reconnecting", 1, 3, "Reconnecting… (attempt 1 of 3)"),
-        ("reconnecting", 0, 0, "Reconnecting…"),
-        ("reconnected", 0, 0, "Reconnected"),
-        ("failed", 3, 3, "Call lost"),
-        ("idle", 0, 0, "No call"),
+        (None, False, "No call"),
+        (CallStatus("c1", CallState.CONNECTING), False, "Call: connecting…"),
+        (CallStatus("c1", CallState.CONNECTED), False, "Call: connected"),
+        (LOCAL_2, False, "Reconnecting… (attempt 2 of 3)"),
+        (PEER, False, "Reconnecting… (visitor's network)"),
+        (RECOVERED, True, "Reconnected after 2.3 s"),
+        (RECOVERED, False, "Call: connected"),  # after the flash
+        (CallStatus("c1", CallState.FAILED, end_reason=RECONNECT_FAILED), False, "Call lost"),
+        (CallStatus("c1", CallState.ENDED, end_reason="local-hangup"), False, "Call ended"),
     ],
 )
-def test_call_text(state: str, attempt: int, max_attempts: int, expected: str) -> None:
-    assert call_text(state, attempt, max_attempts) == expected
+def test_call_text(status: CallStatus | None, flash: bool, expected: str) -> None:
+    assert call_text(status, flash=flash) == expected
+
+
+def test_no_text_ever_counts_attempt_zero() -> None:
+    for origin in RestartOrigin:
+        status = CallStatus("c1", CallState.RECONNECTING, max_attempts=3, origin=origin)
+        assert "attempt 0" not in call_text(status)
+        assert "attempt 0" not in (banner_text(status) or "")
+
+
+def test_banner_only_while_reconnecting() -> None:
+    assert banner_text(LOCAL_2) == "Connection lost — reconnecting (attempt 2 of 3)…"
+    assert "visitor" in (banner_text(PEER) or "")
+    for state in (CallState.CONNECTING, CallState.CONNECTED, CallState.FAILED, CallState.ENDED):
+        assert banner_text(CallStatus("c1", state)) is None
+    assert banner_text(None) is None
 
 
 def test_signaling_text_covers_client_states() -> None:

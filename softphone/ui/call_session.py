@@ -1,0 +1,54 @@
+"""What the UI needs from :class:`softphone.agent.AgentSession`, all of it (tests pass fakes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from aiortc import MediaStreamTrack
+
+from softphone.agent import CallInfo
+from softphone.events import Signal
+from softphone.media.local import MediaChoice
+from softphone.rtc.reconnect import ReconnectFailure
+from softphone.rtc.stats import CallStats
+
+
+class HasCallId(Protocol):
+    @property
+    def call_id(self) -> str: ...
+
+
+class CallSession(Protocol):
+    signaling_state: Signal[[str]]
+    incoming_call: Signal[[CallInfo]]
+    call_cancelled: Signal[[str, str]]  # call_id, reason
+    media_notice: Signal[[str]]
+    remote_video_track: Signal[[MediaStreamTrack]]
+    remote_audio_track: Signal[[MediaStreamTrack]]
+    local_video_track: Signal[[MediaStreamTrack]]
+    call_failed: Signal[[ReconnectFailure]]  # what the "call lost" modal says
+    # Read only by softphone.ui.legacy_call_status, until AgentSession publishes
+    # call_status (a CallStatus) itself; then these five give way to that one signal.
+    call_state: Signal[[str]]
+    reconnect_progress: Signal[[int, int]]
+    reconnected: Signal[[int, float]]
+    call_ended: Signal[[str]]
+
+    @property
+    def call(self) -> HasCallId | None: ...
+
+    @property
+    def ringing(self) -> Mapping[str, CallInfo]:
+        """Calls ringing now, in ring order: the session's queue, which the UI only shows."""
+        ...
+
+    async def set_available(self, available: bool) -> None: ...
+    async def accept(self, call_id: str) -> None: ...
+    async def decline(self, call_id: str) -> None: ...
+    async def hangup(self) -> None: ...
+    def set_muted(self, muted: bool) -> None: ...
+    def set_camera_enabled(self, enabled: bool) -> None: ...
+    def set_media_choice(self, media: MediaChoice) -> None: ...
+    def restart_ice(self, reason: str = "manual") -> None: ...
+    async def stats(self) -> CallStats | None: ...
