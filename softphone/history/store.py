@@ -166,6 +166,11 @@ class CallHistory:
                 self._disable(HistoryProblem.CORRUPT, "open", f"quick_check: {check[:300]}")
                 return None
             migrate(db)
+            # WAL + NORMAL: a commit costs ~0.05 ms instead of ~10 ms of fsyncs (measured,
+            # bench/history_store.py); an app crash loses nothing, a power cut at most the
+            # last calls. After migrate: a newer release's file is not touched at all.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
         except NewerSchemaError as exc:
             db.close()
             self._disable(HistoryProblem.NEWER_SCHEMA, "open", exc)

@@ -66,18 +66,22 @@ def test_rows_come_from_the_store_newest_first_as_plain_text(
     assert view.table.model().index(0, 1).data(Qt.ItemDataRole.ToolTipRole) is None
 
 
-def test_search_filters_as_the_agent_types_and_a_new_call_appears(
+def test_search_filters_once_the_agent_pauses_and_a_new_call_appears(
     qtbot: QtBot, history: CallHistory
 ) -> None:
     view = HistoryView(history)
     qtbot.addWidget(view)
     history.changed.connect(view.reload)
+    reloads: list[None] = []
+    view.model.modelReset.connect(lambda: reloads.append(None))
     qtbot.keyClicks(view.search, "REFUND")
-    assert cells(view, "Visitor") == ["Bob"]
+    assert len(cells(view, "Visitor")) == 3  # not yet: one search per pause, not per key
+    qtbot.waitUntil(lambda: cells(view, "Visitor") == ["Bob"], timeout=2000)
+    assert len(reloads) == 1
     view.search.clear()
-    assert len(cells(view, "Visitor")) == 3
+    qtbot.waitUntil(lambda: len(cells(view, "Visitor")) == 3, timeout=2000)
     view.search.setText("tarifs")
-    assert cells(view, "Visitor") == ["Élodie"]
+    qtbot.waitUntil(lambda: cells(view, "Visitor") == ["Élodie"], timeout=2000)
     history.add(CallRecord("c4", 1_900_000_000.0, 1_900_000_010.0, "Tarifs Inc", None, "x"))
     assert cells(view, "Visitor") == ["Tarifs Inc", "Élodie"]  # reloaded, search kept
 
@@ -88,6 +92,7 @@ def test_export_asks_without_blocking_and_writes_what_is_listed(
     view = HistoryView(history)
     qtbot.addWidget(view)
     view.search.setText("e")  # Élodie, Bob (refund), not the third
+    qtbot.waitUntil(lambda: len(cells(view, "Visitor")) == 2, timeout=2000)
     qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
     dialog = view.export_dialog
     assert isinstance(dialog, QFileDialog)
