@@ -151,6 +151,9 @@ class CallHistory:
     def _open(self) -> sqlite3.Connection | None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Visitor names and notes are personal data: owner-only (SQLite gives its
+            # -wal/-shm files the same mode). An empty file is a valid new database.
+            self.path.touch(mode=0o600, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             problem = classify(exc) if isinstance(exc, sqlite3.Error) else None

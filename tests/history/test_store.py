@@ -4,7 +4,9 @@ not take the app down."""
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,6 +90,10 @@ def test_a_fresh_file_is_created_at_the_latest_version(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "folder" / "history.sqlite3"
     history = CallHistory(path)
     assert history.available and history.problem is None
+    history.add(a_call("c1", 1.0))
+    if os.name == "posix":  # personal data: readable by the agent's account only
+        for file in path.parent.iterdir():
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
     history.close()
     assert versions(path) == [m.version for m in MIGRATIONS]
     assert LATEST_VERSION >= 2
