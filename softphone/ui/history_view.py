@@ -158,5 +158,5 @@ class HistoryView(QWidget):
             log.warning("ui.history_export_failed", extra={"reason": str(exc)})
             return None
         log.info("ui.history_exported", extra={"rows": rows})
-        self.notice.setText(f"Saved {rows} calls to {destination.name}")
+        self.notice.setText(f"Saved {rows} call{'' if rows == 1 else 's'} to {destination.name}")
         return rows
