@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,6 +34,8 @@ from softphone.ui.session_bridge import gui_thread_only
 log = logging.getLogger(__name__)
 
 EXPORT_NAME = "softphone-calls.csv"
+SEARCH_SHORTCUT = "Ctrl+F"
+EXPORT_SHORTCUT = "Ctrl+Shift+E"
 SEARCH_DELAY_MS = 150  # one search when the agent pauses typing, not one per keystroke
 SIZE_SAMPLE_ROWS = 50  # rows measured to size the columns
 
@@ -89,13 +92,16 @@ class HistoryView(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search visitor, page or notes")
         self.search.setClearButtonEnabled(True)
+        self.search.setToolTip(f"Search visitor, page or notes ({SEARCH_SHORTCUT})")
         self._search_delay = QTimer(self)
         self._search_delay.setSingleShot(True)
         self._search_delay.setInterval(SEARCH_DELAY_MS)
         self._search_delay.timeout.connect(self.reload)
         self.search.textChanged.connect(lambda _text: self._search_delay.start())
         self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip("Save the calls listed below as a CSV file")
+        self.export_button.setToolTip(
+            f"Save the calls listed below as a CSV file ({EXPORT_SHORTCUT})"
+        )
         self.export_button.clicked.connect(self.ask_export)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -116,6 +122,16 @@ class HistoryView(QWidget):
         self.notice = QLabel()
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
+
+        self.shortcuts: dict[str, QShortcut] = {}
+        for keys, action in (
+            (SEARCH_SHORTCUT, self.search.setFocus),
+            (EXPORT_SHORTCUT, self.ask_export),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(action)
+            self.shortcuts[keys] = shortcut
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

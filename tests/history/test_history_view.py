@@ -133,3 +133,19 @@ def test_a_broken_history_says_so_instead_of_crashing(qtbot: QtBot, tmp_path: Pa
     assert cells(view, "Visitor") == []
     assert "history-corrupt" in view.notice.text()
     assert not view.export_button.isEnabled()
+
+
+def test_keyboard_first_search_and_export(qtbot: QtBot, history: CallHistory) -> None:
+    view = HistoryView(history)
+    qtbot.addWidget(view)
+    view.table.setFocus()
+    for keys, widget in (("Ctrl+F", view.search), ("Ctrl+Shift+E", view.export_button)):
+        assert keys in widget.toolTip()  # the shortcut is shown where the action is
+        assert view.shortcuts[keys].key().toString() == keys
+    view.shortcuts["Ctrl+F"].activated.emit()
+    assert view.focusWidget() is view.search
+    view.shortcuts["Ctrl+Shift+E"].activated.emit()
+    dialog = view.export_dialog
+    assert dialog is not None and dialog.isVisible()
+    with qtbot.waitSignal(dialog.finished, timeout=2000):
+        dialog.reject()
