@@ -8,6 +8,7 @@ for support to look at. Every query is parameterised; text is clipped at this do
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -153,7 +154,8 @@ class CallHistory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Visitor names and notes are personal data: owner-only (SQLite gives its
             # -wal/-shm files the same mode). An empty file is a valid new database.
-            self.path.touch(mode=0o600, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # an existing file is not touched
+                self.path.touch(mode=0o600, exist_ok=False)
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             problem = classify(exc) if isinstance(exc, sqlite3.Error) else None
@@ -257,43 +259,49 @@ class CallHistory:
 
     @staticmethod
     def _with_interruptions(db: sqlite3.Connection, rows: list[Any]) -> list[CallRecord]:
+        """Records with their episodes; a row that does not fit (a hand-edited file) is
+        skipped with a warning rather than breaking the list."""
         episodes: dict[int, list[Interruption]] = {}
         # One JSON parameter instead of one "?" per call: no limit on the number of ids.
-        for call, started_at, duration_s, attempts, origin, outcome in db.execute(
+        for row in db.execute(
             "SELECT call, started_at, duration_s, attempts, origin, outcome FROM interruptions "
             "WHERE call IN (SELECT value FROM json_each(?)) ORDER BY call, seq",
             (json.dumps([row[0] for row in rows]),),
         ):
-            episodes.setdefault(call, []).append(
-                Interruption(
-                    started_at,
-                    duration_s,
-                    attempts,
-                    RestartOrigin(origin),
-                    InterruptionOutcome(outcome),
-                )
-            )
-        return [
-            CallRecord(
-                call_id=call_id,
-                started_at=started_at,
-                ended_at=ended_at,
-                visitor_name=visitor_name,
-                page=page,
-                end_reason=end_reason,
-                interruptions=tuple(episodes.get(row_id, ())),
-                notes=notes,
-                transferred_by=transferred_by,
-            )
-            for (
-                row_id,
-                call_id,
-                started_at,
-                ended_at,
-                visitor_name,
-                page,
-                end_reason,
-                transferred_by,
-                notes,
-            ) in rows
-        ]
+            try:
+                episodes.setdefault(row[0], []).append(_interruption(row))
+            except (TypeError, ValueError) as exc:
+                log.warning("history.bad_row", extra={"table": "interruptions", "reason": str(exc)})
+        records = []
+        for row in rows:
+            try:
+                records.append(_record(row, tuple(episodes.get(row[0], ()))))
+            except (TypeError, ValueError) as exc:
+                log.warning("history.bad_row", extra={"table": "calls", "reason": str(exc)})
+        return records
+
+
+def _interruption(row: Any) -> Interruption:
+    _call, started_at, duration_s, attempts, origin, outcome = row
+    return Interruption(
+        float(started_at),
+        float(duration_s),
+        int(attempts),
+        RestartOrigin(origin),
+        InterruptionOutcome(outcome),
+    )
+
+
+def _record(row: Any, interruptions: tuple[Interruption, ...]) -> CallRecord:
+    _id, call_id, started_at, ended_at, name, page, reason, transferred_by, notes = row
+    return CallRecord(
+        call_id=str(call_id),
+        started_at=float(started_at),
+        ended_at=float(ended_at),
+        visitor_name=str(name),
+        page=None if page is None else str(page),
+        end_reason=str(reason),
+        interruptions=interruptions,
+        notes=str(notes),
+        transferred_by=None if transferred_by is None else str(transferred_by),
+    )

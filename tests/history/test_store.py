@@ -155,9 +155,11 @@ def test_a_file_from_a_newer_release_is_left_alone(
     db.execute("INSERT INTO schema_version VALUES (99, 0, 'from the future')")
     db.commit()
     db.close()
+    os.utime(path, (1_000_000, 1_000_000))
     with caplog.at_level(logging.ERROR):
         history = CallHistory(path)
     assert history.problem is HistoryProblem.NEWER_SCHEMA and not history.available
+    assert path.stat().st_mtime == 1_000_000  # not even touched
     assert history.recent() == [] and not history.add(a_call("c", 1.0))
     assert versions(path)[-1] == 99
     assert any(getattr(r, "code", None) == "history-newer-schema" for r in caplog.records)
@@ -254,6 +256,28 @@ def test_a_corrupt_file_turns_history_off_without_crashing(
     assert path.read_bytes() == damaged  # left as found, for support
     (logged,) = [r for r in caplog.records if getattr(r, "code", None) == "history-corrupt"]
     assert seen_as in logged.reason  # type: ignore[attr-defined]
+
+
+def test_rows_that_do_not_fit_are_skipped_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    write_v1_file(path)
+    db = sqlite3.connect(path)  # a hand-edited file: SQLite columns take any type
+    db.execute("UPDATE calls SET started_at = 'yesterday' WHERE call_id = 'old-1'")
+    db.execute("UPDATE interruptions SET outcome = 'exploded' WHERE call = 2")
+    db.execute("UPDATE calls SET visitor_name = 42 WHERE call_id = 'old-2'")
+    db.commit()
+    db.close()
+    history = CallHistory(path)
+    with caplog.at_level(logging.WARNING):
+        (record,) = history.recent()
+    assert (record.call_id, record.visitor_name, record.interruptions) == ("old-2", "42", ())
+    assert [getattr(r, "table", None) for r in caplog.records if r.msg == "history.bad_row"] == [
+        "interruptions",
+        "calls",
+    ]
+    history.close()
 
 
 def test_an_unwritable_folder_turns_history_off(tmp_path: Path) -> None:
