@@ -147,6 +147,7 @@ class HistoryView(QWidget):
                 f"Call history is off ({self.history.problem}): see the log for details."
             )
             self.export_button.setEnabled(False)
+            self.shortcuts[EXPORT_SHORTCUT].setEnabled(False)
 
     def ask_export(self) -> None:
         dialog = QFileDialog(self, "Export call history", str(Path.home() / EXPORT_NAME))

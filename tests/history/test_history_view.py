@@ -133,6 +133,7 @@ def test_a_broken_history_says_so_instead_of_crashing(qtbot: QtBot, tmp_path: Pa
     assert cells(view, "Visitor") == []
     assert "history-corrupt" in view.notice.text()
     assert not view.export_button.isEnabled()
+    assert not view.shortcuts["Ctrl+Shift+E"].isEnabled()
 
 
 def test_keyboard_first_search_and_export(qtbot: QtBot, history: CallHistory) -> None:
