@@ -30,7 +30,6 @@ from softphone.signaling.protocol import (
     Pong,
     Resume,
     Ring,
-    Ringing,
     Welcome,
     decode,
     encode,
@@ -233,7 +232,7 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
         await client.connect(timeout=2)
         visitor = await connect("visitor")
         await visitor.send(CallRequest())
-        call_id = (await visitor.expect(Ringing)).call_id
+        call_id = (await visitor.expect_ringing()).call_id
         assert isinstance((await collect(incoming, 1))[0], Ring)
         await client.send(Accept(call_id=call_id))
         await visitor.expect(Accepted)
