@@ -27,8 +27,8 @@ TOML layout (every key optional; docs/security.md explains each limit)::
     ring_timeout = 30.0
 
 Environment (for tests and quick starts): ``SOFTPHONE_AGENT_TOKENS=name:secret,...``
-(plain secrets, hashed in memory at start) and ``SOFTPHONE_SITE_KEYS=k1,k2`` (self-minting
-sites reachable only from the server's own origin).
+(plain secrets, hashed in memory at start), ``SOFTPHONE_SITE_KEYS=k1,k2`` (self-minting
+sites reachable only from the server's own origin) and ``SOFTPHONE_METRICS_TOKEN``.
 """
 
 from __future__ import annotations
@@ -208,3 +208,5 @@ def _apply_env(config: ServerConfig, env: Mapping[str, str]) -> None:
     config.site_keys.extend(
         k.strip() for k in env.get("SOFTPHONE_SITE_KEYS", "").split(",") if k.strip()
     )
+    if env.get("SOFTPHONE_METRICS_TOKEN"):
+        config.metrics_token = env["SOFTPHONE_METRICS_TOKEN"]
