@@ -21,6 +21,7 @@ from softphone.signaling.protocol import (
     HangupReason,
     Message,
     NoAgent,
+    Queued,
     Ringing,
 )
 
@@ -115,7 +116,7 @@ class VisitorPeer:
 
     async def _handle(self, msg: Message) -> bool:
         """Returns False once the call is over."""
-        if isinstance(msg, Ringing):
+        if isinstance(msg, Queued | Ringing):  # the call id, to withdraw the request
             self.summary.call_id = msg.call_id
         elif isinstance(msg, NoAgent):
             self.summary.ended_reason = msg.reason
