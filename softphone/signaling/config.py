@@ -160,6 +160,8 @@ def _apply_toml(config: ServerConfig, data: dict[str, Any]) -> None:
     for key, site in _table(data, "sites").items():
         if not isinstance(site, dict):
             raise ValueError(f"[sites.{key}] must be a table")
+        if 0 < len(str(site.get("secret", ""))) < 32:
+            raise ValueError(f"[sites.{key}] secret: at least 32 characters (HS256 key)")
         config.sites[str(key)] = SiteConfig(
             key=str(key),
             secret=str(site.get("secret", "")),

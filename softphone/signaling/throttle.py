@@ -13,9 +13,9 @@ _MAX_KEYS = 20_000
 
 
 class SignInThrottle:
-    """After ``free`` failures for a key (an address, an agent name) each further failure
-    locks the key for twice as long as the last, from 1 s up to ``max_lockout``. A success
-    forgets the key."""
+    """The ``free``-th failure for a key (an address, an agent name) locks it for 1 s, each
+    further one for twice as long as the last, up to ``max_lockout``. A success forgets the
+    key."""
 
     def __init__(self, free: int, max_lockout: float) -> None:
         self.free, self.max_lockout = free, max_lockout
@@ -30,7 +30,7 @@ class SignInThrottle:
         """Count a failure; returns the lockout it earned (0: none yet)."""
         failures = self._keys.pop(key, (0, 0.0))[0] + 1
         over = failures - self.free
-        lockout = min(self.max_lockout, 2.0 ** (over - 1)) if over > 0 else 0.0
+        lockout = min(self.max_lockout, 2.0**over) if over >= 0 else 0.0
         self._keys[key] = (failures, time.monotonic() + lockout)
         if len(self._keys) > _MAX_KEYS:
             self._keys.popitem(last=False)

@@ -26,7 +26,7 @@ frame_ancestors = ["https://shop.test"]
 [agents]
 alice = "{ALICE_HASH}"
 [sites.shop]
-secret = "shop-secret"
+secret = "shop-secret-0123456789abcdefghijklmnop"
 origins = ["https://shop.test"]
 self_mint = true
 [turn]
