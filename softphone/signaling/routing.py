@@ -106,6 +106,10 @@ class Switchboard:
             self._agents[agent] = time.monotonic()
             self._dispatch()
 
+    def is_available(self, agent: Session) -> bool:
+        """Signed in and not away (busy or not)."""
+        return self._agents.get(agent) is not None
+
     def agent_in_live_call(self, agent: Session) -> bool:
         call = self._call_of.get(agent)
         return call is not None and call.state == "live"
