@@ -98,6 +98,9 @@ class Switchboard:
     def agent_signed_in(self, agent: Session) -> None:
         self._agents[agent] = time.monotonic()  # available is the state after sign-in
         self._dispatch()
+        waiting, longest = self._queue_told
+        if waiting and agent not in self._call_of:  # the line as it stands, not only news
+            agent.deliver(Queue(waiting=waiting, longest_wait_s=float(longest)))
 
     def set_presence(self, agent: Session, available: bool) -> None:
         if not available:

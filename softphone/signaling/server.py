@@ -68,7 +68,7 @@ from softphone.signaling.routing import CallError, Switchboard
 from softphone.signaling.sessions import Session, SessionRegistry, spawn
 from softphone.signaling.static import mount_widget
 from softphone.signaling.throttle import RateWindow, SignInThrottle
-from softphone.signaling.visitor_tokens import VisitorTokens, mint_token
+from softphone.signaling.visitor_tokens import VisitorClaims, VisitorTokens, mint_token
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ class SignalingServer:
             raise Refused(ErrorCode.UNAUTHORIZED, "a browser Origin is required")
         if hello.token:
             claims = self.visitor_tokens.verify(hello.token)
-            if claims is None or (origin and claims.origin and origin != claims.origin):
+            if claims is None or (origin and not self._page_of(claims, origin, conn)):
                 log.warning("signaling.visitor_unauthorized", extra={"peer": _peer(conn)})
                 raise Refused(ErrorCode.UNAUTHORIZED, "invalid or expired visitor token")
             return claims.site
@@ -393,6 +393,15 @@ class SignalingServer:
             log.warning("signaling.visitor_unauthorized", extra={"peer": _peer(conn)})
             raise Refused(ErrorCode.UNAUTHORIZED, "a visitor token is required")
         return site.key
+
+    def _page_of(self, claims: VisitorClaims, origin: str, conn: ServerConnection) -> bool:
+        """Whether a browser at ``origin`` may use the token: the origin it was minted for,
+        else one of its site's origins (or the server's own)."""
+        if claims.origin:
+            return origin == claims.origin
+        site = self.sites[claims.site]
+        own = _own_origin(conn.request, self.config) if conn.request else None
+        return not site.origins or origin in {*site.origins, own}
 
     def _legacy_site(self, key: str) -> SiteConfig | None:
         found = None

@@ -138,3 +138,15 @@ async def test_welcome_carries_the_reconnect_policy_and_no_credentials() -> None
             await client.close()
     assert welcome.reconnect == policy
     assert welcome.ice_servers == [IceServer(urls=["stun:127.0.0.1:3478"])]
+
+
+async def test_a_token_serves_only_its_sites_pages() -> None:
+    config = ServerConfig(port=0, sites={"shop": SiteConfig("shop", origins=["https://shop.test"])})
+    async with SignalingServer(config) as server:
+        token = server.visitor_tokens.mint("shop")  # no origin claim: any of the site's
+        hello = Hello(protocol=PROTOCOL_VERSION, role="visitor", token=token)
+        assert await hello_verdict(server, hello, "https://shop.test") == "welcome"
+        assert await hello_verdict(server, hello, "https://evil.test") == ErrorCode.UNAUTHORIZED
+        bound = server.visitor_tokens.mint("shop", origin="https://shop.test")
+        hello = Hello(protocol=PROTOCOL_VERSION, role="visitor", token=bound)
+        assert await hello_verdict(server, hello, "https://shop.test") == "welcome"
