@@ -27,6 +27,8 @@ from softphone.signaling.protocol import (
     encode,
 )
 from softphone.signaling.server import SignalingServer
+from softphone.signaling.visitor_tokens import mint_token
+from softphone.visitor.cli import parse_args
 
 SECRET_32 = "k" * 40
 
@@ -150,3 +152,21 @@ async def test_a_token_serves_only_its_sites_pages() -> None:
         bound = server.visitor_tokens.mint("shop", origin="https://shop.test")
         hello = Hello(protocol=PROTOCOL_VERSION, role="visitor", token=bound)
         assert await hello_verdict(server, hello, "https://shop.test") == "welcome"
+
+
+async def test_a_visitor_with_a_backend_minted_token() -> None:
+    config = ServerConfig(port=0, sites={"shop": SiteConfig("shop", secret=SECRET_32)})
+    async with SignalingServer(config) as server:
+        token = mint_token(SECRET_32, "shop", None, ttl=60)  # what the shop's backend does
+        visitor = parse_args(["--server", server.url, "--token", token])
+        client = SignalingClient(visitor.server_url, "visitor", token=visitor.token)
+        try:
+            await client.connect(timeout=5)
+        finally:
+            await client.close()
+        forged = SignalingClient(
+            server.url, "visitor", token=mint_token("x" * 40, "shop", None, 60)
+        )
+        with pytest.raises(SignalingRejected):
+            await forged.connect(timeout=5)
+        await forged.close()
