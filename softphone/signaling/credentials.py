@@ -88,7 +88,9 @@ class AgentDirectory:
         # scrypt runs in threads (it releases the GIL); at most two at once, so a burst of
         # sign-ins cannot take every core.
         self._kdf_slots = asyncio.Semaphore(2)
-        self._decoy = parse_hash(hash_secret(generate_secret()))
+        # An unknown name costs what a hashed one does, so the time says nothing about
+        # names (none needed when no agent is hashed: then every answer is quick).
+        self._decoy = parse_hash(hash_secret(generate_secret())) if self._hashed else None
 
     def __len__(self) -> int:
         return len(self._hashed) + len(self._keyed)
@@ -103,8 +105,9 @@ class AgentDirectory:
         keyed = self._keyed.get(name)
         if keyed is not None:
             return name if hmac.compare_digest(keyed, self._digest(secret)) else None
-        # An unknown name costs the same as a known one: the time says nothing about names.
         stored = self._hashed.get(name, self._decoy)
+        if stored is None:
+            return None
         async with self._kdf_slots:
             ok = await asyncio.to_thread(stored.matches, secret)
         return name if ok and name in self._hashed else None
