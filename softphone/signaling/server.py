@@ -3,9 +3,9 @@
 Embeddable (``async with SignalingServer(ServerConfig(port=0)) as server: server.url``)
 and a console script (``softphone-server``, with ``agent add NAME`` and ``visitor-token``
 beside it). Each connection is read by one task and written by another
-(``Session.drain``); call state lives in :mod:`.routing`, sessions and their resume in
-:mod:`.sessions`. Bad input only ever earns its sender an error frame. Who may come in and
-how much each may do is docs/security.md.
+(``Session.drain``); who may sign in is :mod:`.sign_in`, call state :mod:`.routing`,
+sessions and their resume :mod:`.sessions`. Bad input only ever earns its sender an error
+frame. Who may come in and how much each may do: docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import contextlib
 import gc
 import hmac
 import logging
-import math
 import signal
 import ssl
 import sys
@@ -35,8 +34,8 @@ from softphone.signaling.admission import (
     FrameRefused,
     counted_connection,
 )
-from softphone.signaling.config import ServerConfig, SiteConfig, load_config
-from softphone.signaling.credentials import AgentDirectory, generate_secret, hash_secret
+from softphone.signaling.config import ServerConfig, load_config
+from softphone.signaling.credentials import generate_secret, hash_secret
 from softphone.signaling.http import (
     HttpRoutes,
     json_response,
@@ -66,19 +65,11 @@ from softphone.signaling.protocol import (
 )
 from softphone.signaling.routing import CallError, Switchboard
 from softphone.signaling.sessions import Session, SessionRegistry, spawn
+from softphone.signaling.sign_in import Caller, Refused, SignIn
 from softphone.signaling.static import mount_widget
-from softphone.signaling.throttle import RateWindow, SignInThrottle
-from softphone.signaling.visitor_tokens import VisitorClaims, VisitorTokens, mint_token
+from softphone.signaling.visitor_tokens import mint_token
 
 log = logging.getLogger(__name__)
-
-
-class Refused(Exception):  # noqa: N818 - a verdict on a hello
-    """The hello is refused with error ``code``; the socket closes (1008)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class SignalingServer:
@@ -88,17 +79,8 @@ class SignalingServer:
             cfg.resume_grace, cfg.resume_queue, cfg.max_detached_sessions, self._session_expired
         )
         self.switchboard = Switchboard(cfg)
-        self.agents = AgentDirectory(cfg.agent_hashes, cfg.agent_tokens)
-        self.sites = cfg.all_sites()
-        self.visitor_tokens = VisitorTokens(self.sites, cfg.visitor_token_ttl)
+        self.sign_in = SignIn(cfg)
         self.connections = ConnectionCounter(cfg.max_connections, cfg.max_connections_per_ip)
-        # Failed agent sign-ins: per address, and per name at most a fifth as long (someone
-        # else guessing must not lock a real agent out for long). The address an agent last
-        # signed in from is exempt from its name's lockout.
-        self._ip_throttle = SignInThrottle(cfg.signin_free_failures, cfg.signin_lockout_max)
-        self._name_throttle = SignInThrottle(cfg.signin_free_failures, cfg.signin_lockout_max / 5)
-        self._agent_home: dict[str, str] = {}  # agent name -> address of the last sign-in
-        self._mints = RateWindow(cfg.tokens_per_minute_per_ip)
         self._headers = security_headers(cfg.frame_ancestors)
         self.http = HttpRoutes("/ws")
         self.http.add("/healthz", self._healthz)
@@ -117,7 +99,7 @@ class SignalingServer:
         if cfg.tls_cert:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.load_cert_chain(cfg.tls_cert, cfg.tls_key)
-        if not self.sites:
+        if not self.sign_in.sites:
             log.warning("signaling.no_sites", extra={"effect": "any visitor may call"})
         self._server = await serve(
             self._serve_connection,
@@ -190,7 +172,7 @@ class SignalingServer:
         if not self.config.origins:
             return True
         allowed = {*self.config.origins, _own_origin(request, self.config)}
-        for site in self.sites.values():
+        for site in self.sign_in.sites.values():
             allowed.update(site.origins)
         return origin in allowed
 
@@ -218,24 +200,20 @@ class SignalingServer:
         return text_response(body)
 
     def _mint_visitor_token(self, conn: ServerConnection, request: Request) -> Response:
-        """``POST /visitor-token?site_key=K``: a token for a self-minting site, only for a
-        page on one of its origins (or the server's own)."""
+        """``POST /visitor-token?site_key=K`` (no body: websockets' HTTP parser takes none)."""
         if request.method != "POST":
             return json_response({"error": "method_not_allowed"}, 405)
         key = parse_qs(urlsplit(request.path).query).get("site_key", [""])[0]
-        site = self.sites.get(key)
-        if site is None:
-            return json_response({"error": "unknown_site"}, 404)
-        if not site.self_mint:
-            return json_response({"error": "self_mint_disabled"}, 403)
-        origin = request.headers.get("Origin")
-        if origin is None or origin not in {*site.origins, _own_origin(request, self.config)}:
-            log.warning("signaling.mint_origin_refused", extra={"peer": _peer(conn), "site": key})
-            return json_response({"error": "origin_not_allowed"}, 403)
-        if not self._mints.allow(_ip(conn)):
-            return json_response({"error": "rate_limited"}, 429)
-        token = self.visitor_tokens.mint(key, origin)
-        return json_response({"token": token, "expires_in": self.visitor_tokens.ttl})
+        status, answer = self.sign_in.mint_for_page(key, self._caller(conn, request))
+        return json_response(answer, status)
+
+    def _caller(self, conn: ServerConnection, request: Request | None) -> Caller:
+        return Caller(
+            ip=_ip(conn),
+            peer=_peer(conn),
+            origin=request.headers.get("Origin") if request else None,
+            own_origin=_own_origin(request, self.config) if request else "",
+        )
 
     # --- one connection -----------------------------------------------------------------
 
@@ -333,83 +311,19 @@ class SignalingServer:
         raise ConnectionClosed(None, None)
 
     async def _hello(self, hello: Hello, conn: ServerConnection) -> Session:
-        if hello.role == "agent":
-            return await self._agent_hello(hello, conn)
-        site = self._visitor_site(hello, conn)
-        return self.sessions.create(
-            "visitor", hello.name or "Visitor", hello.page, peer_ip=_ip(conn), site=site
-        )
-
-    async def _agent_hello(self, hello: Hello, conn: ServerConnection) -> Session:
-        ip = _ip(conn)
-        wait = self._ip_throttle.retry_after(ip)
-        if hello.name and self._agent_home.get(hello.name) != ip:
-            wait = max(wait, self._name_throttle.retry_after(hello.name))
-        if wait > 0:
-            log.warning("signaling.signin_throttled", extra={"peer": _peer(conn), "wait_s": wait})
-            raise Refused(
-                ErrorCode.THROTTLED, f"too many failed sign-ins: wait {math.ceil(wait)} s"
-            )
-        name = await self.agents.verify(hello.name, hello.token or "")
-        if name is None:
-            lockout = self._ip_throttle.failed(ip)
-            if hello.name:
-                lockout = max(lockout, self._name_throttle.failed(hello.name))
-            log.warning(
-                "signaling.agent_unauthorized",
-                extra={"peer": _peer(conn), "agent": hello.name, "lockout_s": lockout},
-            )
-            raise Refused(ErrorCode.UNAUTHORIZED, "bad credentials")
-        self._ip_throttle.succeeded(ip)
-        self._name_throttle.succeeded(name)
-        self._agent_home[name] = ip
+        caller = self._caller(conn, conn.request)
+        if hello.role == "visitor":
+            site = self.sign_in.visitor_site(hello, caller)
+            name = hello.name or "Visitor"
+            return self.sessions.create("visitor", name, hello.page, peer_ip=caller.ip, site=site)
+        name = await self.sign_in.agent(hello, caller)
         old = self.sessions.find_agent(name)
         if old is not None:
             if self.switchboard.agent_in_live_call(old):
                 log.warning("signaling.agent_already_signed_in", extra={"agent": name})
                 raise Refused(ErrorCode.ALREADY_SIGNED_IN, "signed in elsewhere and in a call")
             self.sessions.expire(old)  # a fresh sign-in replaces an idle session
-        return self.sessions.create("agent", name, peer_ip=ip)
-
-    def _visitor_site(self, hello: Hello, conn: ServerConnection) -> str:
-        """The site a visitor comes for, or Refused. A token names it; a bare site key only
-        where the site allows it; no site at all only on a server without sites."""
-        origin = conn.request.headers.get("Origin") if conn.request else None
-        policy = self.config.no_origin_visitors
-        if origin is None and policy == "refuse":
-            raise Refused(ErrorCode.UNAUTHORIZED, "a browser Origin is required")
-        if hello.token:
-            claims = self.visitor_tokens.verify(hello.token)
-            if claims is None or (origin and not self._page_of(claims, origin, conn)):
-                log.warning("signaling.visitor_unauthorized", extra={"peer": _peer(conn)})
-                raise Refused(ErrorCode.UNAUTHORIZED, "invalid or expired visitor token")
-            return claims.site
-        if origin is None and policy == "token":
-            raise Refused(ErrorCode.UNAUTHORIZED, "a visitor token is required")
-        if not self.sites:
-            return ""
-        site = self._legacy_site(hello.site_key or "")
-        if site is None:
-            log.warning("signaling.visitor_unauthorized", extra={"peer": _peer(conn)})
-            raise Refused(ErrorCode.UNAUTHORIZED, "a visitor token is required")
-        return site.key
-
-    def _page_of(self, claims: VisitorClaims, origin: str, conn: ServerConnection) -> bool:
-        """Whether a browser at ``origin`` may use the token: the origin it was minted for,
-        else one of its site's origins (or the server's own)."""
-        if claims.origin:
-            return origin == claims.origin
-        site = self.sites[claims.site]
-        own = _own_origin(conn.request, self.config) if conn.request else None
-        return not site.origins or origin in {*site.origins, own}
-
-    def _legacy_site(self, key: str) -> SiteConfig | None:
-        found = None
-        for site in self.sites.values():
-            # Compare with every key so the time taken says nothing about which matched.
-            if hmac.compare_digest(key.encode(), site.key.encode()) and site.legacy_hello:
-                found = site
-        return found
+        return self.sessions.create("agent", name, peer_ip=caller.ip)
 
     def _resume(self, msg: Resume) -> Session | None:
         session = self.sessions.resume(msg.resume_token)

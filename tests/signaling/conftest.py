@@ -114,7 +114,7 @@ async def connect(server: SignalingServer) -> AsyncIterator[Connect]:
                 Hello(protocol=PROTOCOL_VERSION, role="agent", name=name, token=AGENTS[name])
             )
         elif role == "visitor":
-            token = server.visitor_tokens.mint(SITE_KEY)
+            token = server.sign_in.visitor_tokens.mint(SITE_KEY)
             await peer.send(
                 Hello(protocol=PROTOCOL_VERSION, role="visitor", token=token, name=name, **hello)
             )

@@ -81,7 +81,7 @@ def test_visitor_token_cli_mints_what_the_server_accepts(tmp_path: Path) -> None
     path.write_text(f'[sites.shop]\nsecret = "{SECRET_32}"\norigins = ["https://shop.test"]\n')
     token = run_cli("visitor-token", "--config", str(path), "--site", "shop").strip()
     server = SignalingServer(load_config(path, {}))
-    claims = server.visitor_tokens.verify(token)
+    claims = server.sign_in.visitor_tokens.verify(token)
     assert claims is not None and claims.site == "shop" and claims.origin is None
 
 
@@ -145,11 +145,11 @@ async def test_welcome_carries_the_reconnect_policy_and_no_credentials() -> None
 async def test_a_token_serves_only_its_sites_pages() -> None:
     config = ServerConfig(port=0, sites={"shop": SiteConfig("shop", origins=["https://shop.test"])})
     async with SignalingServer(config) as server:
-        token = server.visitor_tokens.mint("shop")  # no origin claim: any of the site's
+        token = server.sign_in.visitor_tokens.mint("shop")  # no origin claim: any of the site's
         hello = Hello(protocol=PROTOCOL_VERSION, role="visitor", token=token)
         assert await hello_verdict(server, hello, "https://shop.test") == "welcome"
         assert await hello_verdict(server, hello, "https://evil.test") == ErrorCode.UNAUTHORIZED
-        bound = server.visitor_tokens.mint("shop", origin="https://shop.test")
+        bound = server.sign_in.visitor_tokens.mint("shop", origin="https://shop.test")
         hello = Hello(protocol=PROTOCOL_VERSION, role="visitor", token=bound)
         assert await hello_verdict(server, hello, "https://shop.test") == "welcome"
 
