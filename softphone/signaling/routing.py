@@ -245,7 +245,8 @@ class Switchboard:
         """While calls wait, look every few seconds for ones past the queue timeout (and
         refresh the agents' ``longest_wait_s``)."""
         if self._sweeper is None and self.waiting:
-            self._sweeper = asyncio.get_running_loop().call_later(5.0, self._sweep)
+            every = min(5.0, self.config.queue_timeout / 2)
+            self._sweeper = asyncio.get_running_loop().call_later(every, self._sweep)
 
     def _sweep(self) -> None:
         self._sweeper = None

@@ -197,3 +197,33 @@ async def test_a_second_sign_in_never_evicts_an_agent_mid_call(connect, start_ca
     await visitor.silent()  # no peer-lost: the call goes on
     await old.send(Offer(call_id=call_id, sdp="v=0 still here"))
     assert (await visitor.expect(Offer)).sdp == "v=0 still here"
+
+
+@pytest.mark.server_config(ring_timeout=5.0)
+async def test_the_line_moves_up_and_agents_see_it(connect, start_call):
+    alice = await connect("agent", "alice")
+    call_1 = await start_call(alice, await connect("visitor"))
+    v2, v3 = await connect("visitor"), await connect("visitor")
+    await v2.send(CallRequest())
+    c2 = await v2.expect(Queued)
+    await v3.send(CallRequest())
+    assert (await v3.expect(Queued)).position == 2
+    assert [(await alice.expect(Queue)).waiting for _ in range(2)] == [1, 2]
+    await v2.send(Hangup(call_id=c2.call_id, reason="cancelled"))  # gives up waiting
+    assert (await v3.expect(Queued)).position == 1
+    assert (await alice.expect(Queue)).waiting == 1
+    await alice.send(Hangup(call_id=call_1))
+    await alice.expect(Ring)  # v3, first in line now
+    assert (await alice.expect(Queue)).waiting == 0
+    await v3.expect(Ringing)
+
+
+@pytest.mark.server_config(queue_timeout=0.4)
+async def test_a_call_waits_at_most_the_queue_timeout(connect, start_call):
+    alice = await connect("agent", "alice")
+    await start_call(alice, await connect("visitor"))
+    waiting = await connect("visitor")
+    await waiting.send(CallRequest())
+    await waiting.expect(Queued)
+    no_agent = await waiting.expect(NoAgent, within=2.0)
+    assert no_agent.reason == "queue-timeout"
