@@ -85,9 +85,9 @@ class AgentDirectory:
         self._hashed = {name: parse_hash(stored) for name, stored in hashes.items()}
         self._keyed = {name: self._digest(secret) for name, secret in plain.items()}
         self._by_digest = {digest: name for name, digest in self._keyed.items()}
-        # scrypt runs in threads (it releases the GIL); at most two at once, so a burst of
-        # sign-ins cannot take every core.
-        self._kdf_slots = asyncio.Semaphore(2)
+        # scrypt runs in a thread (it releases the GIL), one at a time: a burst of sign-ins
+        # from many addresses (each locked after 3 failures) takes at most one core.
+        self._kdf_slots = asyncio.Semaphore(1)
         # An unknown name costs what a hashed one does, so the time says nothing about
         # names (none needed when no agent is hashed: then every answer is quick).
         self._decoy = parse_hash(hash_secret(generate_secret())) if self._hashed else None
