@@ -46,12 +46,14 @@ class SignIn:
         self.agents = AgentDirectory(config.agent_hashes, config.agent_tokens)
         self.sites = config.all_sites()
         self.visitor_tokens = VisitorTokens(self.sites, config.visitor_token_ttl)
-        # Failed agent sign-ins: per address, and per name at most a fifth as long (someone
-        # else guessing must not lock a real agent out for long). The address an agent last
-        # signed in from is exempt from its name's lockout.
+        # Failed agent sign-ins lock the address; a name is locked (at most a fifth as long:
+        # someone else guessing must not lock a real agent out for long) only by failures
+        # from distinct addresses, since one address is already held by its own lock. The
+        # address an agent last signed in from is exempt from its name's lockout.
         free, longest = config.signin_free_failures, config.signin_lockout_max
         self._ip_throttle = SignInThrottle(free, longest)
         self._name_throttle = SignInThrottle(free, longest / 5)
+        self._failed_from: dict[str, set[str]] = {}  # agent name -> addresses that failed
         self._agent_home: dict[str, str] = {}  # agent name -> address of the last sign-in
         self._mints = RateWindow(config.tokens_per_minute_per_ip)
 
@@ -70,7 +72,7 @@ class SignIn:
         name = await self.agents.verify(hello.name, hello.token or "")
         if name is None:
             lockout = self._ip_throttle.failed(caller.ip)
-            if hello.name:
+            if hello.name and self._new_failing_address(hello.name, caller.ip):
                 lockout = max(lockout, self._name_throttle.failed(hello.name))
             log.warning(
                 "signaling.agent_unauthorized",
@@ -79,8 +81,18 @@ class SignIn:
             raise Refused(ErrorCode.UNAUTHORIZED, "bad credentials")
         self._ip_throttle.succeeded(caller.ip)
         self._name_throttle.succeeded(name)
+        self._failed_from.pop(name, None)
         self._agent_home[name] = caller.ip
         return name
+
+    def _new_failing_address(self, name: str, ip: str) -> bool:
+        addresses = self._failed_from.setdefault(name, set())
+        if ip in addresses or len(addresses) >= 1_000:
+            return ip not in addresses
+        addresses.add(ip)
+        if len(self._failed_from) > 20_000:  # bounded: forget the oldest name
+            del self._failed_from[next(iter(self._failed_from))]
+        return True
 
     # --- visitors -----------------------------------------------------------------------
 
