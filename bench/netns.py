@@ -333,6 +333,7 @@ def sweep_stale() -> list[str]:
 
 SERVER_PORT = 8765
 AGENT_NAME, AGENT_TOKEN = "agent", "netns-agent-token"
+METRICS_TOKEN = "netns-metrics-token"
 
 
 def signaling_url(side: Side) -> str:
@@ -346,21 +347,32 @@ def start_signaling(topo: Topology, *args: str, timeout: float = 20.0) -> JsonLi
         "server",
         "softphone.signaling.server",
         "--host", "0.0.0.0", "--port", str(SERVER_PORT), *args,  # only the hub's links
-        env={"SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}"},
+        env={
+            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
+            "SOFTPHONE_METRICS_TOKEN": METRICS_TOKEN,
+        },
     )  # fmt: skip
     server.expect(lambda e: "listening on" in e.get("text", ""), timeout, "listening banner")
     return server
 
 
 def healthz(topo: Topology, ns: str, host: str) -> dict[str, Any]:
-    """GET /healthz from inside ``ns`` (sessions and live calls of the server)."""
+    """/healthz ("ok") and the authenticated /metrics from inside ``ns``: status, sessions
+    and calls of the server."""
     script = (
-        "import sys, urllib.request; "
-        "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+        "import sys, urllib.request as u; h = {'Authorization': 'Bearer ' + sys.argv[2]}; "
+        "ok = u.urlopen(sys.argv[1] + '/healthz', timeout=5).read().decode().strip(); "
+        "m = u.urlopen(u.Request(sys.argv[1] + '/metrics', headers=h), timeout=5).read(); "
+        "sys.stdout.write(ok + '\\n' + m.decode())"
     )
-    url = f"http://{host}:{SERVER_PORT}/healthz"
-    result: dict[str, Any] = json.loads(topo.ns_run(ns, sys.executable, "-c", script, url).stdout)
-    return result
+    url = f"http://{host}:{SERVER_PORT}"
+    out = topo.ns_run(ns, sys.executable, "-c", script, url, METRICS_TOKEN).stdout.splitlines()
+    gauges = dict(line.split(" ", 1) for line in out[1:] if line)
+    return {
+        "status": out[0],
+        "sessions": int(gauges["softphone_sessions"]),
+        "calls": int(gauges["softphone_calls"]),
+    }
 
 
 def start_call(

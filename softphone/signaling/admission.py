@@ -1,4 +1,5 @@
-"""What a connection may send: a token-bucket rate limit, text frames only, valid messages.
+"""What a connection may send: a token-bucket rate limit, text frames only, valid messages;
+and how many connections there may be at all.
 
 A refused frame earns its sender an error frame; a flood (too many refusals for rate) or
 an oversize frame (websockets' ``max_size``, close code 1009) ends the connection.
@@ -6,9 +7,15 @@ an oversize frame (websockets' ``max_size``, close code 1009) ends the connectio
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
+from websockets.asyncio.server import ServerConnection
+
 from softphone.signaling.protocol import Error, ErrorCode, Message, ProtocolError, decode
+
+log = logging.getLogger(__name__)
 
 
 class FrameRefused(Exception):  # noqa: N818 - a verdict, carrying the error frame to send
@@ -63,3 +70,62 @@ class FrameGate:
             raise FrameRefused(
                 Error(code=exc.code, message=exc.message[:200], ref=exc.ref)
             ) from None
+
+
+class ConnectionCounter:
+    """Open sockets in total and per address, counted when TCP connects (before any
+    handshake), so one client cannot hold every file descriptor."""
+
+    def __init__(self, total: int, per_ip: int) -> None:
+        self.total, self.per_ip = total, per_ip
+        self.open = 0
+        self._by_ip: dict[str, int] = {}
+        self.refused = 0
+
+    def admit(self, ip: str) -> bool:
+        here = self._by_ip.get(ip, 0)
+        if self.open >= self.total or here >= self.per_ip:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:  # a flood logs, it does not spam
+                log.warning(
+                    "signaling.connection_refused",
+                    extra={"ip": ip, "open": self.open, "here": here, "refused": self.refused},
+                )
+            return False
+        self.open += 1
+        self._by_ip[ip] = here + 1
+        return True
+
+    def release(self, ip: str) -> None:
+        self.open -= 1
+        left = self._by_ip[ip] - 1
+        if left:
+            self._by_ip[ip] = left
+        else:
+            del self._by_ip[ip]
+
+
+def counted_connection(counter: ConnectionCounter) -> type[ServerConnection]:
+    """A ServerConnection class that asks ``counter`` before it exists for the server."""
+
+    class CountedConnection(ServerConnection):
+        _ip: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            peer = transport.get_extra_info("peername")
+            ip = str(peer[0]) if peer else "?"
+            if not counter.admit(ip):
+                assert isinstance(transport, asyncio.Transport)
+                transport.abort()  # no handler, no handshake, no buffers
+                return
+            self._ip = ip
+            super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._ip is None:
+                return  # refused in connection_made: nothing was set up
+            counter.release(self._ip)
+            self._ip = None
+            super().connection_lost(exc)
+
+    return CountedConnection

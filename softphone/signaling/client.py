@@ -6,7 +6,12 @@ messages while the socket is down. When the local network changes, :meth:`reconn
 drops the socket at once instead of waiting for the heartbeat to find it dead. A rejected
 hello is final (state ``closed``, no retry storm); a refused resume falls back to a fresh
 hello and emits ``session_lost``. The resume names the highest ``seq`` received, so the
-server replays what the dead socket swallowed; a message seen before is dropped.
+server replays what the dead socket swallowed; a message seen before is dropped; each
+heartbeat acknowledges that ``seq`` so the server can forget what arrived.
+
+A visitor given a ``site_key`` (and no token) asks the server for a short-lived visitor
+token before each fresh hello (``POST /visitor-token``), as the widget does, and like the
+widget it presents the server's own origin.
 """
 
 from __future__ import annotations
@@ -15,15 +20,21 @@ import asyncio
 import contextlib
 import enum
 import itertools
+import json
 import logging
 import random
 import ssl
+import urllib.error
+import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator
+from urllib.parse import quote, urlsplit
 
+import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Origin
 
 from softphone.events import Signal
 from softphone.signaling.protocol import (
@@ -79,6 +90,7 @@ class SignalingClient:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url
+        self._site_key = site_key if role == "visitor" and token is None else None
         self._hello = Hello(
             protocol=PROTOCOL_VERSION,
             role=role,
@@ -242,6 +254,7 @@ class SignalingClient:
                 self.url,
                 ssl=self._ssl,
                 open_timeout=10,
+                origin=Origin(self._origin) if self._hello.role == "visitor" else None,
                 ping_interval=None,
                 compression=None,
                 close_timeout=1,
@@ -274,7 +287,7 @@ class SignalingClient:
             self._outgoing.clear()  # those messages were about the lost session
             self.welcome = None
             self.session_lost.emit()
-        await ws.send(encode(self._hello))
+        await ws.send(encode(await self._fresh_hello()))
         reply = await self._reply(ws)
         if isinstance(reply, Error):
             raise SignalingRejected(reply.code, reply.message)
@@ -286,6 +299,33 @@ class SignalingClient:
                 msg = decode(await ws.recv())
                 if isinstance(msg, Welcome | Error):
                     return msg
+
+    @property
+    def _origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+
+    async def _fresh_hello(self) -> Hello:
+        """The hello to send; a visitor with a site key gets a new visitor token first."""
+        if self._site_key is None:
+            return self._hello
+        token = await asyncio.to_thread(self._mint_visitor_token, self._site_key)
+        if token is None:  # the site takes a bare site key (legacy) or the server has no sites
+            return self._hello
+        return msgspec.structs.replace(self._hello, token=token, site_key=None)
+
+    def _mint_visitor_token(self, site_key: str) -> str | None:
+        url = f"{self._origin}/visitor-token?site_key={quote(site_key)}"
+        request = urllib.request.Request(url, method="POST", headers={"Origin": self._origin})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self._ssl) as response:
+                return str(json.loads(response.read(4096))["token"])
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code != 429:  # no self-minting here: the bare key
+                return None
+            raise OSError(f"visitor token: HTTP {exc.code}") from None
+        except (ValueError, KeyError) as exc:
+            raise OSError(f"visitor token: bad answer ({exc})") from None
 
     async def _connected(self, ws: ClientConnection, welcome: Welcome) -> None:
         self.welcome = welcome
@@ -345,7 +385,8 @@ class SignalingClient:
                 return
             self._awaiting_pong = True
             with contextlib.suppress(ConnectionClosed):
-                await ws.send(encode(Ping(id=f"hb{next(self._ping_ids)}")))
+                ping = Ping(id=f"hb{next(self._ping_ids)}", ack=self._last_seq)
+                await ws.send(encode(ping))
 
     def _deliver(self, msg: Message) -> None:
         if isinstance(msg, Error) and msg.code == ErrorCode.RATE_LIMITED:

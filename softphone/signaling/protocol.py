@@ -1,6 +1,6 @@
 """The signaling wire protocol: one JSON object per websocket text frame.
 
-The wire protocol agreed between the helpers (HELPERS.md). Every message has a ``type``
+The wire protocol (docs/security.md covers admission and limits). Every message has a ``type``
 (the msgspec tag) and may carry a client-chosen string ``id``; an ``error`` answering a
 message echoes it as ``ref`` (so do ``welcome``, ``pong`` and ``ringing``). Unknown fields are
 ignored so that a newer peer can add fields without breaking an older one; anything else
@@ -9,11 +9,15 @@ sends back verbatim.
 
 Flow (client = agent app or visitor peer):
 
-    C: hello{protocol, role, name, token|site_key, page}  S: welcome{session_id, resume_token}
+    C: hello{protocol, role, name, token, page}   S: welcome{session_id, resume_token, reconnect}
+       (agents: name + secret; visitors: a signed visitor token, see visitor_tokens.py)
     C: resume{protocol, resume_token, last_seq} (after a dropped socket)
                                    S: welcome{resumed, replay_gap} + replayed + queued
-    visitor: call_request          S→visitor: ringing{call_id}   S→agent: ring{call_id, visitor}
-    agent: accept | decline        S→visitor: accepted{call_id, agent_name} | next agent
+    visitor: call_request          S→visitor: queued{call_id, position} (again on each change)
+    S→agents: queue{waiting, longest_wait_s} whenever the waiting line changes
+    an agent is free               S→visitor: ringing{call_id}   S→agent: ring{call_id, visitor,
+                                   ice_servers}  (one agent rings for one visitor at a time)
+    agent: accept | decline        S→visitor: accepted{call_id, agent_name, ice_servers} | next
     S→agent: ring_timeout (the ring moved on);  S→visitor: no_agent (nobody answered)
     visitor: offer → agent: answer; then either party: candidate/restart_offer/
     restart_answer/call_state/hangup, relayed by the server to the other party only.
@@ -23,7 +27,9 @@ to one socket) carries ``seq``, counting up from 1 per session. The server keeps
 ``resume_queue`` of them; a ``resume`` with ``last_seq`` (the highest ``seq`` received) gets
 those after it again, so frames written into a socket that was already dead are not lost.
 ``welcome.replay_gap`` says the buffer no longer reached back that far. Clients drop a
-message whose ``seq`` is not above the highest seen (a replay racing a late delivery).
+message whose ``seq`` is not above the highest seen (a replay racing a late delivery), and
+acknowledge the highest on every heartbeat (``ping.ack``) so the server can forget what was
+delivered. Error frames carry no ``seq`` and are never replayed.
 """
 
 from __future__ import annotations
@@ -59,7 +65,11 @@ class ErrorCode:
     NOT_IN_CALL: Final = "not_in_call"
     RESTART_CAP: Final = "restart_cap"
     NOT_AVAILABLE: Final = "not_available"  # the call is not in a state that allows this
-    QUEUE_FULL: Final = "queue_full"
+    QUEUE_FULL: Final = "queue_full"  # the waiting line (or a client's send queue) is full
+    TOO_MANY_CALLS: Final = "too_many_calls"  # this address or site has enough calls waiting
+    ALREADY_SIGNED_IN: Final = "already_signed_in"  # the agent is signed in and in a call
+    THROTTLED: Final = "throttled"  # too many failed sign-ins: wait before trying again
+    IDLE: Final = "idle"  # a visitor without a call stayed too long
     NOT_AUTHENTICATED: Final = "not_authenticated"
     ALREADY_AUTHENTICATED: Final = "already_authenticated"
     RESUME_FAILED: Final = "resume_failed"
@@ -103,15 +113,25 @@ class IceServer(msgspec.Struct, omit_defaults=True):
 class Hello(_Base, tag="hello"):
     protocol: int
     role: Role
-    name: ShortStr | None = None  # visitors: display name; agents: taken from the token
-    token: str | None = None  # agents: their secret token
-    site_key: str | None = None  # visitors: the website's key
+    name: ShortStr | None = None  # visitors: display name; agents: their sign-in name
+    # Agents: their secret; visitors: a signed visitor token (JWT).
+    token: Annotated[str, msgspec.Meta(max_length=4_096)] | None = None
+    site_key: ShortStr | None = None  # visitors, only where the site allows it: no token
     page: Annotated[str, msgspec.Meta(max_length=2_048)] | None = None  # visitors: where from
 
 
 class Limits(msgspec.Struct):
     max_frame_bytes: int
     messages_per_second: int
+
+
+class ReconnectPolicy(msgspec.Struct):
+    """How clients recover a call (the server's ``[reconnect]``): one policy for all."""
+
+    max_attempts: int = 3
+    attempt_timeout_s: float = 10.0
+    backoff_s: list[float] = msgspec.field(default_factory=lambda: [1.0, 2.0])
+    reissue_interval_s: float = 2.5
 
 
 class Welcome(_Base, tag="welcome"):
@@ -128,6 +148,7 @@ class Welcome(_Base, tag="welcome"):
     ref: MsgId | None = None
     # On resume: some messages after the resume's last_seq are gone from the replay buffer.
     replay_gap: bool = False
+    reconnect: ReconnectPolicy = msgspec.field(default_factory=ReconnectPolicy)
 
 
 class Resume(_Base, tag="resume"):
@@ -138,7 +159,7 @@ class Resume(_Base, tag="resume"):
 
 
 class Ping(_Base, tag="ping"):
-    pass
+    ack: Annotated[int, msgspec.Meta(ge=0)] | None = None  # the highest seq received
 
 
 class Pong(_Base, tag="pong"):
@@ -158,8 +179,23 @@ class CallRequest(_Base, tag="call_request"):
     """Visitor only: ask for an agent."""
 
 
+class Queued(_Base, tag="queued"):
+    """To the visitor: waiting for an agent; ``call_id`` names the call from now on."""
+
+    call_id: CallId
+    position: int  # 1-based place in the waiting line; sent again whenever it changes
+    ref: MsgId | None = None
+
+
+class Queue(_Base, tag="queue"):
+    """To agents: how many visitors wait, and for how long the longest has."""
+
+    waiting: int
+    longest_wait_s: float
+
+
 class Ringing(_Base, tag="ringing"):
-    """To the visitor: the request is routed; ``call_id`` names the call from now on."""
+    """To the visitor: an agent's phone rings for this call."""
 
     call_id: CallId
     ref: MsgId | None = None
@@ -176,6 +212,7 @@ class Ring(_Base, tag="ring"):
     call_id: CallId
     visitor: VisitorInfo
     timeout_s: float
+    ice_servers: list[IceServer] = []  # per-call TURN credentials (expire), if any
 
 
 class Accept(_Base, tag="accept"):
@@ -187,6 +224,7 @@ class Accepted(_Base, tag="accepted"):
 
     call_id: CallId
     agent_name: str
+    ice_servers: list[IceServer] = []  # per-call TURN credentials (expire), if any
 
 
 class Decline(_Base, tag="decline"):
@@ -270,6 +308,8 @@ Message = (
     | Pong
     | Presence
     | CallRequest
+    | Queued
+    | Queue
     | Ringing
     | Ring
     | Accept
@@ -287,7 +327,18 @@ Message = (
     | Error
 )
 RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
-SERVER_ONLY: Final = (Welcome, Pong, Ringing, Ring, Accepted, RingTimeout, NoAgent, Error)
+SERVER_ONLY: Final = (
+    Welcome,
+    Pong,
+    Queued,
+    Queue,
+    Ringing,
+    Ring,
+    Accepted,
+    RingTimeout,
+    NoAgent,
+    Error,
+)
 
 
 class _Envelope(msgspec.Struct):

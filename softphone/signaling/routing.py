@@ -1,4 +1,10 @@
-"""Calls: routing a visitor to an agent, ringing, the relay, and the ICE-restart handler.
+"""Calls: the waiting line, ringing, the relay, and the ICE-restart handler.
+
+The switchboard owns who is available and who is in which call: sessions only carry
+messages. Visitors wait in one first-come line (``queued`` tells each its place); an agent
+rings for one visitor at a time, longest-idle agent first; a caller whose socket is gone
+stops ringing at once (an unanswered call gets no grace). Each door has a limit: call
+requests per minute and waiting calls per address and per site, and the line's length.
 
 Pure state plus timers; it talks to clients only through ``Session.deliver`` and answers
 a bad request by raising :class:`CallError`, which the connection turns into an error frame.
@@ -15,6 +21,7 @@ from typing import Literal
 
 import msgspec
 
+from softphone.signaling.config import ServerConfig
 from softphone.signaling.protocol import (
     Accepted,
     Answer,
@@ -25,6 +32,8 @@ from softphone.signaling.protocol import (
     HangupReason,
     NoAgent,
     Offer,
+    Queue,
+    Queued,
     RestartAnswer,
     RestartOffer,
     Ring,
@@ -32,7 +41,9 @@ from softphone.signaling.protocol import (
     RingTimeout,
     VisitorInfo,
 )
-from softphone.signaling.sessions import Session, SessionRegistry
+from softphone.signaling.sessions import Session
+from softphone.signaling.throttle import RateWindow
+from softphone.signaling.turn import turn_credentials
 
 log = logging.getLogger(__name__)
 Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup
@@ -49,10 +60,12 @@ class CallError(Exception):
 class Call:
     id: str
     visitor: Session
-    state: Literal["ringing", "live"] = "ringing"
+    state: Literal["waiting", "ringing", "live"] = "waiting"
     agent: Session | None = None
     tried: set[str] = field(default_factory=set)
     ring_timer: asyncio.TimerHandle | None = None
+    queued_at: float = field(default_factory=time.monotonic)
+    position: int = 0  # the place last told to the visitor (0: not waiting)
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
     # same attempt (sent periodically while the network is down) and glare don't count twice.
     restart_attempts: dict[str, set[int]] = field(default_factory=dict)
@@ -66,42 +79,138 @@ class Call:
 
 
 class Switchboard:
-    def __init__(self, sessions: SessionRegistry, ring_timeout: float, restart_cap: int) -> None:
-        self.sessions = sessions
-        self.ring_timeout = ring_timeout
-        self.restart_cap = restart_cap
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
         self.calls: dict[str, Call] = {}
+        self.waiting: list[Call] = []  # first come, first served
+        self._call_of: dict[Session, Call] = {}
+        self._agents: dict[Session, float | None] = {}  # signed-in agent -> idle since (None: away)
+        self._calls_per_ip = RateWindow(config.calls_per_minute_per_ip)
+        self._calls_per_site = RateWindow(config.calls_per_minute_per_site)
+        self._queue_told: tuple[int, int] = (0, 0)  # what agents last heard: waiting, longest
+        self._sweeper: asyncio.TimerHandle | None = None
 
-    # --- routing ------------------------------------------------------------------------
+    # --- membership and availability ----------------------------------------------------
+
+    def call_of(self, session: Session) -> Call | None:
+        return self._call_of.get(session)
+
+    def agent_signed_in(self, agent: Session) -> None:
+        self._agents[agent] = time.monotonic()  # available is the state after sign-in
+        self._dispatch()
+        waiting, longest = self._queue_told
+        if waiting and agent not in self._call_of:  # the line as it stands, not only news
+            agent.deliver(Queue(waiting=waiting, longest_wait_s=float(longest)))
+
+    def set_presence(self, agent: Session, available: bool) -> None:
+        if not available:
+            self._agents[agent] = None
+        elif self._agents.get(agent) is None:
+            self._agents[agent] = time.monotonic()
+            self._dispatch()
+
+    def is_available(self, agent: Session) -> bool:
+        """Signed in and not away (busy or not)."""
+        return self._agents.get(agent) is not None
+
+    def agent_in_live_call(self, agent: Session) -> bool:
+        call = self._call_of.get(agent)
+        return call is not None and call.state == "live"
+
+    def reattached(self, session: Session) -> None:
+        """A session has a socket again (resume): an agent may take calls again."""
+        if session.role == "agent":
+            self._dispatch()
+
+    def socket_gone(self, session: Session) -> bool:
+        """The session's socket died. Ringing stops at once; returns whether the session
+        is worth keeping for a resume (agents, and the parties of a live call)."""
+        call = self._call_of.get(session)
+        if call is not None and call.state != "live":
+            if session is call.visitor:
+                log.info("signaling.caller_gone", extra={"call_id": call.id})
+                self.hangup(session, call, HangupReason.CANCELLED)
+            else:
+                self._move_ring_on(call)
+        return session.role == "agent" or self.call_of(session) is not None
+
+    def session_gone(self, session: Session) -> None:
+        """Grace expired (or the session was replaced): the other party learns ``peer-lost``."""
+        self._agents.pop(session, None)
+        call = self._call_of.get(session)
+        if call is not None:
+            if call.state == "ringing" and session is call.agent:
+                self._move_ring_on(call)
+            else:
+                self.hangup(session, call, HangupReason.PEER_LOST)
+        self._tell_agents()
+
+    # --- the waiting line ---------------------------------------------------------------
 
     def request_call(self, visitor: Session, ref: str | None) -> None:
-        if visitor.call is not None:
+        cfg = self.config
+        if visitor in self._call_of:
             raise CallError(ErrorCode.ALREADY_IN_CALL, "already in a call")
+        waiting_here = sum(c.visitor.peer_ip == visitor.peer_ip for c in self.waiting)
+        waiting_site = sum(c.visitor.site == visitor.site for c in self.waiting)
+        if waiting_here >= cfg.waiting_per_ip or waiting_site >= cfg.waiting_per_site:
+            raise CallError(ErrorCode.TOO_MANY_CALLS, "too many calls waiting from here")
+        if len(self.waiting) >= cfg.max_waiting:
+            raise CallError(ErrorCode.QUEUE_FULL, "every line is busy, try again later")
+        if not self._calls_per_ip.allow(visitor.peer_ip) or not self._calls_per_site.allow(
+            visitor.site
+        ):
+            log.warning(
+                "signaling.call_rate_limited", extra={"session": visitor.id, "site": visitor.site}
+            )
+            raise CallError(ErrorCode.RATE_LIMITED, "too many call requests, wait a minute")
         call = Call(id=f"c-{secrets.token_urlsafe(12)}", visitor=visitor)
         self.calls[call.id] = call
-        visitor.call = call
-        visitor.deliver(Ringing(call_id=call.id, ref=ref))
+        self._call_of[visitor] = call
+        self.waiting.append(call)
+        call.position = len(self.waiting)
+        visitor.deliver(Queued(call_id=call.id, position=call.position, ref=ref))
         log.info("signaling.call_requested", extra={"call_id": call.id, "visitor": visitor.id})
-        self._ring_next(call)
+        self._arm_sweeper()
+        self._dispatch()
 
-    def _ring_next(self, call: Call) -> None:
-        free = [
-            s
-            for s in self.sessions.agents()
-            if s.available and s.call is None and s.conn is not None and s.id not in call.tried
-        ]
-        if not free:
-            log.info("signaling.no_agent", extra={"call_id": call.id})
-            call.visitor.deliver(NoAgent(call_id=call.id))
-            self._forget(call)
-            return
-        agent = min(free, key=lambda s: s.idle_since)  # longest idle first
-        call.agent, agent.call = agent, call
+    def _dispatch(self) -> None:
+        """Ring a free agent for each waiting call that has one, in line order; end calls
+        nobody can take; then tell everyone what changed."""
+        now = time.monotonic()
+        for call in list(self.waiting):
+            candidates = [
+                a
+                for a, idle in self._agents.items()
+                if idle is not None and a.conn is not None and a.id not in call.tried
+            ]
+            if not candidates or now - call.queued_at > self.config.queue_timeout:
+                reason = "queue-timeout" if candidates else "no-agent-available"
+                log.info("signaling.no_agent", extra={"call_id": call.id, "reason": reason})
+                call.visitor.deliver(NoAgent(call_id=call.id, reason=reason))
+                self._forget(call)
+                continue
+            free = [a for a in candidates if a not in self._call_of]
+            if free:
+                self._ring(call, min(free, key=lambda a: self._agents[a] or now))
+        for place, call in enumerate(self.waiting, 1):
+            if call.position != place:
+                call.position = place
+                call.visitor.deliver(Queued(call_id=call.id, position=place))
+        self._tell_agents()
+
+    def _ring(self, call: Call, agent: Session) -> None:
+        self.waiting.remove(call)
+        call.state, call.agent, call.position = "ringing", agent, 0
+        self._call_of[agent] = call
         call.tried.add(agent.id)
+        timeout = self.config.ring_timeout
         loop = asyncio.get_running_loop()
-        call.ring_timer = loop.call_later(self.ring_timeout, self._ring_timed_out, call, agent)
+        call.ring_timer = loop.call_later(timeout, self._ring_timed_out, call, agent)
         visitor = VisitorInfo(name=call.visitor.name, page=call.visitor.page)
-        agent.deliver(Ring(call_id=call.id, visitor=visitor, timeout_s=self.ring_timeout))
+        ice = turn_credentials(self.config.turn, f"{call.id}-agent")
+        agent.deliver(Ring(call_id=call.id, visitor=visitor, timeout_s=timeout, ice_servers=ice))
+        call.visitor.deliver(Ringing(call_id=call.id))
         log.info("signaling.ring", extra={"call_id": call.id, "agent": agent.name})
 
     def _ring_timed_out(self, call: Call, agent: Session) -> None:
@@ -110,12 +219,41 @@ class Switchboard:
             self._move_ring_on(call)
 
     def _move_ring_on(self, call: Call) -> None:
+        """The ringing agent is out (declined, timed out, gone): the call goes back to the
+        front of the line and the next free agent rings."""
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         if call.agent is not None:
-            call.agent.call = None
+            self._call_of.pop(call.agent, None)
             call.agent = None
-        self._ring_next(call)
+        call.state = "waiting"
+        self.waiting.insert(0, call)
+        self._dispatch()
+
+    def _tell_agents(self) -> None:
+        now = time.monotonic()
+        longest = int(now - self.waiting[0].queued_at) if self.waiting else 0
+        told = (len(self.waiting), longest)
+        if told == self._queue_told:
+            return
+        self._queue_told = told
+        for agent in self._agents:
+            if agent.conn is not None:
+                agent.deliver(Queue(waiting=told[0], longest_wait_s=float(told[1])))
+
+    def _arm_sweeper(self) -> None:
+        """While calls wait, look every few seconds for ones past the queue timeout (and
+        refresh the agents' ``longest_wait_s``)."""
+        if self._sweeper is None and self.waiting:
+            every = min(5.0, self.config.queue_timeout / 2)
+            self._sweeper = asyncio.get_running_loop().call_later(every, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        self._dispatch()
+        self._arm_sweeper()
+
+    # --- answering ----------------------------------------------------------------------
 
     def accept(self, agent: Session, call_id: str) -> None:
         call = self._party_call(agent, call_id)
@@ -124,7 +262,8 @@ class Switchboard:
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         call.state = "live"
-        call.visitor.deliver(Accepted(call_id=call.id, agent_name=agent.name))
+        ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
+        call.visitor.deliver(Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice))
         log.info("signaling.call_live", extra={"call_id": call.id, "agent": agent.name})
 
     def decline(self, agent: Session, call_id: str) -> None:
@@ -155,14 +294,14 @@ class Switchboard:
     def _on_restart(self, sender: Session, call: Call, msg: RestartOffer | RestartAnswer) -> None:
         if isinstance(msg, RestartOffer):
             attempts = call.restart_attempts.setdefault(sender.role, set())
-            if msg.attempt not in attempts and len(attempts) >= self.restart_cap:
+            cap = self.config.restart_cap
+            if msg.attempt not in attempts and len(attempts) >= cap:
                 log.warning(
                     "signaling.ice_restart_refused",
                     extra={"call_id": call.id, "from": sender.role, "attempt": msg.attempt},
                 )
                 raise CallError(
-                    ErrorCode.RESTART_CAP,
-                    f"at most {self.restart_cap} ICE restarts per reconnect episode",
+                    ErrorCode.RESTART_CAP, f"at most {cap} ICE restarts per reconnect episode"
                 )
             attempts.add(msg.attempt)
         log.info(
@@ -188,29 +327,23 @@ class Switchboard:
             peer.deliver(Hangup(call_id=call.id, reason=reason))
         self._end(call, reason)
 
-    def session_gone(self, session: Session) -> None:
-        """Grace expired (or the session was replaced): the other party learns ``peer-lost``."""
-        call = session.call
-        if call is None:
-            return
-        if call.state == "ringing" and session is call.agent:
-            self._move_ring_on(call)
-        else:
-            self.hangup(session, call, HangupReason.PEER_LOST)
-
     def _end(self, call: Call, reason: str) -> None:
         if call.ring_timer is not None:
             call.ring_timer.cancel()
-        if call.agent is not None:
-            call.agent.call = None
-            if call.state == "live":
-                call.agent.idle_since = time.monotonic()
+        agent = call.agent
+        if agent is not None:
+            self._call_of.pop(agent, None)
+            if call.state == "live" and self._agents.get(agent) is not None:
+                self._agents[agent] = time.monotonic()  # idle from now on
         self._forget(call)
         log.info("signaling.call_ended", extra={"call_id": call.id, "reason": reason})
+        self._dispatch()  # the agent is free, the line may have moved
 
     def _forget(self, call: Call) -> None:
-        call.visitor.call = None
+        self._call_of.pop(call.visitor, None)
         self.calls.pop(call.id, None)
+        if call in self.waiting:
+            self.waiting.remove(call)
 
     def _party_call(self, session: Session, call_id: str) -> Call:
         call = self.calls.get(call_id)
@@ -221,6 +354,8 @@ class Switchboard:
         return call
 
     def close_all(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for call in self.calls.values():
             if call.ring_timer is not None:
                 call.ring_timer.cancel()

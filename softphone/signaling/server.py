@@ -1,9 +1,11 @@
 """The signaling server: one websocket per client at ``/ws``, plain HTTP beside it.
 
 Embeddable (``async with SignalingServer(ServerConfig(port=0)) as server: server.url``)
-and a console script (``softphone-server``). Each connection is read by one task and
-written by another (``Session.drain``); call state lives in :mod:`.routing`, sessions and
-their resume in :mod:`.sessions`. Bad input only ever earns its sender an error frame.
+and a console script (``softphone-server``, with ``agent add NAME`` and ``visitor-token``
+beside it). Each connection is read by one task and written by another
+(``Session.drain``); who may sign in is :mod:`.sign_in`, call state :mod:`.routing`,
+sessions and their resume :mod:`.sessions`. Bad input only ever earns its sender an error
+frame. Who may come in and how much each may do: docs/security.md.
 """
 
 from __future__ import annotations
@@ -16,18 +18,31 @@ import hmac
 import logging
 import signal
 import ssl
-import time
+import sys
 from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.typing import Origin
 
 from softphone.logging_setup import setup_logging
-from softphone.signaling.admission import CloseConnection, FrameGate, FrameRefused
+from softphone.signaling.admission import (
+    CloseConnection,
+    ConnectionCounter,
+    FrameGate,
+    FrameRefused,
+    counted_connection,
+)
 from softphone.signaling.config import ServerConfig, load_config
-from softphone.signaling.http import HttpRoutes, json_response
+from softphone.signaling.credentials import generate_secret, hash_secret
+from softphone.signaling.http import (
+    HttpRoutes,
+    json_response,
+    not_found,
+    security_headers,
+    text_response,
+)
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
     RELAYED,
@@ -50,25 +65,30 @@ from softphone.signaling.protocol import (
 )
 from softphone.signaling.routing import CallError, Switchboard
 from softphone.signaling.sessions import Session, SessionRegistry, spawn
+from softphone.signaling.sign_in import Caller, Refused, SignIn
 from softphone.signaling.static import mount_widget
+from softphone.signaling.visitor_tokens import mint_token
 
 log = logging.getLogger(__name__)
 
 
 class SignalingServer:
     def __init__(self, config: ServerConfig | None = None) -> None:
-        self.config = config or ServerConfig()
+        self.config = cfg = config or ServerConfig()
         self.sessions = SessionRegistry(
-            self.config.resume_grace, self.config.resume_queue, self._session_expired
+            cfg.resume_grace, cfg.resume_queue, cfg.max_detached_sessions, self._session_expired
         )
-        self.switchboard = Switchboard(
-            self.sessions, self.config.ring_timeout, self.config.restart_cap
-        )
+        self.switchboard = Switchboard(cfg)
+        self.sign_in = SignIn(cfg)
+        self.connections = ConnectionCounter(cfg.max_connections, cfg.max_connections_per_ip)
+        self._headers = security_headers(cfg.frame_ancestors)
         self.http = HttpRoutes("/ws")
         self.http.add("/healthz", self._healthz)
-        for prefix, directory in self.config.static_dirs.items():
+        self.http.add("/metrics", self._metrics)
+        self.http.add("/visitor-token", self._mint_visitor_token)
+        for prefix, directory in cfg.static_dirs.items():
             self.http.mount_static(prefix, directory)
-        mount_widget(self.http, self.config.static_dirs)
+        mount_widget(self.http, cfg.static_dirs)
         self._server: Server | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -79,14 +99,16 @@ class SignalingServer:
         if cfg.tls_cert:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.load_cert_chain(cfg.tls_cert, cfg.tls_key)
-        if not cfg.site_keys:
-            log.warning("signaling.no_site_keys", extra={"effect": "any visitor may call"})
+        if not self.sign_in.sites:
+            log.warning("signaling.no_sites", extra={"effect": "any visitor may call"})
         self._server = await serve(
             self._serve_connection,
             cfg.host,
             cfg.port,
-            process_request=self.http,
-            origins=[*map(Origin, cfg.origins), None] if cfg.origins else None,  # None: no browser
+            process_request=self._process_request,
+            process_response=self._process_response,
+            server_header=None,
+            create_connection=counted_connection(self.connections),
             max_size=cfg.max_frame,
             compression=None,  # permessage-deflate costs ~100 KiB per connection
             ping_interval=cfg.heartbeat_interval,
@@ -127,9 +149,70 @@ class SignalingServer:
     ) -> None:
         await self.close()
 
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if urlsplit(request.path).path == self.http.websocket_path:
+            origin = request.headers.get("Origin")
+            if origin is not None and not self._origin_allowed(origin, request):
+                log.warning("signaling.origin_refused", extra={"peer": _peer(conn)})
+                return text_response("origin not allowed\n", 403)
+        return self.http(conn, request)
+
+    def _process_response(
+        self, conn: ServerConnection, request: Request, response: Response
+    ) -> None:
+        if response.status_code != 101:
+            for key, value in self._headers:
+                response.headers[key] = value
+
+    def _origin_allowed(self, origin: str, request: Request) -> bool:
+        """Any Origin when none is configured; else the configured ones, the sites' and the
+        server's own (the widget it serves)."""
+        if not self.config.origins:
+            return True
+        allowed = {*self.config.origins, _own_origin(request, self.config)}
+        for site in self.sign_in.sites.values():
+            allowed.update(site.origins)
+        return origin in allowed
+
     def _healthz(self, conn: ServerConnection, request: Request) -> Response:
-        return json_response(
-            {"status": "ok", "sessions": len(self.sessions), "calls": len(self.switchboard.calls)}
+        return text_response("ok\n")
+
+    def _metrics(self, conn: ServerConnection, request: Request) -> Response:
+        token = self.config.metrics_token
+        if not token:
+            return not_found()
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return text_response("unauthorized\n", 401)
+        board = self.switchboard
+        gauges = {
+            "softphone_connections": self.connections.open,
+            "softphone_connections_refused_total": self.connections.refused,
+            "softphone_sessions": len(self.sessions),
+            "softphone_sessions_detached": self.sessions.detached,
+            "softphone_calls": len(board.calls),
+            "softphone_calls_waiting": len(board.waiting),
+            "softphone_agents_signed_in": len(self.sessions.agents()),
+        }
+        body = "".join(f"{k} {v}\n" for k, v in gauges.items())
+        return text_response(body)
+
+    def _mint_visitor_token(self, conn: ServerConnection, request: Request) -> Response:
+        """``POST /visitor-token?site_key=K`` (no body: websockets' HTTP parser takes none)."""
+        if request.method != "POST":
+            return json_response({"error": "method_not_allowed"}, 405)
+        key = parse_qs(urlsplit(request.path).query).get("site_key", [""])[0]
+        status, answer = self.sign_in.mint_for_page(key, self._caller(conn, request))
+        return json_response(answer, status)
+
+    def _caller(self, conn: ServerConnection, request: Request | None) -> Caller:
+        return Caller(
+            ip=_ip(conn),
+            peer=_peer(conn),
+            origin=request.headers.get("Origin") if request else None,
+            own_origin=_own_origin(request, self.config) if request else "",
         )
 
     # --- one connection -----------------------------------------------------------------
@@ -139,10 +222,13 @@ class SignalingServer:
         gate = FrameGate(cfg.rate_per_second, cfg.rate_burst, cfg.flood_strikes)
         session: Session | None = None
         writer: asyncio.Task[None] | None = None
+        idle: asyncio.Task[None] | None = None
         try:
             async with asyncio.timeout(cfg.hello_timeout):
                 session = await self._authenticate(conn, gate)
             writer = asyncio.create_task(session.drain(conn))
+            if session.role == "visitor":
+                idle = asyncio.create_task(self._close_when_idle(session, conn))
             async for frame in conn:
                 try:
                     msg = gate.admit(frame)
@@ -167,10 +253,25 @@ class SignalingServer:
         except ConnectionClosed:
             pass
         finally:
-            if writer is not None:
-                writer.cancel()
+            for task in (writer, idle):
+                if task is not None:
+                    task.cancel()
             if session is not None and session.conn is conn:
-                self.sessions.detach(session)
+                keep = self.switchboard.socket_gone(session)
+                self.sessions.detach(session, keep)
+
+    async def _close_when_idle(self, session: Session, conn: ServerConnection) -> None:
+        """A visitor seen without a call at two checks half the idle time apart goes."""
+        half = self.config.visitor_idle_timeout / 2
+        was_idle = False
+        while True:
+            await asyncio.sleep(half)
+            idle = self.switchboard.call_of(session) is None
+            if idle and was_idle:
+                log.info("signaling.visitor_idle", extra={"session": session.id})
+                await conn.close(1000, ErrorCode.IDLE)
+                return
+            was_idle = idle
 
     async def _authenticate(self, conn: ServerConnection, gate: FrameGate) -> Session:
         async for frame in conn:
@@ -196,37 +297,33 @@ class SignalingServer:
                     await _send_error(conn, ErrorCode.RESUME_FAILED, "session expired", msg.id)
                     continue
                 self._attach(session, conn, ref=msg.id, resumed=True, last_seq=msg.last_seq)
+                self.switchboard.reattached(session)
             else:
-                session = self._hello(msg, conn)
-                if session is None:
-                    await _send_error(conn, ErrorCode.UNAUTHORIZED, "bad credentials", msg.id)
-                    raise CloseConnection(1008, "unauthorized")
+                try:
+                    session = await self._hello(msg, conn)
+                except Refused as refused:
+                    await _send_error(conn, refused.code, refused.message, msg.id)
+                    raise CloseConnection(1008, refused.code) from None
                 self._attach(session, conn, ref=msg.id)
+                if session.role == "agent":
+                    self.switchboard.agent_signed_in(session)
             return session
         raise ConnectionClosed(None, None)
 
-    def _hello(self, hello: Hello, conn: ServerConnection) -> Session | None:
-        if hello.role == "agent":
-            name = self._agent_for(hello.token or "")
-            if name is None:
-                log.warning("signaling.agent_unauthorized", extra={"peer": _peer(conn)})
-                return None
-            old = self.sessions.find_agent(name)
-            if old is not None:  # a fresh sign-in replaces the old session
-                self.sessions.expire(old)
-            return self.sessions.create("agent", name)
-        if self.config.site_keys and not _any_equal(hello.site_key or "", self.config.site_keys):
-            log.warning("signaling.visitor_unauthorized", extra={"peer": _peer(conn)})
-            return None
-        return self.sessions.create("visitor", hello.name or "Visitor", hello.page)
-
-    def _agent_for(self, token: str) -> str | None:
-        found = None
-        for name, expected in self.config.agent_tokens.items():
-            # Compare against every token so the time taken says nothing about which matched.
-            if hmac.compare_digest(token.encode(), expected.encode()):
-                found = name
-        return found
+    async def _hello(self, hello: Hello, conn: ServerConnection) -> Session:
+        caller = self._caller(conn, conn.request)
+        if hello.role == "visitor":
+            site = self.sign_in.visitor_site(hello, caller)
+            name = hello.name or "Visitor"
+            return self.sessions.create("visitor", name, hello.page, peer_ip=caller.ip, site=site)
+        name = await self.sign_in.agent(hello, caller)
+        old = self.sessions.find_agent(name)
+        if old is not None:
+            if self.switchboard.agent_in_live_call(old):
+                log.warning("signaling.agent_already_signed_in", extra={"agent": name})
+                raise Refused(ErrorCode.ALREADY_SIGNED_IN, "signed in elsewhere and in a call")
+            self.sessions.expire(old)  # a fresh sign-in replaces an idle session
+        return self.sessions.create("agent", name, peer_ip=caller.ip)
 
     def _resume(self, msg: Resume) -> Session | None:
         session = self.sessions.resume(msg.resume_token)
@@ -247,6 +344,7 @@ class SignalingServer:
         ``last_seq``) what the old socket may have swallowed, then what was queued."""
         session.conn = conn
         cfg = self.config
+        call = self.switchboard.call_of(session)
         # Without last_seq (an older client) only what is still queued goes out, as before.
         complete = session.rewind(last_seq) if resumed and last_seq is not None else True
         welcome = Welcome(
@@ -254,15 +352,17 @@ class SignalingServer:
             resume_token=session.resume_token,
             resumed=resumed,
             heartbeat_interval=cfg.heartbeat_interval,
-            ice_servers=cfg.ice_servers,
+            # Credentials go only to a call's parties (ring, accepted), never here.
+            ice_servers=[s for s in cfg.ice_servers if s.credential is None],
             limits=Limits(
                 max_frame_bytes=cfg.max_frame, messages_per_second=int(cfg.rate_per_second)
             ),
-            call_id=session.call.id if resumed and session.call else None,
+            call_id=call.id if resumed and call else None,
             role=session.role,
             name=session.name,
             ref=ref,
             replay_gap=not complete,
+            reconnect=cfg.reconnect,
         )
         # The welcome goes first, before anything queued while the socket was gone.
         session.outbox.appendleft(encode_bytes(welcome))
@@ -295,6 +395,8 @@ class SignalingServer:
         if isinstance(msg, RELAYED):
             board.relay(session, msg)
         elif isinstance(msg, Ping):
+            if msg.ack is not None:
+                session.trim(msg.ack)
             session.deliver(Pong(ref=msg.id), sequenced=False)
         elif isinstance(msg, Hello | Resume):
             raise CallError(ErrorCode.ALREADY_AUTHENTICATED, "already signed in")
@@ -312,10 +414,7 @@ class SignalingServer:
             elif isinstance(msg, Decline):
                 board.decline(session, msg.call_id)
             elif isinstance(msg, Presence):
-                available = msg.status == "available"
-                if available and not session.available:
-                    session.idle_since = time.monotonic()
-                session.available = available
+                board.set_presence(session, msg.status == "available")
 
     def _session_expired(self, session: Session) -> None:
         self.switchboard.session_gone(session)
@@ -323,13 +422,6 @@ class SignalingServer:
 
 async def _send_error(conn: ServerConnection, code: str, message: str, ref: str | None) -> None:
     await conn.send(encode(Error(code=code, message=message, ref=ref)))
-
-
-def _any_equal(value: str, candidates: list[str]) -> bool:
-    found = False
-    for candidate in candidates:
-        found |= hmac.compare_digest(value.encode(), candidate.encode())
-    return found
 
 
 def _sid(session: Session | None) -> str | None:
@@ -341,11 +433,26 @@ def _peer(conn: ServerConnection) -> str:
     return f"{address[0]}:{address[1]}" if address else "?"
 
 
+def _ip(conn: ServerConnection) -> str:
+    address = conn.remote_address
+    return str(address[0]) if address else "?"
+
+
+def _own_origin(request: Request, config: ServerConfig) -> str:
+    """The origin of pages this server serves (the widget), from the request's Host."""
+    scheme = "https" if config.tls_cert else "http"
+    return f"{scheme}://{request.headers.get('Host', '')}"
+
+
 # --- console script -----------------------------------------------------------------------
 
 
 def build_config(argv: list[str] | None = None) -> ServerConfig:
-    parser = argparse.ArgumentParser(prog="softphone-server", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="softphone-server",
+        description=__doc__,
+        epilog="Also: softphone-server agent add NAME | visitor-token --site KEY",
+    )
     parser.add_argument("--config", help="TOML file (see softphone/signaling/config.py)")
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
@@ -357,6 +464,8 @@ def build_config(argv: list[str] | None = None) -> ServerConfig:
     parser.add_argument("--max-frame", type=int)
     parser.add_argument("--rate", dest="rate_per_second", type=float)
     parser.add_argument("--rate-burst", type=float)
+    parser.add_argument("--max-connections", type=int)
+    parser.add_argument("--max-connections-per-ip", type=int)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
@@ -384,8 +493,42 @@ async def _run(config: ServerConfig) -> None:
         await stop
 
 
+def add_agent(argv: list[str]) -> int:
+    """``softphone-server agent add NAME``: a new strong secret (give it to the agent once)
+    and the hash line for the config file (the server stores only that)."""
+    parser = argparse.ArgumentParser(prog="softphone-server agent add")
+    parser.add_argument("name")
+    args = parser.parse_args(argv)
+    secret = generate_secret()
+    print(f"secret for {args.name} (shown once, give it to the agent): {secret}")
+    print("add to the [agents] table of the server's config file:")
+    print(f'"{args.name}" = "{hash_secret(secret)}"')
+    return 0
+
+
+def print_visitor_token(argv: list[str]) -> int:
+    """``softphone-server visitor-token --site KEY``: what a site's backend mints per visit."""
+    parser = argparse.ArgumentParser(prog="softphone-server visitor-token")
+    parser.add_argument("--config", help="the server's TOML file (holds the site's secret)")
+    parser.add_argument("--site", required=True, help="site key")
+    parser.add_argument("--origin", help="the page origin the token is for (default: any)")
+    parser.add_argument("--ttl", type=int, help="seconds (default: visitor_token_ttl)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    site = config.sites.get(args.site)
+    if site is None or not site.secret:
+        parser.error(f"site {args.site!r} has no [sites.{args.site}] secret in the config")
+    print(mint_token(site.secret, site.key, args.origin, args.ttl or config.visitor_token_ttl))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
-    asyncio.run(_run(build_config(argv)))
+    args = sys.argv[1:] if argv is None else argv
+    if args[:2] == ["agent", "add"]:
+        raise SystemExit(add_agent(args[2:]))
+    if args[:1] == ["visitor-token"]:
+        raise SystemExit(print_visitor_token(args[1:]))
+    asyncio.run(_run(build_config(args)))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ simply continues draining it.
 A socket can die without the server noticing for a while (the client's address vanished),
 and whatever is written into it meanwhile is lost. So every message gets a per-session
 ``seq`` and the last ``outbox_limit`` of them stay in ``history``: a resume that says which
-``seq`` it saw last gets everything after it again (:meth:`Session.rewind`).
+``seq`` it saw last gets everything after it again (:meth:`Session.rewind`). Clients
+acknowledge what they received (``ping.ack``), and the history forgets it (:meth:`trim`).
+
+Only call parties (and agents) are kept for resume, and at most ``max_detached`` at once;
+which session is a call party is the switchboard's business, so the server decides.
+Sessions hold no routing state (availability, call membership): that is the switchboard's.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import contextlib
 import itertools
 import logging
 import secrets
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING
@@ -24,12 +28,10 @@ from typing import TYPE_CHECKING
 import msgspec
 from websockets.exceptions import ConnectionClosed
 
-from softphone.signaling.protocol import Message, Role, encode_bytes
+from softphone.signaling.protocol import Error, Message, Role, encode_bytes
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
-
-    from softphone.signaling.routing import Call
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -44,16 +46,24 @@ def spawn(coro: Coroutine[object, object, None]) -> None:
 
 
 class Session:
-    def __init__(self, role: Role, name: str, outbox_limit: int, page: str | None) -> None:
+    def __init__(
+        self,
+        role: Role,
+        name: str,
+        outbox_limit: int,
+        page: str | None,
+        *,
+        peer_ip: str = "",
+        site: str = "",
+    ) -> None:
         self.id = f"s{next(_ids)}"
         self.role: Role = role
         self.name = name
         self.page = page
+        self.peer_ip = peer_ip  # where the hello came from (per-address limits)
+        self.site = site  # the visitor's site key ("" for agents and open servers)
         self.resume_token = secrets.token_urlsafe(24)
         self.conn: ServerConnection | None = None
-        self.call: Call | None = None
-        self.available = role == "agent"
-        self.idle_since = time.monotonic()
         self.outbox: deque[bytes] = deque()
         self.outbox_limit = outbox_limit
         self.seq = 0  # of the last sequenced message queued
@@ -70,8 +80,10 @@ class Session:
         """Queue ``msg`` for this client, sent now if connected or on resume otherwise.
 
         ``sequenced=False`` is for answers that only mean something on the socket that asked
-        (a pong): no ``seq``, never replayed.
+        (a pong): no ``seq``, never replayed. Errors are never sequenced: they may echo the
+        client's input, and keeping them would let a client fill the server's memory.
         """
+        sequenced = sequenced and not isinstance(msg, Error)
         if len(self.outbox) >= self.outbox_limit:
             # Dropping one message would silently break the in-order promise: lose the session.
             log.warning("signaling.outbox_overflow", extra={"session": self.id})
@@ -116,6 +128,11 @@ class Session:
             )
         return complete
 
+    def trim(self, ack: int) -> None:
+        """The client has everything up to ``ack``: no replay will need it."""
+        while self.history and self.history[0][0] <= min(ack, self.seq):
+            self.history.popleft()
+
     async def drain(self, conn: ServerConnection) -> None:
         """Writer task of one socket: send the outbox in order while it is ours."""
         with contextlib.suppress(ConnectionClosed):
@@ -132,10 +149,16 @@ class Session:
 
 class SessionRegistry:
     def __init__(
-        self, grace: float, outbox_limit: int, on_expired: Callable[[Session], None]
+        self,
+        grace: float,
+        outbox_limit: int,
+        max_detached: int,
+        on_expired: Callable[[Session], None],
     ) -> None:
         self.grace = grace
         self.outbox_limit = outbox_limit
+        self.max_detached = max_detached
+        self.detached = 0
         self._on_expired = on_expired
         self.by_id: dict[str, Session] = {}
         self._by_token: dict[str, Session] = {}
@@ -144,8 +167,10 @@ class SessionRegistry:
     def __len__(self) -> int:
         return len(self.by_id)
 
-    def create(self, role: Role, name: str, page: str | None = None) -> Session:
-        session = Session(role, name, self.outbox_limit, page)
+    def create(
+        self, role: Role, name: str, page: str | None = None, peer_ip: str = "", site: str = ""
+    ) -> Session:
+        session = Session(role, name, self.outbox_limit, page, peer_ip=peer_ip, site=site)
         session.on_overflow = self.expire
         self.by_id[session.id] = session
         self._by_token[session.resume_token] = session
@@ -165,13 +190,21 @@ class SessionRegistry:
         if session is not None and session.grace is not None:
             session.grace.cancel()
             session.grace = None
+            self.detached -= 1
         return session
 
-    def detach(self, session: Session) -> None:
-        """The socket is gone: keep the session for the grace period."""
+    def detach(self, session: Session, keep: bool) -> None:
+        """The socket is gone: keep the session for the grace period if ``keep`` (a call
+        party) and there is room, else forget it now."""
         session.conn = None
+        if not keep or self.detached >= self.max_detached:
+            if keep:
+                log.warning("signaling.detached_cap", extra={"session": session.id})
+            self.expire(session)
+            return
         loop = asyncio.get_running_loop()
         session.grace = loop.call_later(self.grace, self.expire, session)
+        self.detached += 1
         log.info("signaling.session_detached", extra={"session": session.id})
 
     def expire(self, session: Session) -> None:
@@ -182,6 +215,8 @@ class SessionRegistry:
             del self._agents[session.name]
         if session.grace is not None:
             session.grace.cancel()
+            session.grace = None
+            self.detached -= 1
         log.info("signaling.session_expired", extra={"session": session.id})
         if session.conn is not None:
             spawn(session.conn.close(1008, "session lost"))

@@ -14,7 +14,8 @@ from softphone.visitor.peer import VisitorConfig, VisitorPeer
 def parse_args(argv: list[str] | None = None) -> VisitorConfig:
     parser = argparse.ArgumentParser(prog="softphone-visitor", description=__doc__)
     parser.add_argument("--server", default="ws://127.0.0.1:8765/ws", help="signaling URL")
-    parser.add_argument("--site-key", default=None)
+    parser.add_argument("--site-key", default=None, help="get a visitor token for this site")
+    parser.add_argument("--token", default=None, help="a visitor token the site minted")
     parser.add_argument("--name", default="Visitor")
     parser.add_argument(
         "--duration",
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> VisitorConfig:
     return VisitorConfig(
         server_url=args.server,
         site_key=args.site_key,
+        token=args.token,
         name=args.name,
         ice=IceSettings(host_allowlist=allowlist),
         media=MediaChoice(camera=args.camera, microphone=args.microphone),

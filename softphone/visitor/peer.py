@@ -21,6 +21,7 @@ from softphone.signaling.protocol import (
     HangupReason,
     Message,
     NoAgent,
+    Queued,
     Ringing,
 )
 
@@ -30,12 +31,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class VisitorConfig:
     server_url: str
-    site_key: str | None = None
+    site_key: str | None = None  # the client asks the server for a visitor token with it
     name: str = "Visitor"
     page: str | None = None
     ice: IceSettings = field(default_factory=IceSettings)
     media: MediaChoice = field(default_factory=MediaChoice)
     duration: float | None = None  # seconds of connected call, then hang up; None: until hung up
+    token: str | None = field(default=None, repr=False)  # a visitor token a site's backend minted
     min_video_frames: int = 60  # what "ok" means in the summary
     max_gap: int = 10
 
@@ -74,6 +76,7 @@ class VisitorPeer:
             config.server_url,
             "visitor",
             site_key=config.site_key,
+            token=config.token,
             name=config.name,
             page=config.page,
         )
@@ -115,7 +118,7 @@ class VisitorPeer:
 
     async def _handle(self, msg: Message) -> bool:
         """Returns False once the call is over."""
-        if isinstance(msg, Ringing):
+        if isinstance(msg, Queued | Ringing):  # the call id, to withdraw the request
             self.summary.call_id = msg.call_id
         elif isinstance(msg, NoAgent):
             self.summary.ended_reason = msg.reason

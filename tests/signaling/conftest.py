@@ -18,6 +18,7 @@ from softphone.signaling.protocol import (
     CallRequest,
     Hello,
     Message,
+    Queued,
     Ring,
     Ringing,
     Welcome,
@@ -49,6 +50,13 @@ class RawPeer:
         msg = await self.recv(within)
         assert isinstance(msg, kind), f"expected {kind.__name__}, got {msg!r}"
         return msg
+
+    async def expect_ringing(self, within: float = 2.0) -> Ringing:
+        """After ``call_request``: ``queued`` first, then ``ringing`` for the same call."""
+        queued = await self.expect(Queued, within)
+        ringing = await self.expect(Ringing, within)
+        assert ringing.call_id == queued.call_id
+        return ringing
 
     async def silent(self, seconds: float = 0.15) -> None:
         """Assert nothing arrives for ``seconds``."""
@@ -102,12 +110,13 @@ async def connect(server: SignalingServer) -> AsyncIterator[Connect]:
         sockets.append(ws)
         peer = RawPeer(ws)
         if role == "agent":
-            await peer.send(Hello(protocol=PROTOCOL_VERSION, role="agent", token=AGENTS[name]))
-        elif role == "visitor":
             await peer.send(
-                Hello(
-                    protocol=PROTOCOL_VERSION, role="visitor", site_key=SITE_KEY, name=name, **hello
-                )
+                Hello(protocol=PROTOCOL_VERSION, role="agent", name=name, token=AGENTS[name])
+            )
+        elif role == "visitor":
+            token = server.sign_in.visitor_tokens.mint(SITE_KEY)
+            await peer.send(
+                Hello(protocol=PROTOCOL_VERSION, role="visitor", token=token, name=name, **hello)
             )
         if role is not None:
             peer.welcome = await peer.expect(Welcome)
@@ -120,7 +129,7 @@ async def connect(server: SignalingServer) -> AsyncIterator[Connect]:
 
 async def _start_call(agent: RawPeer, visitor: RawPeer) -> str:
     await visitor.send(CallRequest())
-    call_id = (await visitor.expect(Ringing)).call_id
+    call_id = (await visitor.expect_ringing()).call_id
     assert (await agent.expect(Ring)).call_id == call_id
     await agent.send(Accept(call_id=call_id))
     await visitor.expect(Accepted)

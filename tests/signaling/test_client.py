@@ -22,7 +22,6 @@ from softphone.signaling.protocol import (
     Message,
     Offer,
     Ring,
-    Ringing,
     Welcome,
     decode,
     encode,
@@ -70,7 +69,7 @@ async def accept_a_visitor_call(
     """A visitor calls, the client (an agent) is rung and accepts: (visitor, call id)."""
     visitor = await connect("visitor")
     await visitor.send(CallRequest())
-    call_id = (await visitor.expect(Ringing)).call_id
+    call_id = (await visitor.expect_ringing()).call_id
     assert (await next_of(incoming, Ring)).call_id == call_id
     await client.send(Accept(call_id=call_id))
     await visitor.expect(Accepted)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,15 +26,37 @@ def base(server: SignalingServer) -> str:
     return f"http://127.0.0.1:{server.port}"
 
 
-async def test_healthz_counts_sessions_and_calls(server, connect, start_call):
-    status, kind, body = await asyncio.to_thread(http_get, base(server) + "/healthz")
-    assert (status, kind) == (200, "application/json")
-    assert json.loads(body) == {"status": "ok", "sessions": 0, "calls": 0}
+def http_get_auth(url: str, token: str | None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.server_config(metrics_token="metrics-secret")
+async def test_healthz_says_ok_and_counts_need_the_metrics_token(server, connect, start_call):
+    status, _, body = await asyncio.to_thread(http_get, base(server) + "/healthz")
+    assert (status, body) == (200, b"ok\n")
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
     await start_call(alice, visitor)
     _, _, body = await asyncio.to_thread(http_get, base(server) + "/healthz")
-    assert json.loads(body) == {"status": "ok", "sessions": 2, "calls": 1}
+    assert body == b"ok\n"
+    for token in (None, "wrong"):
+        status, body = await asyncio.to_thread(http_get_auth, base(server) + "/metrics", token)
+        assert status == 401 and b"softphone" not in body
+    status, body = await asyncio.to_thread(
+        http_get_auth, base(server) + "/metrics", "metrics-secret"
+    )
+    assert status == 200
+    assert b"softphone_sessions 2\n" in body and b"softphone_calls 1\n" in body
+
+
+async def test_no_metrics_without_a_configured_token(server):
+    status, _ = await asyncio.to_thread(http_get_auth, base(server) + "/metrics", "")
+    assert status == 404
 
 
 async def test_unknown_paths_are_404(server):

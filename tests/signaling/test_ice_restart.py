@@ -15,7 +15,6 @@ from softphone.signaling.protocol import (
     RestartAnswer,
     RestartOffer,
     Ring,
-    Ringing,
 )
 
 
@@ -65,7 +64,7 @@ async def test_restart_before_the_call_is_live_is_refused(connect):
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
     await visitor.send(CallRequest())
-    call_id = (await visitor.expect(Ringing)).call_id
+    call_id = (await visitor.expect_ringing()).call_id
     await alice.expect(Ring)
     await visitor.send(RestartOffer(call_id=call_id, sdp="x", attempt=1))
     assert (await visitor.expect(Error)).code == ErrorCode.NOT_AVAILABLE

@@ -51,6 +51,8 @@ def test_every_message_kind_is_in_the_union() -> None:
         "ping",
         "pong",
         "presence",
+        "queued",
+        "queue",
         "call_request",
         "ringing",
         "ring",

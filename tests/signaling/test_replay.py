@@ -22,6 +22,8 @@ from softphone.signaling.protocol import (
     Accepted,
     CallRequest,
     Candidate,
+    Error,
+    ErrorCode,
     Hangup,
     Limits,
     Message,
@@ -30,7 +32,6 @@ from softphone.signaling.protocol import (
     Pong,
     Resume,
     Ring,
-    Ringing,
     Welcome,
     decode,
     encode,
@@ -233,7 +234,7 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
         await client.connect(timeout=2)
         visitor = await connect("visitor")
         await visitor.send(CallRequest())
-        call_id = (await visitor.expect(Ringing)).call_id
+        call_id = (await visitor.expect_ringing()).call_id
         assert isinstance((await collect(incoming, 1))[0], Ring)
         await client.send(Accept(call_id=call_id))
         await visitor.expect(Accepted)
@@ -300,3 +301,73 @@ async def test_client_drops_duplicates_and_sends_its_last_seq(_no_leaked_tasks: 
             await asyncio.sleep(0.1)  # nothing more trickles in
             assert [m.seq for m in got] == [1, 2, 3, 4]
             assert [r.last_seq for r in resumes] == [2]
+
+
+async def test_acks_trim_the_history_and_errors_are_never_kept(
+    connect: Connect, server: SignalingServer, start_call: StartCall
+) -> None:
+    alice = await connect("agent", "alice")
+    visitor = await connect("visitor")
+    call_id = await start_call(alice, visitor)
+    session = session_of(server, alice)
+    for n in range(5):
+        await visitor.send(Offer(call_id=call_id, sdp=f"v=0 {n}"))
+        await alice.expect(Offer)
+    kept = [seq for seq, _ in session.history]
+    assert kept == list(range(1, session.seq + 1))
+    # Errors echo input: none gets a seq or a place in the history.
+    for _ in range(20):
+        await alice.ws.send('{"type": "offer", "call_id": "' + "x" * 40 + '"}')
+        error = await alice.expect(Error)
+        assert error.seq is None
+    assert [seq for seq, _ in session.history] == kept
+    # The ack on the heartbeat: the history forgets what the client has.
+    await alice.send(Ping(id="hb", ack=session.seq - 1))
+    await alice.expect(Pong)
+    assert [seq for seq, _ in session.history] == [session.seq]
+    await alice.send(Ping(id="hb2", ack=10**6))  # an ack from the future trims what exists
+    await alice.expect(Pong)
+    assert not session.history
+
+
+async def test_only_call_parties_are_kept_for_resume(
+    connect: Connect, server: SignalingServer, start_call: StartCall
+) -> None:
+    idle = await connect("visitor")
+    token = idle.resume_token
+    await idle.ws.close()
+    await until(lambda: len(server.sessions) == 0)
+    again = await connect()
+    await again.send(Resume(protocol=PROTOCOL_VERSION, resume_token=token))
+    assert (await again.expect(Error)).code == ErrorCode.RESUME_FAILED
+    alice = await connect("agent", "alice")
+    caller = await connect("visitor")
+    await start_call(alice, caller)
+    await caller.ws.close()
+    await until(lambda: server.sessions.detached == 1)  # the live call's party waits
+
+
+@pytest.mark.server_config(max_detached_sessions=1, resume_grace=5.0)
+async def test_sessions_kept_for_resume_are_capped(
+    connect: Connect, server: SignalingServer
+) -> None:
+    agents = [await connect("agent", name) for name in ("alice", "bob")]
+    for agent in agents:
+        await agent.ws.close()
+    await until(lambda: len(server.sessions) == 1)
+    assert server.sessions.detached == 1
+
+
+async def test_client_acks_on_its_heartbeat(server: SignalingServer) -> None:
+    client = SignalingClient(
+        server.url, "agent", name="alice", token=AGENTS["alice"], heartbeat_interval=0.05, **FAST
+    )
+    try:
+        await client.connect(timeout=2)
+        session = server.sessions.find_agent("alice")
+        assert session is not None
+        session.deliver(Candidate(call_id="c", candidate="x"))
+        await until(lambda: len(session.history) == 1)
+        await until(lambda: not session.history)  # acked on a heartbeat, then trimmed
+    finally:
+        await client.close()

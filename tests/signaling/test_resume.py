@@ -62,7 +62,8 @@ async def test_after_grace_the_other_party_gets_peer_lost(connect, start_call, s
     await late.send(Resume(protocol=PROTOCOL_VERSION, resume_token=visitor.resume_token))
     assert (await late.expect(Error)).code == ErrorCode.RESUME_FAILED
     # The same socket may still sign in afresh.
-    await late.send(Hello(protocol=PROTOCOL_VERSION, role="visitor", site_key="site-key-1"))
+    token = server.sign_in.visitor_tokens.mint("site-key-1")
+    await late.send(Hello(protocol=PROTOCOL_VERSION, role="visitor", token=token))
     assert (await late.expect(Welcome)).resumed is False
 
 

@@ -77,13 +77,13 @@ def test_sign_in_then_availability_reaches_the_server(
     assert shell.prefs.sign_in() is not None  # remembered for the next start
     agent = server.sessions.find_agent(AGENT)
     assert agent is not None
-    qtbot.waitUntil(lambda: not agent.available, timeout=3000)
+    qtbot.waitUntil(lambda: not server.switchboard.is_available(agent), timeout=3000)
 
     window.availability_button.click()
-    qtbot.waitUntil(lambda: agent.available, timeout=3000)
+    qtbot.waitUntil(lambda: server.switchboard.is_available(agent), timeout=3000)
     assert window.windowTitle() == "Softphone — Available"
     window.availability_button.click()
-    qtbot.waitUntil(lambda: not agent.available, timeout=3000)
+    qtbot.waitUntil(lambda: not server.switchboard.is_available(agent), timeout=3000)
     assert shell.prefs.available() is False
 
 
