@@ -80,9 +80,7 @@ class CallStateModel:
         """Media flows again on the new path: connected, whoever started the episode."""
         if self.status.state is not CallState.RECONNECTING:
             return
-        self._set(
-            CallStatus(self.status.call_id, CallState.CONNECTED, recovered_after_s=elapsed_s)
-        )
+        self._set(CallStatus(self.status.call_id, CallState.CONNECTED, recovered_after_s=elapsed_s))
 
     def ended(self, reason: str) -> None:
         if self.status.terminal:

@@ -9,10 +9,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from softphone.call.network import AddressChange, NetworkWatcher
+from softphone.call.signaled import SignaledCall
+from softphone.call.signaling import reconnect_if_stranded
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
-from softphone.rtc.signaled_call import SignaledCall
 from softphone.signaling.client import SignalingClient
 from softphone.signaling.protocol import (
     Accepted,
@@ -79,6 +81,8 @@ class VisitorPeer:
         )
         self._inbox: asyncio.Queue[Message | None] = asyncio.Queue()  # None: hang up
         self._client.message_received.connect(self._inbox.put_nowait)
+        self._network = NetworkWatcher()
+        self._network.changed.connect(self._on_network_change)
         self._requested_at = 0.0
         self._duration_timer: asyncio.TimerHandle | None = None
         self._lost_reason: str | None = None  # set when call recovery gave up
@@ -86,6 +90,7 @@ class VisitorPeer:
     async def run(self) -> VisitorSummary:
         """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hang_up`."""
         try:
+            self._network.start()
             await self._client.connect(timeout=10)
             self._requested_at = time.monotonic()
             await self._client.send(CallRequest())
@@ -107,7 +112,7 @@ class VisitorPeer:
                 return
         self.summary.ended_reason = self._lost_reason or "visitor-hangup"
         if self.call is not None:
-            await self.call.hangup(self._lost_reason or HangupReason.NORMAL)
+            await self.call.hangup(self._lost_reason or HangupReason.NORMAL)  # idempotent
         elif self.summary.call_id is not None:  # still ringing: withdraw the request
             await self._client.send(
                 Hangup(call_id=self.summary.call_id, reason=HangupReason.CANCELLED)
@@ -137,10 +142,12 @@ class VisitorPeer:
         media = open_local_media(self.config.media)
         for notice in media.notices:
             log.warning("visitor.media_fallback", extra={"notice": str(notice)})
-        # The visitor is the polite side of ICE-restart glare (DESIGN.md).
+        # The visitor is the polite side of ICE-restart glare (docs/architecture.md).
         peer = CallPeer(call_id, self.config.ice, media, polite=True)
         peer.state_changed.connect(self._on_state)
-        self.call = SignaledCall(self._client, peer, on_lost=self._on_call_lost)
+        self.call = SignaledCall(
+            self._client, peer, on_lost=self._on_call_lost, network=self._network
+        )
         await self.call.send_offer()  # the visitor offers first (protocol)
 
     def _on_state(self, state: str) -> None:
@@ -154,6 +161,9 @@ class VisitorPeer:
             # "failed" is left to call recovery (ICE restart); "closed" is final.
             self.hang_up()
 
+    def _on_network_change(self, change: AddressChange) -> None:
+        reconnect_if_stranded(self._client, change.lost)
+
     async def _on_call_lost(self, reason: str) -> None:
         """Call recovery gave up: end the call with its reason."""
         self._lost_reason = reason
@@ -165,7 +175,7 @@ class VisitorPeer:
         if self.call is not None:
             peer = self.call.peer
             video, audio = peer.received("video"), peer.received("audio")
-            await self.call.close()
+            await self.call.close(self.summary.ended_reason)
             self.summary.video_frames = video.frames
             self.summary.stamped_frames = video.stamped_frames
             self.summary.missing_frames = video.missing_frames
@@ -176,6 +186,7 @@ class VisitorPeer:
                 and audio.frames > 0
                 and video.max_gap <= self.config.max_gap
             )
+        await self._network.stop()
         with contextlib.suppress(Exception):
             await self._client.close()
         log.info("visitor.summary", extra={"summary": self.summary.format()})
