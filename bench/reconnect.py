@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.netns import (
+from labnet.netns import (
     Event,
     JsonLines,
     Topology,
@@ -37,8 +37,8 @@ from bench.netns import (
     sweep_stale,
 )
 
-RUNNER = "bench.call_runner"
-BASELINE_RUNNER = "bench.aiortc_peer"
+RUNNER = "labnet.call_runner"
+BASELINE_RUNNER = "labnet.aiortc_peer"
 MEDIA_TIMEOUT_S = 40.0  # generous: a slow recovery is measured, not cut off
 BASELINE_CAP_S = 60.0
 

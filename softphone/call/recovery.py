@@ -61,7 +61,7 @@ class CallRecovery:
         self.controller = ReconnectController(self, call_id=call_id, policy=policy)
         self.restarter.ice_connected_again.connect(self._on_path_up)
         self.restarter.media_received.connect(self.controller.on_media_received)
-        self.restarter.restart_needed.connect(self.controller.restart_ice)
+        self.restarter.restart_needed.connect(self._on_restart_needed)
         self.monitor.state_changed.connect(self._on_connectivity)
         self.controller.state_changed.connect(self._on_reconnect_state)
         if network is not None:
@@ -137,13 +137,22 @@ class CallRecovery:
         await self.monitor.stop()
         self.restarter.ice_connected_again.disconnect(self._on_path_up)
         self.restarter.media_received.disconnect(self.controller.on_media_received)
-        self.restarter.restart_needed.disconnect(self.controller.restart_ice)
+        self.restarter.restart_needed.disconnect(self._on_restart_needed)
 
     # -- observations ----------------------------------------------------------------------
 
     def _on_path_up(self) -> None:
         self.restarter.set_media_paused(False)
         self.controller.on_ice_connected()
+
+    def _on_restart_needed(self, reason: str) -> None:
+        # A stale answer to an offer that an earlier success made moot (the old path came
+        # back while offers were in flight) needs no new episode: media flows and the
+        # monitor watches the path. Mid-episode it means our agent checks a dead generation.
+        if self.controller.state is ReconnectState.RECONNECTING:
+            self.controller.restart_ice(reason)
+        else:
+            log.info("call.restart_not_needed", extra={"call_id": self.call_id, "reason": reason})
 
     def _on_connectivity(self, state: Connectivity, reason: str) -> None:
         if state is Connectivity.CONNECTED:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.netns import Event, JsonLines, captured_after, is_frame
+from labnet.netns import Event, JsonLines, captured_after, is_frame
 
-RUNNER = "bench.call_runner"
+RUNNER = "labnet.call_runner"
 MEDIA_BACK_S = 10.0
 
 

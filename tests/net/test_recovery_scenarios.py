@@ -2,8 +2,8 @@
 healthy path, glare (both sides restart at once) and a restart the visitor starts itself
 on its own network change, which the agent answers.
 
-Same harness as test_recovery.py: agent and visitor runner processes (bench/call_runner.py)
-in their own namespaces, the real signaling server in the hub (bench/netns.py). Who sent
+Same harness as test_recovery.py: agent and visitor runner processes (labnet/call_runner.py)
+in their own namespaces, the real signaling server in the hub (labnet/netns.py). Who sent
 which restart message is read from the server's relay log, the one neutral witness.
 """
 
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bench.netns import (
+from labnet.netns import (
     SERVER_PORT,
     Event,
     JsonLines,
