@@ -35,7 +35,8 @@ class ServerConfig:
     agent_tokens: dict[str, str] = field(default_factory=dict)  # name -> token
     site_keys: list[str] = field(default_factory=list)  # empty: visitors need no key
     origins: list[str] = field(default_factory=list)  # empty: any Origin
-    ice_servers: list[IceServer] = field(default_factory=list)  # default none (DESIGN.md)
+    # Default none: never aiortc's public STUN (docs/architecture.md "Network rules").
+    ice_servers: list[IceServer] = field(default_factory=list)
     tls_cert: str | None = None
     tls_key: str | None = None
     ring_timeout: float = 30.0

@@ -34,6 +34,6 @@ def assert_media_back(peers: tuple[JsonLines, JsonLines], since: float) -> None:
 
 
 def assert_one_dtls_handshake(peers: tuple[JsonLines, JsonLines]) -> None:
-    """Recovery reuses the DTLS session: no second handshake (DESIGN.md)."""
+    """Recovery reuses the DTLS session: no second handshake (docs/architecture.md)."""
     for peer in peers:
         assert len(matching(peer, lambda e: e.get("ev") == "dtls_connected")) == 1, peer.name

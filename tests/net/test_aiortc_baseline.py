@@ -1,6 +1,6 @@
 """Why the project needs its own recovery: plain aiortc does not notice a cut link.
 
-AIORTC_NOTES.md measured 29-33 s (consent freshness); this test stays bounded and only
+docs/aiortc-notes.md: 29-33 s (consent freshness); this test stays bounded and only
 checks the first 5 s of an outage: media stops, yet aiortc reports nothing.
 """
 

@@ -122,7 +122,8 @@ def test_glare_converges_in_one_round_on_the_agents_offer(
         visitor.send("restart")
         for peer, mark in zip(call, (agent_mark, visitor_mark), strict=True):
             peer.expect(log_event("call.restart_offer_sent"), 5.0, "its restart offer", after=mark)
-    # DESIGN.md: the agent is impolite and keeps its offer; the visitor rolls back, answers.
+    # The agent is impolite and keeps its offer; the visitor rolls back and answers
+    # (docs/architecture.md "The recovery flow").
     glare = agent.expect(log_event("ice.glare"), 10.0, "glare", after=agent_mark)
     assert glare["action"] == "ignore"
     glare = visitor.expect(log_event("ice.glare"), 10.0, "glare", after=visitor_mark)

@@ -18,7 +18,8 @@ from tests.rtc.loopback import LoopbackPair, connected_pair
 
 pytestmark = pytest.mark.timeout(60)
 
-# Healthy-network target is <= 100 ms (DESIGN.md); the assert leaves room for a busy CI box.
+# Healthy-network target is <= 100 ms (docs/architecture.md "Targets"); the assert leaves
+# room for a busy CI box.
 MAX_FRAME_GAP_S = 0.25
 
 
