@@ -214,7 +214,7 @@ async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asynci
     stop_reporting = asyncio.Event()
     reporter = asyncio.create_task(report(visitor, stop_reporting))
     stop_waiter = asyncio.create_task(stop.wait())
-    stop_waiter.add_done_callback(lambda _: visitor.hang_up())
+    stop_waiter.add_done_callback(lambda _: visitor.hangup())
 
     def restart() -> None:
         if not visitor.restart_ice("manual"):
@@ -222,7 +222,7 @@ async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asynci
 
     commands: dict[str, Command] = {
         "restart": restart,
-        "hangup": visitor.hang_up,
+        "hangup": visitor.hangup,
         "tasks": task_names,
     }
     reader = asyncio.create_task(read_commands(commands))

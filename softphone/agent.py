@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiortc import MediaStreamTrack, RTCIceServer
 
@@ -41,6 +39,7 @@ from softphone.signaling.protocol import (
     Ring,
     RingTimeout,
 )
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class AgentSession:
         self.available = False
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("agent")
         self.client.message_received.connect(self._inbox.put_nowait)
         self.client.state_changed.connect(self._on_signaling_state)
         self.client.session_lost.connect(self._on_session_lost)
@@ -120,7 +119,8 @@ class AgentSession:
             await self.hangup()
         await self.client.close()
         await self.network.stop()
-        tasks = [t for t in (self._worker, *self._tasks) if t is not None]
+        await self._tasks.close()
+        tasks = [t for t in (self._worker,) if t is not None]
         self._worker = None
         for task in tasks:
             task.cancel()
@@ -214,19 +214,6 @@ class AgentSession:
         # call, its recovery hears the same change and restarts ICE.)
         reconnect_if_stranded(self.client, change.lost)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        """Run ``coro`` in the background; failures are logged, stop() cancels it."""
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "agent.task_failed", exc_info=task.exception(), extra={"task": task.get_name()}
-            )
-
     def _on_session_lost(self) -> None:
         """The server forgot our session (resume refused): its rings and our call are gone
         there, so they end here too, and presence is announced again on the new session."""
@@ -235,9 +222,9 @@ class AgentSession:
         for call_id in ringing:
             self.call_cancelled.emit(call_id, SESSION_LOST)
         if self.call is not None:
-            self._spawn(self._end_call(SESSION_LOST, notify_peer=False), "agent-session-lost")
+            self._tasks.spawn(self._end_call(SESSION_LOST, notify_peer=False), "agent-session-lost")
         if self.available:
-            self._spawn(self.set_available(True), "agent-presence")
+            self._tasks.spawn(self.set_available(True), "agent-presence")
 
     async def _work(self) -> None:
         while True:
@@ -287,7 +274,7 @@ class AgentSession:
         if state == "closed" or (state == "failed" and call.recovery is None):
             # Closed (DTLS shut down), or failed with no recovery to run: nothing to
             # recover. A failure of a connected call is the reconnect controller's job.
-            self._spawn(self._end_call("connection-lost", notify_peer=True), "agent-lost")
+            self._tasks.spawn(self._end_call("connection-lost", notify_peer=True), "agent-lost")
 
     def _publish(self, status: CallStatus) -> None:
         self.call_status.emit(status)

@@ -174,7 +174,7 @@ async def run_self_test(step_timeout: float = 15.0) -> SelfTestReport:
             if agent is not None:
                 cleanup.push_async_callback(agent.stop)
             if visitor_task is not None and not visitor_task.done():
-                visitor.hang_up()
+                visitor.hangup()
                 cleanup.push_async_callback(asyncio.wait_for, visitor_task, step_timeout)
     return report
 

@@ -136,7 +136,7 @@ async def test_visitor_hangs_up_and_the_agent_call_ends() -> None:
         visitor = setup.visitor()
         run = await connect_call(setup, visitor)
         peer = setup.agent.call.peer if setup.agent.call else None
-        visitor.hang_up()
+        visitor.hangup()
         summary = await asyncio.wait_for(run, 10)
         await wait_until(lambda: setup.events.ended == ["normal"])
         assert summary.ended_reason == "visitor-hangup"
@@ -148,7 +148,7 @@ async def test_visitor_cancels_while_ringing() -> None:
         visitor = setup.visitor()
         run = asyncio.create_task(visitor.run())
         ring = await asyncio.wait_for(setup.events.rings.get(), 10)
-        visitor.hang_up()
+        visitor.hangup()
         await asyncio.wait_for(run, 10)
         await wait_until(lambda: bool(setup.events.cancelled))
         assert setup.events.cancelled[0][0] == ring.call_id
@@ -234,7 +234,7 @@ async def test_a_failed_accept_leaves_the_session_free_for_the_next_one() -> Non
         await setup.agent.accept(ring.call_id)  # the ring is still up: this time it works
         await asyncio.wait_for(visitor.connected.wait(), 10)
         await wait_until(lambda: setup.events.states[-1] == "connected")
-        visitor.hang_up()
+        visitor.hangup()
         await asyncio.wait_for(run, 10)
 
 
@@ -252,11 +252,11 @@ async def test_a_lost_session_clears_stale_rings_and_says_why() -> None:
         assert setup.events.cancelled == [(ring.call_id, SESSION_LOST)]
         assert setup.agent.ringing == {}
         # Presence is announced again on the fresh session: the next visitor rings us.
-        visitor.hang_up()
+        visitor.hangup()
         await asyncio.wait_for(run, 10)
         second = setup.visitor()
         second_run = asyncio.create_task(second.run())
         again = await asyncio.wait_for(setup.events.rings.get(), 10)
         assert again.call_id != ring.call_id
-        second.hang_up()
+        second.hangup()
         await asyncio.wait_for(second_run, 10)

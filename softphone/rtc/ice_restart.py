@@ -34,6 +34,7 @@ from softphone.rtc.sdp_stability import (
     stabilize_answer,
     stabilize_reoffer,
 )
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class IceRestarter:
         self._transports = restartable_transports(pc)
         self._media_since: float | None = None
         self._restart_started: float | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("ice-restarter")
         self._negotiation = asyncio.Lock()
         self.ice_connected_again: Signal[[]] = Signal("rtc.ice_connected_again")
         """A restarted ICE agent nominated a pair (DTLS/SRTP continue on it)."""
@@ -233,9 +234,7 @@ class IceRestarter:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background; cancelled by :meth:`close`."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     async def close(self) -> None:
         """Stop background work (keyframe requests, media wait); the pc is closed by its owner."""
@@ -243,6 +242,4 @@ class IceRestarter:
         for transport in self._transports:
             transport.restart_completed.disconnect(self._on_restart_completed)
             transport.inbound.resumed.disconnect(self._on_inbound_resumed)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -88,7 +88,7 @@ class VisitorPeer:
         self._lost_reason: str | None = None  # set when call recovery gave up
 
     async def run(self) -> VisitorSummary:
-        """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hang_up`."""
+        """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hangup`."""
         try:
             self._network.start()
             await self._client.connect(timeout=10)
@@ -103,7 +103,7 @@ class VisitorPeer:
         """Restart ICE now; False when no call is connected yet."""
         return self.call is not None and self.call.restart_ice(reason)
 
-    def hang_up(self) -> None:
+    def hangup(self) -> None:
         self._inbox.put_nowait(None)
 
     async def _converse(self) -> None:
@@ -156,10 +156,10 @@ class VisitorPeer:
             self.connected.set()
             if self.config.duration is not None:
                 loop = asyncio.get_running_loop()
-                self._duration_timer = loop.call_later(self.config.duration, self.hang_up)
+                self._duration_timer = loop.call_later(self.config.duration, self.hangup)
         elif state == "closed" and self.connected.is_set():
             # "failed" is left to call recovery (ICE restart); "closed" is final.
-            self.hang_up()
+            self.hangup()
 
     def _on_network_change(self, change: AddressChange) -> None:
         reconnect_if_stranded(self._client, change.lost)
@@ -167,7 +167,7 @@ class VisitorPeer:
     async def _on_call_lost(self, reason: str) -> None:
         """Call recovery gave up: end the call with its reason."""
         self._lost_reason = reason
-        self.hang_up()
+        self.hangup()
 
     async def _finish(self) -> None:
         if self._duration_timer is not None:

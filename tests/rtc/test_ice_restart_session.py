@@ -91,7 +91,7 @@ async def connected_call(policy: ReconnectPolicy | None = None) -> AsyncIterator
     finally:
         await agent.stop()
         if run is not None:
-            visitor.hang_up()
+            visitor.hangup()
             await asyncio.wait_for(run, 10)
         await server.close()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 import aioice
@@ -27,6 +26,7 @@ import aiortc.rtcpeerconnection
 from softphone.events import Signal
 from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.aiortc_compat.inbound import InboundClock
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         super().__init__(gatherer)
         self._inbound: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._retired: list[aioice.Connection] = []
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks = BackgroundTasks("ice-transport")
         self._generation = 0
         self._agent_task: asyncio.Task[None] | None = None
         self._remote_credentials: tuple[str | None, str | None] | None = None
@@ -123,13 +123,13 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         if old._nominated:
             self._retired.append(old)
         else:  # never carried media (e.g. a superseded restart): nothing to keep alive
-            self._spawn(old.close())
+            self._tasks.spawn(old.close())
         self._connection = new
         self.iceGatherer._connection = new
         self.iceGatherer._remote_candidates_end = False
         self._generation += 1
         self._agent_task = None
-        self._spawn(self._watch(new))
+        self._tasks.spawn(self._watch(new))
         log.info(
             "ice.restart_prepared",
             extra={
@@ -157,9 +157,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         connection.remote_username = remoteParameters.usernameFragment
         connection.remote_password = remoteParameters.password
         # No "checking" here: during make-before-break the call is still connected.
-        self._agent_task = asyncio.ensure_future(self._connect_agent(connection))
-        self._tasks.add(self._agent_task)
-        self._agent_task.add_done_callback(self._tasks.discard)
+        self._agent_task = self._tasks.spawn(self._connect_agent(connection))
 
     async def _connect_agent(self, connection: aioice.Connection) -> None:
         started = time.monotonic()
@@ -189,7 +187,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         self._set_state("completed")
         self.restart_completed.emit(self._generation)
         if self._retired:
-            self._spawn(self._retire(list(self._retired)))
+            self._tasks.spawn(self._retire(list(self._retired)))
 
     async def _retire(self, connections: list[aioice.Connection]) -> None:
         await asyncio.sleep(RESTART_GRACE_S)
@@ -220,11 +218,6 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         base: Any = self
         base._RTCIceTransport__setState(state)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def stop(self) -> None:
         if self.state == "closed":
             return
@@ -233,9 +226,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         for connection in retired:
             await connection.close()
         await super().stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         self._inbound.put_nowait(None)
 
 
