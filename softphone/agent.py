@@ -120,12 +120,11 @@ class AgentSession:
         await self.client.close()
         await self.network.stop()
         await self._tasks.close()
-        tasks = [t for t in (self._worker,) if t is not None]
-        self._worker = None
-        for task in tasks:
-            task.cancel()
-        # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+            # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
+            await asyncio.gather(worker, return_exceptions=True)
 
     async def set_available(self, available: bool) -> None:
         self.available = available
