@@ -282,7 +282,7 @@ class AgentSession:
     def _publish_legacy(self, status: CallStatus) -> None:
         """The pre-CallStatus signals, derived here only, until the UI renders call_status."""
         if status.state is CallState.RECONNECTING:
-            self.call_state.emit("reconnecting")
+            self.call_state.emit(str(status.state))
             self.reconnect_progress.emit(status.attempt, status.max_attempts)
         elif status.state is CallState.CONNECTED and status.recovered_after_s is not None:
             self.call_state.emit("connected")

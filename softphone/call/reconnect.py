@@ -23,23 +23,14 @@ import logging
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from softphone.call.state import RECONNECT_FAILED, RestartOrigin
+from softphone.call.state import RECONNECT_FAILED, CallState, RestartOrigin
 from softphone.events import Signal
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class ReconnectState(StrEnum):
-    IDLE = "idle"  # the call is still connecting for the first time
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"
-    FAILED = "failed"  # terminal: attempts exhausted, call torn down
-    ENDED = "ended"  # terminal: the call ended for another reason
 
 
 @dataclass(frozen=True)
@@ -143,10 +134,10 @@ class ReconnectController:
         self._driver = driver
         self._clock: Clock = clock or LoopClock()
         # (state, attempt, max_attempts): "Reconnecting… (attempt 2 of 3)"
-        self.state_changed: Signal[[ReconnectState, int, int]] = Signal("reconnect.state_changed")
+        self.state_changed: Signal[[CallState, int, int]] = Signal("reconnect.state_changed")
         self.recovered: Signal[[int, float]] = Signal("reconnect.recovered")  # attempt, elapsed s
         self.failed: Signal[[ReconnectFailure]] = Signal("reconnect.failed")
-        self._state = ReconnectState.IDLE
+        self._state = CallState.CONNECTING
         self._attempt = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -163,7 +154,7 @@ class ReconnectController:
     # --- read side ---------------------------------------------------------------------
 
     @property
-    def state(self) -> ReconnectState:
+    def state(self) -> CallState:
         return self._state
 
     @property
@@ -173,7 +164,7 @@ class ReconnectController:
     @property
     def origin(self) -> RestartOrigin:
         """PEER while the peer's restart runs (attempt 0: we answer, we count nothing)."""
-        if self._state is ReconnectState.RECONNECTING and self._attempt == 0:
+        if self._state is CallState.RECONNECTING and self._attempt == 0:
             return RestartOrigin.PEER
         return RestartOrigin.LOCAL
 
@@ -181,30 +172,30 @@ class ReconnectController:
 
     def restart_ice(self, reason: str) -> None:
         """Start an episode now; during one, re-issue the current attempt's restart."""
-        if self._state is ReconnectState.CONNECTED:
+        if self._state is CallState.CONNECTED:
             self._start_episode(reason, passive=False)
-        elif self._state is ReconnectState.RECONNECTING:
+        elif self._state is CallState.RECONNECTING:
             self._request_reissue(reason, urgent=True)
 
     def on_ice_connected(self) -> None:
         """A path is up: the first connect, a restarted agent's nomination, or the path
         carrying media answering again."""
-        if self._state is ReconnectState.IDLE:
-            self._set_state(ReconnectState.CONNECTED, 0)
-        elif self._state is ReconnectState.RECONNECTING:
+        if self._state is CallState.CONNECTING:
+            self._set_state(CallState.CONNECTED, 0)
+        elif self._state is CallState.RECONNECTING:
             self._path_ok = True
             self._wake.set()
 
     def on_media_received(self) -> None:
         """Cheap when connected, so the engine may call it for every inbound frame."""
-        if self._state is ReconnectState.RECONNECTING and not self._media_ok:
+        if self._state is CallState.RECONNECTING and not self._media_ok:
             self._media_ok = True
             self._wake.set()
 
     def on_disconnected(self, reason: str = "disconnected") -> None:
-        if self._state is ReconnectState.CONNECTED:
+        if self._state is CallState.CONNECTED:
             self.restart_ice(reason)
-        elif self._state is ReconnectState.RECONNECTING:
+        elif self._state is CallState.RECONNECTING:
             # The path an attempt found died again: it no longer counts as success.
             self._path_ok = self._media_ok = False
             self._request_reissue(reason, urgent=False)
@@ -222,9 +213,9 @@ class ReconnectController:
         While the peer drives (attempt 0 in ``state_changed``) we send nothing; our own
         attempts start only if a local trigger arrives or the peer's restart times out.
         """
-        if self._state is ReconnectState.CONNECTED:
+        if self._state is CallState.CONNECTED:
             self._start_episode("remote-restart", passive=True)
-        elif self._state is ReconnectState.RECONNECTING:
+        elif self._state is CallState.RECONNECTING:
             # Its answer is in flight: don't stomp on it with our periodic re-issue.
             self._last_issue = self._clock.now()
         else:
@@ -234,8 +225,8 @@ class ReconnectController:
     async def close(self) -> None:
         """The call ended: stop any episode. FAILED stays FAILED (it is terminal)."""
         task, self._task = self._task, None
-        if self._state is not ReconnectState.FAILED:
-            self._set_state(ReconnectState.ENDED, self._attempt)
+        if self._state is not CallState.FAILED:
+            self._set_state(CallState.ENDED, self._attempt)
             self._episode_start = None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -352,7 +343,7 @@ class ReconnectController:
             call_id=self.call_id,
         )
         self._log("reconnect.exhausted", reason=failure.last_reason)
-        self._set_state(ReconnectState.FAILED, self._attempt)
+        self._set_state(CallState.FAILED, self._attempt)
         # Before the teardown: whoever shows the failure still knows the call.
         self.failed.emit(failure)
         try:
@@ -366,7 +357,7 @@ class ReconnectController:
         self._path_ok = self._media_ok = self._offer_sent = False
         self._reissue, self._reissue_urgent = None, False
         self._last_issue = -math.inf
-        self._set_state(ReconnectState.RECONNECTING, attempt)
+        self._set_state(CallState.RECONNECTING, attempt)
 
     def _succeeded(self) -> bool:
         return self._path_ok and self._media_ok
@@ -376,7 +367,7 @@ class ReconnectController:
         self._log("reconnect.success", reason=self._trigger)
         self._task = None
         self._episode_start = None
-        self._set_state(ReconnectState.CONNECTED, 0)
+        self._set_state(CallState.CONNECTED, 0)
         self.recovered.emit(attempt, elapsed)
 
     def _failure_reason(self) -> str:
@@ -432,7 +423,7 @@ class ReconnectController:
             return None
         return job.result()
 
-    def _set_state(self, state: ReconnectState, attempt: int) -> None:
+    def _set_state(self, state: CallState, attempt: int) -> None:
         if state is self._state and attempt == self._attempt:
             return
         self._state, self._attempt = state, attempt

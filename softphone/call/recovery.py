@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from softphone.call.network import AddressChange, NetworkWatcher
-from softphone.call.reconnect import ReconnectController, ReconnectPolicy, ReconnectState
+from softphone.call.reconnect import ReconnectController, ReconnectPolicy
 from softphone.call.signaling import CallSignaling
+from softphone.call.state import CallState
 from softphone.rtc.connectivity import (
     Connectivity,
     ConnectivityMonitor,
@@ -24,7 +25,8 @@ from softphone.rtc.connectivity import (
     usable,
 )
 from softphone.rtc.ice_restart import IceRestarter
-from softphone.signaling.protocol import CallState, Message, RestartAnswer, RestartOffer
+from softphone.signaling import protocol
+from softphone.signaling.protocol import Message, RestartAnswer, RestartOffer
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,7 @@ class CallRecovery:
             )
         elif isinstance(msg, RestartAnswer):
             await self.restarter.accept_restart_answer(msg.sdp)
-        elif isinstance(msg, CallState):
+        elif isinstance(msg, protocol.CallState):
             log.info("call.peer_state", extra={"call_id": self.call_id, "state": msg.state})
         else:
             return False
@@ -149,7 +151,7 @@ class CallRecovery:
         # A stale answer to an offer that an earlier success made moot (the old path came
         # back while offers were in flight) needs no new episode: media flows and the
         # monitor watches the path. Mid-episode it means our agent checks a dead generation.
-        if self.controller.state is ReconnectState.RECONNECTING:
+        if self.controller.state is CallState.RECONNECTING:
             self.controller.restart_ice(reason)
         else:
             log.info("call.restart_not_needed", extra={"call_id": self.call_id, "reason": reason})
@@ -168,7 +170,7 @@ class CallRecovery:
             self.controller.on_disconnected(reason)
         else:
             self.controller.on_failed(reason)
-        if self.controller.state is ReconnectState.RECONNECTING:
+        if self.controller.state is CallState.RECONNECTING:
             self.restarter.watch_media()  # media seen before this loss no longer counts
 
     def _on_network_change(self, change: AddressChange) -> None:
@@ -185,12 +187,12 @@ class CallRecovery:
         log.info("call.network_change", extra={"call_id": self.call_id, "reason": reason})
         self.controller.on_network_change()
 
-    def _on_reconnect_state(self, state: ReconnectState, attempt: int, max_attempts: int) -> None:
-        if state is ReconnectState.RECONNECTING:
+    def _on_reconnect_state(self, state: CallState, attempt: int, max_attempts: int) -> None:
+        if state is CallState.RECONNECTING:
             self.restarter.watch_media()  # success needs media from now on
             if attempt == 1:
                 self._tell_peer("reconnecting")
-        elif state is ReconnectState.CONNECTED and attempt == 0:
+        elif state is CallState.CONNECTED and attempt == 0:
             self._tell_peer("connected")
 
     def _tell_peer(self, state: PeerVisibleState) -> None:
@@ -199,6 +201,6 @@ class CallRecovery:
 
     async def _send_state(self, state: PeerVisibleState) -> None:
         try:
-            await self._signaling.send(CallState(call_id=self.call_id, state=state))
+            await self._signaling.send(protocol.CallState(call_id=self.call_id, state=state))
         except Exception as exc:
             log.info("call.state_not_sent", extra={"call_id": self.call_id, "error": str(exc)})

@@ -12,15 +12,15 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from softphone.call.network import NetworkWatcher
-from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy, ReconnectState
+from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
 from softphone.call.recovery import CallRecovery
 from softphone.call.signaling import CallSignaling
-from softphone.call.state import RECONNECT_FAILED, CallStateModel
+from softphone.call.state import RECONNECT_FAILED, CallState, CallStateModel
 from softphone.events import Signal
 from softphone.rtc.peer import CallPeer
+from softphone.signaling import protocol
 from softphone.signaling.protocol import (
     Answer,
-    CallState,
     Candidate,
     Hangup,
     Message,
@@ -72,7 +72,7 @@ class SignaledCall:
             await self.peer.add_remote_candidate(
                 msg.candidate, msg.sdp_mid, msg.sdp_mline_index, msg.ufrag
             )
-        elif isinstance(msg, RestartOffer | RestartAnswer | CallState):
+        elif isinstance(msg, RestartOffer | RestartAnswer | protocol.CallState):
             if self.recovery is None:
                 log.warning(
                     "call.restart_before_connected",
@@ -133,8 +133,8 @@ class SignaledCall:
         controller.failed.connect(self._on_failed)
         self.recovery.start()
 
-    def _on_reconnect_state(self, state: ReconnectState, attempt: int, max_attempts: int) -> None:
-        if state is ReconnectState.RECONNECTING and self.recovery is not None:
+    def _on_reconnect_state(self, state: CallState, attempt: int, max_attempts: int) -> None:
+        if state is CallState.RECONNECTING and self.recovery is not None:
             self.status.reconnecting(attempt, max_attempts, self.recovery.controller.origin)
 
     def _on_failed(self, failure: ReconnectFailure) -> None:

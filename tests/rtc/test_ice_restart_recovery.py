@@ -11,10 +11,11 @@ import pytest
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from softphone.call.network import AddressChange, NetworkWatcher
-from softphone.call.reconnect import ReconnectState
 from softphone.call.recovery import CallRecovery
+from softphone.call.state import CallState
 from softphone.rtc.ice_restart import IceRestarter
-from softphone.signaling.protocol import CallState, Message, RestartAnswer, RestartOffer
+from softphone.signaling import protocol
+from softphone.signaling.protocol import Message, RestartAnswer, RestartOffer
 from tests.rtc.loopback import LoopbackPair, PeerSide, connected_pair
 
 pytestmark = pytest.mark.timeout(60)
@@ -107,10 +108,10 @@ async def recovering_pair() -> AsyncIterator[
         await pair.close()
 
 
-async def wait_state(recovery: CallRecovery, state: ReconnectState, within_s: float) -> None:
+async def wait_state(recovery: CallRecovery, state: CallState, within_s: float) -> None:
     reached = asyncio.Event()
 
-    def on_change(new: ReconnectState, attempt: int, max_attempts: int) -> None:
+    def on_change(new: CallState, attempt: int, max_attempts: int) -> None:
         if new is state:
             reached.set()
 
@@ -139,13 +140,13 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
         await asyncio.sleep(0.5)
         pair.offerer.ice.set_dropping(True)  # the visitor's network dies (both ways for
         cut = time.monotonic()  # its STUN: its probes and answers are lost)
-        await wait_state(agent, ReconnectState.RECONNECTING, within_s=3.0)
+        await wait_state(agent, CallState.RECONNECTING, within_s=3.0)
         detected = time.monotonic() - cut
         await asyncio.sleep(2.0)  # a real outage lasts a while
         pair.offerer.ice.set_dropping(False)
         restored = time.monotonic()
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=10.0)
-        await wait_state(visitor, ReconnectState.CONNECTED, within_s=10.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=10.0)
+        await wait_state(visitor, CallState.CONNECTED, within_s=10.0)
         await pair.wait_media(since=time.monotonic(), frames=5)
         recovered = time.monotonic() - restored
         print(f"cut detected in {detected * 1000:.0f} ms, recovered {recovered * 1000:.0f} ms")
@@ -153,8 +154,10 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
         assert detected <= 2.0
         assert len(handshakes) == 2
         kinds = {type(m) for m in relay.sent}
-        assert {RestartOffer, RestartAnswer, CallState} <= kinds
-        assert any(isinstance(m, CallState) and m.state == "reconnecting" for m in relay.sent)
+        assert {RestartOffer, RestartAnswer, protocol.CallState} <= kinds
+        assert any(
+            isinstance(m, protocol.CallState) and m.state == "reconnecting" for m in relay.sent
+        )
 
 
 async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
@@ -162,8 +165,8 @@ async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
         await asyncio.sleep(0.3)
         started = time.monotonic()
         agent.controller.restart_ice("manual")
-        await wait_state(agent, ReconnectState.RECONNECTING, within_s=1.0)
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        await wait_state(agent, CallState.RECONNECTING, within_s=1.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         elapsed = time.monotonic() - started
         await pair.wait_media(since=time.monotonic(), frames=3)
         finished = time.monotonic()
@@ -185,13 +188,13 @@ async def test_network_changes_restart_only_when_they_matter() -> None:
         vpn = frozenset({"198.18.0.9"})
         # A VPN comes up beside the working path: no restart.
         agent._on_network_change(AddressChange(added=vpn, lost=frozenset(), current=path | vpn))
-        assert agent.controller.state is ReconnectState.CONNECTED
+        assert agent.controller.state is CallState.CONNECTED
         assert not any(isinstance(m, RestartOffer) for m in relay.sent)
 
         # The address in use is gone: restart at once.
         agent._on_network_change(AddressChange(added=frozenset(), lost=path, current=vpn))
-        assert agent.controller.state is ReconnectState.RECONNECTING
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        assert agent.controller.state is CallState.RECONNECTING
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         assert any(isinstance(m, RestartOffer) and m.reason == "network-change" for m in relay.sent)
 
 
@@ -218,7 +221,7 @@ async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
         loop = asyncio.get_running_loop()
         visitor_offer_at = loop.time()
         visitor.controller.restart_ice("visitor-side")
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         recovered_after = loop.time() - visitor_offer_at
         resent = [m for m in relay.sent if isinstance(m, RestartOffer) and m.reason == "test"]
         assert resent, "the agent's offer was never sent again"
@@ -237,12 +240,12 @@ async def test_link_back_while_signaling_is_down_is_connected_when_media_flows()
             signaling.up = False
         await asyncio.sleep(0.3)
         pair.offerer.ice.set_dropping(True)
-        await wait_state(agent, ReconnectState.RECONNECTING, within_s=3.0)
+        await wait_state(agent, CallState.RECONNECTING, within_s=3.0)
         await asyncio.sleep(1.0)
         pair.offerer.ice.set_dropping(False)
         restored = time.monotonic()
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=3.0)
-        await wait_state(visitor, ReconnectState.CONNECTED, within_s=3.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=3.0)
+        await wait_state(visitor, CallState.CONNECTED, within_s=3.0)
         print(f"connected {(time.monotonic() - restored) * 1000:.0f} ms after the link came back")
         assert not any(isinstance(m, RestartOffer) for m in relay.sent)
         assert pair.answerer.ice.generation == 0  # no new ICE generation was needed

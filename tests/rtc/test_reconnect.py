@@ -15,15 +15,14 @@ from softphone.call.reconnect import (
     ReconnectController,
     ReconnectFailure,
     ReconnectPolicy,
-    ReconnectState,
 )
-from softphone.call.state import RestartOrigin
+from softphone.call.state import CallState, RestartOrigin
 
 CONNECTED, RECONNECTING, FAILED, ENDED = (
-    ReconnectState.CONNECTED,
-    ReconnectState.RECONNECTING,
-    ReconnectState.FAILED,
-    ReconnectState.ENDED,
+    CallState.CONNECTED,
+    CallState.RECONNECTING,
+    CallState.FAILED,
+    CallState.ENDED,
 )
 
 
@@ -110,7 +109,7 @@ class Harness:
         self.ctl = ReconnectController(
             self.driver, call_id="call-1", policy=policy, clock=self.clock
         )
-        self.states: list[tuple[ReconnectState, int, int]] = []
+        self.states: list[tuple[CallState, int, int]] = []
         self.failures: list[ReconnectFailure] = []
         self.recoveries: list[tuple[int, float]] = []
         self.ctl.state_changed.connect(lambda s, a, n: self.states.append((s, a, n)))
@@ -139,12 +138,12 @@ async def h(_no_leaked_tasks: None) -> AsyncIterator[Harness]:
 async def test_first_connection_then_cut_and_recovery_on_first_attempt(h: Harness) -> None:
     assert h.states == [(CONNECTED, 0, 3)]
     h.ctl.on_disconnected("disconnected")
-    assert h.ctl.state is ReconnectState.RECONNECTING  # shown at once, before any await
+    assert h.ctl.state is CallState.RECONNECTING  # shown at once, before any await
     await h.clock.advance(0.3)
     assert h.driver.restarts == [(0.0, 1, "disconnected")]
     h.ctl.on_ice_connected()
     await h.clock.advance(4)
-    assert h.ctl.state is ReconnectState.RECONNECTING, "ICE alone is not success: media must flow"
+    assert h.ctl.state is CallState.RECONNECTING, "ICE alone is not success: media must flow"
     h.ctl.on_media_received()
     await settle()
     assert h.ctl.state is CONNECTED
@@ -514,7 +513,7 @@ async def test_the_failure_is_published_before_the_call_is_torn_down(h: Harness)
 
 async def test_a_restart_started_by_the_peer_has_origin_peer(h: Harness) -> None:
     h.ctl.on_remote_restart(attempt=1)
-    assert h.ctl.state is ReconnectState.RECONNECTING
+    assert h.ctl.state is CallState.RECONNECTING
     assert h.ctl.origin is RestartOrigin.PEER  # no "attempt 0 of 3" to show
     await h.clock.advance(10.5)  # the peer's restart timed out: our own attempts begin
     assert h.ctl.attempt == 1
