@@ -64,7 +64,7 @@ class ConnectivityMonitor:
         self._tasks: list[asyncio.Task[None]] = []
         self._alive_at = time.monotonic()
         self.probes = 0
-        """STUN probes sent so far (diagnostics)."""
+        """STUN probes sent so far (logged with every change)."""
         self.state_changed: Signal[[Connectivity, str]] = Signal("rtc.connectivity")
         """(state, reason) on every change."""
 
@@ -146,6 +146,11 @@ class ConnectivityMonitor:
         previous, self._state = self._state, state
         log.info(
             "rtc.connectivity",
-            extra={"state": state.value, "previous": previous.value, "reason": reason},
+            extra={
+                "state": state.value,
+                "previous": previous.value,
+                "reason": reason,
+                "probes": self.probes,
+            },
         )
         self.state_changed.emit(state, reason)
