@@ -20,7 +20,7 @@ from softphone.call.network import AddressChange, NetworkWatcher
 from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
 from softphone.call.signaled import SignaledCall
 from softphone.call.signaling import reconnect_if_stranded
-from softphone.call.state import CallState, CallStatus
+from softphone.call.state import CallState, CallStatus, RestartOrigin
 from softphone.events import Signal
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.aiortc_compat.check import compatibility
@@ -283,7 +283,8 @@ class AgentSession:
         """The pre-CallStatus signals, derived here only, until the UI renders call_status."""
         if status.state is CallState.RECONNECTING:
             self.call_state.emit(str(status.state))
-            self.reconnect_progress.emit(status.attempt, status.max_attempts)
+            if status.origin is RestartOrigin.LOCAL:  # the peer's restart has no attempt count
+                self.reconnect_progress.emit(status.attempt, status.max_attempts)
         elif status.state is CallState.CONNECTED and status.recovered_after_s is not None:
             self.call_state.emit("connected")
             self.reconnected.emit(0, status.recovered_after_s)
