@@ -283,7 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     width, height = args.video
     product = " (the product's default)" if args.video == (default.width, default.height) else ""
-    print(f"video {width}x{height}@{default.fps}{product}; fault phases seed {seed}\n")
+    baseline = (
+        "; aiortc_baseline_detect sends aiortc's own test video"
+        if "aiortc_baseline_detect" in args.scenarios
+        else ""
+    )
+    print(f"video {width}x{height}@{default.fps}{product}{baseline}; fault phases seed {seed}\n")
     print_table(rows)
     return 0
 
