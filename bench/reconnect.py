@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     width, height = args.video
     product = " (the product's default)" if args.video == (default.width, default.height) else ""
     baseline = (
-        "; aiortc_baseline_detect sends aiortc's own test video"
+        "; aiortc_baseline_detect sends 320x180@15 (labnet/aiortc_peer.py)"
         if "aiortc_baseline_detect" in args.scenarios
         else ""
     )
