@@ -112,7 +112,7 @@ class VisitorPeer:
                 return
         self.summary.ended_reason = self._lost_reason or "visitor-hangup"
         if self.call is not None:
-            await self.call.hangup(self._lost_reason or HangupReason.NORMAL)  # idempotent
+            await self.call.hangup(self._lost_reason or HangupReason.NORMAL)
         elif self.summary.call_id is not None:  # still ringing: withdraw the request
             await self._client.send(
                 Hangup(call_id=self.summary.call_id, reason=HangupReason.CANCELLED)
