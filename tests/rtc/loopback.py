@@ -1,7 +1,7 @@
-"""Loopback harness for the ICE-restart tests: two real aiortc peers in one process.
+"""Loopback harness for the rtc tests: two real aiortc peers in one process.
 
-Not a test module itself; it lives under the test_ice_restart* name so it stays within the
-files this part owns. Both peers gather on 127.0.0.1 only, with no ICE servers.
+Both peers gather on 127.0.0.1 only, with no ICE servers, and get the test-only
+:class:`tests.rtc.faults.LossyIceTransport`, so a test can make one side's network go deaf.
 """
 
 from __future__ import annotations
