@@ -146,8 +146,12 @@ class AgentSession:
         media.set_camera_enabled(self.camera_enabled)
         for notice in media.notices:
             self.media_notice.emit(str(notice))
+        try:
+            peer = CallPeer(call_id, self._ice_settings(), media)
+        except BaseException:
+            media.close()  # no capture thread left behind by a call that never started
+            raise
         self.local_video_track.emit(media.video.preview)
-        peer = CallPeer(call_id, self._ice_settings(), media)
         peer.state_changed.connect(self._on_peer_state)
         peer.remote_track.connect(self._on_remote_track)
         call = SignaledCall(
