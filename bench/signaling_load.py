@@ -2,7 +2,7 @@
 
 Prints a Markdown table: relay latency (client send -> other party receives, through the
 server) p50/p99, and server memory per connection read from the server subprocess's RSS.
-Not a test; the target is p99 <= 10 ms at 1,000 connections.
+Not a test; the target (docs/architecture.md) is p99 <= 10 ms at 1,000 connections.
 
     .venv/bin/python bench/signaling_load.py                 # 1,000 and 5,000 connections
     .venv/bin/python bench/signaling_load.py --connections 200 --rate 5

@@ -2,7 +2,9 @@
 
 The UI subscribes to the signals and calls the methods; nothing here imports Qt.
 Messages are handled one at a time from an inbox so SDP and candidates of a call are
-applied in the order they arrived.
+applied in the order they arrived. The call's state is derived in one place
+(:class:`softphone.call.state.CallStateModel`, fed by :class:`SignaledCall`) and published
+here as ``call_status``; the UI renders it and never recomputes it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from dataclasses import dataclass, field
 
 from aiortc import MediaStreamTrack, RTCIceServer
 
+from softphone.call.network import AddressChange, NetworkWatcher
+from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
+from softphone.call.signaled import SignaledCall
+from softphone.call.signaling import reconnect_if_stranded
+from softphone.call.state import CallState, CallStatus, RestartOrigin
 from softphone.events import Signal
 from softphone.media.local import MediaChoice, open_local_media
-from softphone.rtc.call_recovery import CallRecovery
-from softphone.rtc.connectivity import local_addresses
+from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
-from softphone.rtc.reconnect import ReconnectFailure, ReconnectPolicy, ReconnectState
-from softphone.rtc.signaled_call import SignaledCall
 from softphone.rtc.stats import CallStats
 from softphone.signaling.client import ConnectionState, SignalingClient
 from softphone.signaling.protocol import (
@@ -35,10 +39,12 @@ from softphone.signaling.protocol import (
     Ring,
     RingTimeout,
 )
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-NETWORK_POLL_S = 0.25  # an ifaddr scan costs ~0.2 ms
+SESSION_LOST = "session-lost"  # ringing and call ended because the server forgot our session
+ACCEPT_FAILED = "accept-failed"  # the accept never reached the server
 
 
 @dataclass(frozen=True)
@@ -65,59 +71,73 @@ class AgentSession:
         self.signaling_state: Signal[[str]] = Signal("agent.signaling_state")
         self.incoming_call: Signal[[CallInfo]] = Signal("agent.incoming_call")
         self.call_cancelled: Signal[[str, str]] = Signal("agent.call_cancelled")
-        # connecting / connected / reconnecting / failed / ended
-        self.call_state: Signal[[str]] = Signal("agent.call_state")
-        self.call_ended: Signal[[str]] = Signal("agent.call_ended")
+        # The current call's state, on every change (docs/architecture.md "Call state").
+        self.call_status: Signal[[CallStatus]] = Signal("agent.call_status")
+        # Recovery gave up: the modal's facts (emitted after the FAILED status).
+        self.call_failed: Signal[[ReconnectFailure]] = Signal("agent.call_failed")
         self.media_notice: Signal[[str]] = Signal("agent.media_notice")
         self.remote_video_track: Signal[[MediaStreamTrack]] = Signal("agent.remote_video_track")
         self.remote_audio_track: Signal[[MediaStreamTrack]] = Signal("agent.remote_audio_track")
         self.local_video_track: Signal[[MediaStreamTrack]] = Signal("agent.local_video_track")
-        # Automatic recovery (DESIGN.md "Reconnection"): "Reconnecting… (attempt k of N)",
-        # the "Reconnected" flash (attempt, elapsed s) and the modal error when it gave up.
+        # Compatibility for the UI until it renders call_status (delete with _publish_legacy).
+        self.call_state: Signal[[str]] = Signal("agent.call_state")
+        self.call_ended: Signal[[str]] = Signal("agent.call_ended")
         self.reconnect_progress: Signal[[int, int]] = Signal("agent.reconnect_progress")
         self.reconnected: Signal[[int, float]] = Signal("agent.reconnected")
-        self.call_failed: Signal[[ReconnectFailure]] = Signal("agent.call_failed")
         self.client = SignalingClient(
             config.server_url, "agent", token=config.token, name=config.name
         )
+        self.network = NetworkWatcher()
         self.ringing: dict[str, CallInfo] = {}
         self.call: SignaledCall | None = None
         self.muted = False
         self.camera_enabled = True
+        self.available = False
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._network_watch: asyncio.Task[None] | None = None
-        self._lost_tasks: set[asyncio.Task[None]] = set()
-        self._reconnecting = False
+        self._tasks = BackgroundTasks("agent")
         self.client.message_received.connect(self._inbox.put_nowait)
         self.client.state_changed.connect(self._on_signaling_state)
+        self.client.session_lost.connect(self._on_session_lost)
+        self.network.changed.connect(self._on_network_change)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Sign in; raises ``SignalingRejected`` for a bad token."""
+        compat = compatibility()
+        if not compat.ok:
+            self.media_notice.emit(
+                f"Calls will not recover from network drops: {compat.describe()}"
+            )
         self._worker = asyncio.create_task(self._work(), name="agent-inbox")
-        self._network_watch = asyncio.create_task(self._watch_network(), name="agent-network")
+        self.network.start()
         await self.client.connect(timeout=timeout)
 
     async def stop(self) -> None:
         if self.call is not None:
             await self.hangup()
         await self.client.close()
-        tasks = [t for t in (self._worker, self._network_watch) if t is not None]
-        self._worker = self._network_watch = None
-        for task in tasks:
-            task.cancel()
-        # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.network.stop()
+        await self._tasks.close()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.cancel()
+            # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
+            await asyncio.gather(worker, return_exceptions=True)
 
     async def set_available(self, available: bool) -> None:
+        self.available = available
         await self.client.send(Presence(status="available" if available else "away"))
 
     # --- calls ----------------------------------------------------------------------------
 
     async def accept(self, call_id: str) -> None:
-        """Answer a ringing call: open media now, the visitor's offer follows."""
+        """Answer a ringing call: open media now, the visitor's offer follows.
+
+        If the accept cannot be sent the call is closed again (status ENDED,
+        ``accept-failed``) and the error raised: the session stays free for the next ring.
+        """
         if self.call is not None:
             raise RuntimeError("already in a call")
         self.ringing.pop(call_id, None)
@@ -126,16 +146,30 @@ class AgentSession:
         media.set_camera_enabled(self.camera_enabled)
         for notice in media.notices:
             self.media_notice.emit(str(notice))
+        try:
+            peer = CallPeer(call_id, self._ice_settings(), media)
+        except BaseException:
+            media.close()  # no capture thread left behind by a call that never started
+            raise
         self.local_video_track.emit(media.video.preview)
-        peer = CallPeer(call_id, self._ice_settings(), media)
         peer.state_changed.connect(self._on_peer_state)
         peer.remote_track.connect(self._on_remote_track)
-        self.call = SignaledCall(
-            self.client, peer, on_lost=self._on_call_lost, policy=self.config.reconnect
+        call = SignaledCall(
+            self.client,
+            peer,
+            on_lost=self._on_call_lost,
+            policy=self.config.reconnect,
+            network=self.network,
         )
-        self.call.recovery_started.connect(self._on_recovery_started)
-        self.call_state.emit("connecting")
-        await self.client.send(Accept(call_id=call_id))
+        self.call = call
+        call.status.changed.connect(self._publish)
+        call.failed.connect(self.call_failed.emit)
+        self._publish(call.status.status)  # CONNECTING
+        try:
+            await self.client.send(Accept(call_id=call_id))
+        except BaseException:
+            await self._end_call(ACCEPT_FAILED, notify_peer=False)
+            raise
         log.info("call.accepted", extra={"call_id": call_id})
 
     async def decline(self, call_id: str) -> None:
@@ -178,18 +212,22 @@ class AgentSession:
             for s in announced
         )
 
-    async def _watch_network(self) -> None:
-        """A socket bound to an address that vanished (handover) looks alive until its
-        heartbeat misses, and a ring sent meanwhile is lost: reconnect at once, idle or not.
-        (In a call, its connectivity monitor may get there first, before its ICE restart.)"""
-        known = local_addresses()
-        while True:
-            await asyncio.sleep(NETWORK_POLL_S)
-            current = local_addresses()
-            address = self.client.local_address
-            if address in known and address not in current:
-                self.client.reconnect_now("address-lost")
-            known = current
+    def _on_network_change(self, change: AddressChange) -> None:
+        # Idle or not: a ring sent into a socket on a vanished address would be lost. (In a
+        # call, its recovery hears the same change and restarts ICE.)
+        reconnect_if_stranded(self.client, change.lost)
+
+    def _on_session_lost(self) -> None:
+        """The server forgot our session (resume refused): its rings and our call are gone
+        there, so they end here too, and presence is announced again on the new session."""
+        log.warning("agent.session_lost", extra={"ringing": len(self.ringing)})
+        ringing, self.ringing = self.ringing, {}
+        for call_id in ringing:
+            self.call_cancelled.emit(call_id, SESSION_LOST)
+        if self.call is not None:
+            self._tasks.spawn(self._end_call(SESSION_LOST, notify_peer=False), "agent-session-lost")
+        if self.available:
+            self._tasks.spawn(self.set_available(True), "agent-presence")
 
     async def _work(self) -> None:
         while True:
@@ -223,47 +261,42 @@ class AgentSession:
         call, self.call = self.call, None
         if call is None:
             return
-        self._reconnecting = False
+        # Either publishes ENDED with ``reason`` (or keeps FAILED).
         if notify_peer:
-            await call.hangup(peer_reason)
+            await call.hangup(peer_reason, end_reason=reason)
         else:
-            await call.close()
+            await call.close(reason)
         log.info("call.ended", extra={"call_id": call.call_id, "reason": reason})
-        self.call_state.emit("ended")
+        self.call_state.emit("ended")  # compatibility, see _publish_legacy
         self.call_ended.emit(reason)
 
     def _on_peer_state(self, state: str) -> None:
         call = self.call
         if call is None:
             return
-        if state == "connected" and call.recovery is None:
-            self.call_state.emit("connected")  # first time; afterwards recovery reports
-        elif state == "closed" or (state == "failed" and call.recovery is None):
-            # Closed (DTLS shut down), or failed before it ever connected: nothing to
+        if state == "closed" or (state == "failed" and call.recovery is None):
+            # Closed (DTLS shut down), or failed with no recovery to run: nothing to
             # recover. A failure of a connected call is the reconnect controller's job.
-            task = asyncio.create_task(self._end_call("connection-lost", notify_peer=True))
-            self._lost_tasks.add(task)
-            task.add_done_callback(self._lost_tasks.discard)
+            self._tasks.spawn(self._end_call("connection-lost", notify_peer=True), "agent-lost")
 
-    def _on_recovery_started(self, recovery: CallRecovery) -> None:
-        recovery.controller.state_changed.connect(self._on_reconnect_state)
-        recovery.controller.recovered.connect(self.reconnected.emit)
-        recovery.controller.failed.connect(self.call_failed.emit)
+    def _publish(self, status: CallStatus) -> None:
+        self.call_status.emit(status)
+        self._publish_legacy(status)
 
-    def _on_reconnect_state(self, state: ReconnectState, attempt: int, max_attempts: int) -> None:
-        if state is ReconnectState.RECONNECTING:
-            self._reconnecting = True
-            self.call_state.emit("reconnecting")
-            self.reconnect_progress.emit(attempt, max_attempts)
-        elif state is ReconnectState.CONNECTED and self._reconnecting:
-            self._reconnecting = False
+    def _publish_legacy(self, status: CallStatus) -> None:
+        """The pre-CallStatus signals, derived here only, until the UI renders call_status."""
+        if status.state is CallState.RECONNECTING:
+            self.call_state.emit(str(status.state))
+            if status.origin is RestartOrigin.LOCAL:  # the peer's restart has no attempt count
+                self.reconnect_progress.emit(status.attempt, status.max_attempts)
+        elif status.state is CallState.CONNECTED and status.recovered_after_s is not None:
             self.call_state.emit("connected")
-        elif state is ReconnectState.FAILED:
-            self._reconnecting = False
-            self.call_state.emit("failed")
+            self.reconnected.emit(0, status.recovered_after_s)
+        elif status.state is not CallState.ENDED:  # ENDED: _end_call adds call_ended
+            self.call_state.emit(str(status.state))
 
     async def _on_call_lost(self, reason: str) -> None:
-        """The reconnect controller gave up: tell the peer and the server, end the call."""
+        """Recovery gave up: tell the peer and the server, end the call."""
         await self._end_call(reason, notify_peer=True, peer_reason=reason)
 
     def _on_remote_track(self, track: MediaStreamTrack) -> None:

@@ -64,7 +64,7 @@ async def _call_repeatedly(config: VisitorConfig, pause: float, stopping: asynci
         run = asyncio.create_task(visitor.run())
         stop = asyncio.create_task(stopping.wait())
         await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
-        visitor.hang_up()  # harmless when the call is already over
+        visitor.hangup()  # harmless when the call is already over
         stop.cancel()
         try:
             summary = await run

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from softphone.agent import AgentConfig, AgentSession, CallInfo
+from softphone.call.state import CallState
 from softphone.media.local import MediaChoice
+from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.ice import LOOPBACK
 from softphone.rtc.peer import CallPeer
 from softphone.signaling.config import ServerConfig
@@ -112,6 +114,11 @@ async def run_self_test(step_timeout: float = 15.0) -> SelfTestReport:
     rings: asyncio.Queue[CallInfo] = asyncio.Queue()
     tasks_before = asyncio.all_tasks()
     try:
+        async with steps.step("aiortc internals (ICE restart)", step_timeout) as detail:
+            compat = compatibility()
+            detail.append(compat.describe())
+            if not compat.ok:
+                raise RuntimeError("calls would not recover from network drops")
         async with steps.step("start signaling server", step_timeout) as detail:
             await server.start()
             detail.append(server.url)
@@ -135,7 +142,9 @@ async def run_self_test(step_timeout: float = 15.0) -> SelfTestReport:
             ring = await rings.get()
         async with steps.step("agent accepts, ICE/DTLS up", step_timeout):
             connected = asyncio.Event()
-            agent.call_state.connect(lambda s: connected.set() if s == "connected" else None)
+            agent.call_status.connect(
+                lambda status: connected.set() if status.state is CallState.CONNECTED else None
+            )
             await agent.accept(ring.call_id)
             await connected.wait()
             await visitor.connected.wait()
@@ -165,7 +174,7 @@ async def run_self_test(step_timeout: float = 15.0) -> SelfTestReport:
             if agent is not None:
                 cleanup.push_async_callback(agent.stop)
             if visitor_task is not None and not visitor_task.done():
-                visitor.hang_up()
+                visitor.hangup()
                 cleanup.push_async_callback(asyncio.wait_for, visitor_task, step_timeout)
     return report
 

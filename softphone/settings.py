@@ -31,7 +31,7 @@ class IceServer(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class ReconnectSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    """Automatic ICE-restart policy (DESIGN.md, Reconnection)."""
+    """Automatic ICE-restart policy (docs/architecture.md "The recovery flow")."""
 
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     attempt_timeout_s: Annotated[float, msgspec.Meta(ge=1.0, le=60.0)] = 10.0

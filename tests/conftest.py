@@ -66,7 +66,7 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
 def qloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop on pytest-qt's QApplication, for GUI tests that also run coroutines.
 
-    Traps avoided (QT_NOTES.md): the loop is created ``already_running`` so qtbot waits drive
+    Traps avoided (docs/qt-notes.md): the loop is created ``already_running`` so qtbot waits drive
     it; teardown cancels tasks in rounds and never calls ``loop.stop()`` (that quits the app
     and breaks every later qtbot wait).
     """

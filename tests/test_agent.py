@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 from aiortc import MediaStreamTrack
 
-from softphone.agent import AgentConfig, AgentSession, CallInfo
+from softphone.agent import ACCEPT_FAILED, SESSION_LOST, AgentConfig, AgentSession, CallInfo
+from softphone.call.state import CallState, CallStatus
 from softphone.demo import start_demo
 from softphone.media.local import MediaChoice
 from softphone.media.pattern import read_frame_stamp
 from softphone.rtc.ice import LOOPBACK
+from softphone.signaling.client import SignalingError
 from softphone.signaling.config import ServerConfig
+from softphone.signaling.protocol import ErrorCode, Message
 from softphone.signaling.server import SignalingServer
 from softphone.visitor.peer import VisitorConfig, VisitorPeer, VisitorSummary
 
@@ -32,17 +35,23 @@ async def wait_until(condition: Callable[[], bool], limit: float = 10.0) -> None
 @dataclass
 class Events:
     rings: asyncio.Queue[CallInfo] = field(default_factory=asyncio.Queue)
-    states: list[str] = field(default_factory=list)
-    ended: list[str] = field(default_factory=list)
+    statuses: list[CallStatus] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     previews: list[MediaStreamTrack] = field(default_factory=list)
 
+    @property
+    def states(self) -> list[str]:
+        return [str(status.state) for status in self.statuses]
+
+    @property
+    def ended(self) -> list[str | None]:
+        return [status.end_reason for status in self.statuses if status.terminal]
+
     def watch(self, agent: AgentSession) -> None:
         agent.incoming_call.connect(self.rings.put_nowait)
-        agent.call_state.connect(self.states.append)
-        agent.call_ended.connect(self.ended.append)
+        agent.call_status.connect(self.statuses.append)
         agent.call_cancelled.connect(lambda cid, why: self.cancelled.append((cid, why)))
         agent.media_notice.connect(self.notices.append)
         agent.remote_video_track.connect(self.tracks.append)
@@ -127,7 +136,7 @@ async def test_visitor_hangs_up_and_the_agent_call_ends() -> None:
         visitor = setup.visitor()
         run = await connect_call(setup, visitor)
         peer = setup.agent.call.peer if setup.agent.call else None
-        visitor.hang_up()
+        visitor.hangup()
         summary = await asyncio.wait_for(run, 10)
         await wait_until(lambda: setup.events.ended == ["normal"])
         assert summary.ended_reason == "visitor-hangup"
@@ -139,7 +148,7 @@ async def test_visitor_cancels_while_ringing() -> None:
         visitor = setup.visitor()
         run = asyncio.create_task(visitor.run())
         ring = await asyncio.wait_for(setup.events.rings.get(), 10)
-        visitor.hang_up()
+        visitor.hangup()
         await asyncio.wait_for(run, 10)
         await wait_until(lambda: bool(setup.events.cancelled))
         assert setup.events.cancelled[0][0] == ring.call_id
@@ -197,3 +206,57 @@ def test_media_choice_applies_to_the_next_call() -> None:
     session.set_media_choice(choice)
     assert session.config.media == choice
     assert "token" not in repr(session.config)
+
+
+async def test_a_failed_accept_leaves_the_session_free_for_the_next_one() -> None:
+    """The accept could not be sent: the call is closed again, not kept as "in a call"."""
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = asyncio.create_task(visitor.run())
+        ring = await asyncio.wait_for(setup.events.rings.get(), 10)
+        send = setup.agent.client.send
+
+        async def refused(msg: Message) -> None:
+            raise SignalingError(ErrorCode.QUEUE_FULL, "signaling is down")
+
+        setup.agent.client.send = refused  # type: ignore[method-assign]
+        try:
+            await setup.agent.accept(ring.call_id)
+        except SignalingError:
+            pass
+        else:
+            raise AssertionError("the failed send must reach the caller")
+        setup.agent.client.send = send  # type: ignore[method-assign]
+
+        assert setup.agent.call is None
+        assert setup.events.statuses[-1].state is CallState.ENDED
+        assert setup.events.statuses[-1].end_reason == ACCEPT_FAILED
+        await setup.agent.accept(ring.call_id)  # the ring is still up: this time it works
+        await asyncio.wait_for(visitor.connected.wait(), 10)
+        await wait_until(lambda: setup.events.states[-1] == "connected")
+        visitor.hangup()
+        await asyncio.wait_for(run, 10)
+
+
+async def test_a_lost_session_clears_stale_rings_and_says_why() -> None:
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = asyncio.create_task(visitor.run())
+        ring = await asyncio.wait_for(setup.events.rings.get(), 10)
+        assert ring.call_id in setup.agent.ringing
+        session = setup.server.sessions.find_agent("Alice")
+        assert session is not None
+        setup.server.sessions.expire(session)  # the server forgets us (e.g. grace ran out)
+
+        await wait_until(lambda: setup.events.cancelled != [])
+        assert setup.events.cancelled == [(ring.call_id, SESSION_LOST)]
+        assert setup.agent.ringing == {}
+        # Presence is announced again on the fresh session: the next visitor rings us.
+        visitor.hangup()
+        await asyncio.wait_for(run, 10)
+        second = setup.visitor()
+        second_run = asyncio.create_task(second.run())
+        again = await asyncio.wait_for(setup.events.rings.get(), 10)
+        assert again.call_id != ring.call_id
+        second.hangup()
+        await asyncio.wait_for(second_run, 10)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from softphone.rtc.aiortc_compat import check
 from softphone.selftest import SelfTestReport, SelfTestStep, run_self_test
 
 
@@ -9,7 +12,9 @@ async def test_self_test_passes_on_loopback() -> None:
     report = await run_self_test(step_timeout=15)
     assert report.passed, report.format_report()
     names = [step.name for step in report.steps]
-    assert names[0] == "start signaling server" and names[-1] == "clean close"
+    assert names[:2] == ["aiortc internals (ICE restart)", "start signaling server"]
+    assert names[-1] == "clean close"
+    assert "ICE restart available" in report.steps[0].detail
     media = next(step for step in report.steps if "both ways" in step.name)
     assert "agent: " in media.detail and "visitor: " in media.detail
     assert "PASSED" in report.format_report()
@@ -30,3 +35,18 @@ async def test_a_step_that_times_out_fails_the_report_and_still_cleans_up() -> N
     failed = [step for step in report.steps if not step.ok]
     assert len(failed) == 1 and "timed out" in failed[0].detail
     assert report.steps[-1] is failed[0]  # later steps did not run
+
+
+async def test_missing_aiortc_internals_fail_the_self_test_and_say_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(check, "_versions", lambda: ("1.99.0", "0.13.0"))
+    check.compatibility.cache_clear()
+    try:
+        report = await run_self_test(step_timeout=15)
+    finally:
+        monkeypatch.undo()
+        check.compatibility.cache_clear()
+    assert not report.passed
+    assert "ICE restart disabled" in report.format_report()
+    assert "aiortc 1.99.0 is not the tested 1.16.0" in report.steps[0].detail

@@ -1,7 +1,8 @@
 """The call state the agent sees, derived in one place and published only when it changes.
 
-Inputs are observations from the call engine (the peer's connection state, the reconnect
-controller's progress, media flowing again); the output is one immutable :class:`CallStatus`.
+Inputs are observations from the call engine, fed by :class:`softphone.call.signaled.SignaledCall`
+(the peer's connection state, the reconnect controller's progress, media flowing again); the
+output is one immutable :class:`CallStatus`.
 The UI renders a status and never recomputes one (the aiortc way: one
 ``__updateConnectionState`` that derives the state and emits it on change).
 """
@@ -54,7 +55,7 @@ class CallStateModel:
         self.status = CallStatus(call_id, CallState.CONNECTING)
 
     def media_connected(self) -> None:
-        """ICE is connected and media arrives from the peer: the call is connected."""
+        """The peer connection is up (ICE and DTLS) for the first time: connected."""
         if self.status.state is CallState.CONNECTING:
             self._set(replace(self.status, state=CallState.CONNECTED))
 

@@ -1,1 +1,1 @@
-"""media layer (see DESIGN.md)."""
+"""media layer: capture sources and frames (docs/architecture.md "Layers")."""

@@ -2,7 +2,7 @@
 
 The wheel's libasound was built with a config directory that does not exist on the
 target, so every ALSA open fails ("Unknown PCM default") unless the environment points
-it at the system's files. See QT_NOTES.md "Audio and devices on Linux".
+it at the system's files. See docs/qt-notes.md "Audio and devices on Linux".
 """
 
 from __future__ import annotations

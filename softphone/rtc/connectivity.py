@@ -1,30 +1,29 @@
 """Fast loss detection for one ICE transport (aiortc has none: it notices after ~30 s).
 
-Three observations, published as events:
+Two observations of the path carrying media, published on change:
 
 - ``disconnected``: nothing from the peer for ``silence_s`` only *starts* STUN binding
   probes of the pair carrying media; ``misses`` unanswered probes declare it (~1.3 s).
-  A muted peer still answers probes, so it never looks dead (AIORTC_NOTES.md: a plain
+  A muted peer still answers probes, so it never looks dead (docs/aiortc-notes.md: a plain
   silence watchdog false-positives on mute, DTX and recvonly).
 - ``failed``: the ICE transport failed or closed.
-- a local network change: the address in use disappeared or a new one appeared (polled,
-  cheap: ~0.2 ms per ifaddr scan), which should trigger an immediate restart.
+
+Back to ``connected`` when media arrives again or a probe is answered. Local address
+changes are the network watcher's (:mod:`softphone.call.network`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import ifaddr
-
 from softphone.events import Signal
-from softphone.rtc import seams
+from softphone.rtc.aiortc_compat.host_allowlist import host_candidate_allowlist
+from softphone.rtc.aiortc_compat.probe import probe_selected_pair, selected_local_address
+from softphone.rtc.aiortc_compat.transport import RestartableIceTransport
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +40,14 @@ class DetectionSettings:
     probe_timeout_s: float = 0.5
     misses: int = 2
     tick_s: float = 0.05
-    address_poll_s: float = 0.25
 
 
-def local_addresses() -> set[str]:
-    """Every address of the local interfaces (IPv6 link-local excluded)."""
-    found: set[str] = set()
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str):
-                found.add(ip.ip)
-            elif ip.ip[2] == 0:  # IPv6 without scope id: not link-local
-                found.add(ip.ip[0])
-    return found
-
-
-def usable_addresses() -> set[str]:
-    """Local addresses ICE could gather from now (the host allowlist, when set, filters)."""
-    found = local_addresses()
-    allowlist = seams.host_candidate_allowlist()
+def usable(addresses: frozenset[str]) -> frozenset[str]:
+    """The addresses ICE could gather from (the host allowlist, when set, filters)."""
+    allowlist = host_candidate_allowlist()
     if allowlist is not None:
-        return found & set(allowlist)
-    return found - {"127.0.0.1", "::1"}  # what aioice skips
+        return addresses & frozenset(allowlist)
+    return addresses - {"127.0.0.1", "::1"}  # what aioice skips
 
 
 class ConnectivityMonitor:
@@ -70,34 +55,32 @@ class ConnectivityMonitor:
 
     def __init__(
         self,
-        transport: seams.RestartableIceTransport,
+        transport: RestartableIceTransport,
         settings: DetectionSettings | None = None,
-        list_addresses: Callable[[], set[str]] = usable_addresses,
     ) -> None:
         self.settings = settings or DetectionSettings()
         self._transport = transport
-        self._list_addresses = list_addresses
         self._state = Connectivity.CONNECTED
         self._tasks: list[asyncio.Task[None]] = []
         self._alive_at = time.monotonic()
         self.probes = 0
-        """STUN probes sent so far (diagnostics)."""
+        """STUN probes sent so far (logged with every change)."""
         self.state_changed: Signal[[Connectivity, str]] = Signal("rtc.connectivity")
         """(state, reason) on every change."""
-        self.network_changed: Signal[[str]] = Signal("rtc.network_changed")
-        """(reason) "address-lost" or "address-added": restart now."""
 
     @property
     def state(self) -> Connectivity:
         return self._state
 
+    @property
+    def path_address(self) -> str | None:
+        """The local IP address of the pair carrying media, if any."""
+        return selected_local_address(self._transport)
+
     def start(self) -> None:
         if not self._tasks:
             self._alive_at = time.monotonic()
-            self._tasks = [
-                asyncio.ensure_future(self._watch_path()),
-                asyncio.ensure_future(self._watch_addresses()),
-            ]
+            self._tasks = [asyncio.ensure_future(self._watch_path())]
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -122,7 +105,12 @@ class ConnectivityMonitor:
                 self._set(Connectivity.CONNECTED, "media")
                 continue
             self.probes += 1
-            if await seams.probe_selected_pair(self._transport, settings.probe_timeout_s):
+            answered = await self._probe()
+            if answered is None:  # media arrived while the probe was out: alive
+                misses = 0
+                self._set(Connectivity.CONNECTED, "media")
+                continue
+            if answered:
                 misses = 0
                 self._alive_at = time.monotonic()
                 self._set(Connectivity.CONNECTED, "probe-answered")
@@ -131,8 +119,25 @@ class ConnectivityMonitor:
             if misses >= settings.misses:
                 self._set(Connectivity.DISCONNECTED, "probes-unanswered")
 
+    async def _probe(self) -> bool | None:
+        """Whether the probe was answered; None when media arrived first (the link came
+        back while the probe was out: no reason to sit out its timeout)."""
+        settings = self.settings
+        probe = asyncio.ensure_future(
+            probe_selected_pair(self._transport, settings.probe_timeout_s)
+        )
+        try:
+            while not probe.done():
+                await asyncio.wait({probe}, timeout=settings.tick_s)
+                if not probe.done() and self._silence() < settings.silence_s:
+                    return None
+            return probe.result()
+        finally:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
+
     def _silence(self) -> float:
-        last = max(self._transport.last_inbound or 0.0, self._alive_at)
+        last = max(self._transport.inbound.last_inbound or 0.0, self._alive_at)
         return time.monotonic() - last
 
     def _set(self, state: Connectivity, reason: str) -> None:
@@ -141,51 +146,11 @@ class ConnectivityMonitor:
         previous, self._state = self._state, state
         log.info(
             "rtc.connectivity",
-            extra={"state": state.value, "previous": previous.value, "reason": reason},
+            extra={
+                "state": state.value,
+                "previous": previous.value,
+                "reason": reason,
+                "probes": self.probes,
+            },
         )
         self.state_changed.emit(state, reason)
-
-    # -- local addresses -----------------------------------------------------------------
-
-    async def _watch_addresses(self) -> None:
-        known = self._list_addresses()
-        lost_reported: str | None = None
-        while True:
-            await asyncio.sleep(self.settings.address_poll_s)
-            current = self._list_addresses()
-            in_use = seams.selected_local_address(self._transport)
-            if in_use in current:
-                lost_reported = None
-            elif in_use is not None and in_use != lost_reported:
-                lost_reported = in_use  # once per loss, not on every poll
-                self._network_changed("address-lost", in_use)
-            added = current - known
-            if added:
-                self._network_changed("address-added", ",".join(sorted(added)))
-            known = current
-
-    def _network_changed(self, reason: str, address: str) -> None:
-        log.info("rtc.network_changed", extra={"reason": reason, "address": address})
-        self.network_changed.emit(reason)
-
-
-async def wait_for_state(
-    monitor: ConnectivityMonitor, state: Connectivity, within_s: float
-) -> bool:
-    """True once ``monitor`` reports ``state`` (at once if it already does)."""
-    if monitor.state is state:
-        return True
-    reached = asyncio.Event()
-
-    def on_change(new: Connectivity, reason: str) -> None:
-        if new is state:
-            reached.set()
-
-    monitor.state_changed.connect(on_change)
-    try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within_s):
-                await reached.wait()
-    finally:
-        monitor.state_changed.disconnect(on_change)
-    return reached.is_set()

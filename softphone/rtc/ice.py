@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from aiortc import RTCConfiguration, RTCIceServer
 
-from softphone.rtc.seams import set_host_candidate_allowlist
+from softphone.rtc.aiortc_compat.host_allowlist import set_host_candidate_allowlist
 
 LOOPBACK_ONLY = ("127.0.0.1",)
 

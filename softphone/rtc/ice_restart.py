@@ -1,6 +1,6 @@
 """ICE restart on one RTCPeerConnection: restart offers, answers, glare and media continuity.
 
-The mechanics live in :mod:`softphone.rtc.seams` (``RestartableIceTransport``); this class
+The mechanics live in :mod:`softphone.rtc.aiortc_compat` (``RestartableIceTransport``); this class
 turns them into the offer/answer steps the session layer drives over signaling, keeps every
 re-negotiated SDP stable (:mod:`softphone.rtc.sdp_stability`) and keeps media healthy around
 an outage (paused senders, video receiver reset after inbound silence).
@@ -18,13 +18,23 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from softphone.events import Signal
-from softphone.rtc import seams
+from softphone.rtc.aiortc_compat.media import (
+    request_keyframe,
+    reset_video_receiver,
+    set_senders_paused,
+)
+from softphone.rtc.aiortc_compat.rollback import rollback_local_offer
+from softphone.rtc.aiortc_compat.transport import (
+    RestartableIceTransport,
+    restartable_transports,
+)
 from softphone.rtc.sdp_stability import (
     ice_credentials,
     ice_credentials_changed,
     stabilize_answer,
     stabilize_reoffer,
 )
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,8 @@ class GlareAction(enum.Enum):
 
 
 def glare_action(*, polite: bool, own_offer_pending: bool) -> GlareAction:
-    """DESIGN.md: the agent is impolite, the visitor polite; glare converges in one round."""
+    """The agent is impolite, the visitor polite; glare converges in one round
+    (docs/architecture.md)."""
     if not own_offer_pending:
         return GlareAction.ANSWER
     return GlareAction.ROLLBACK_AND_ANSWER if polite else GlareAction.IGNORE
@@ -45,7 +56,7 @@ def glare_action(*, polite: bool, own_offer_pending: bool) -> GlareAction:
 class IceRestarter:
     """Restart ICE on ``pc`` in either direction without touching DTLS/SRTP.
 
-    ``pc`` must have been created after :func:`seams.install_ice_restart` and have
+    ``pc`` must have been created after :func:`install_ice_restart` and have
     completed its first negotiation.
 
     Offers, answers and rollbacks run one at a time (like a browser's operations chain):
@@ -58,24 +69,24 @@ class IceRestarter:
     def __init__(self, pc: RTCPeerConnection, *, polite: bool) -> None:
         self.polite = polite
         self._pc = pc
-        self._transports = seams.restartable_transports(pc)
-        self._awaiting_media = False
+        self._transports = restartable_transports(pc)
+        self._media_since: float | None = None
         self._restart_started: float | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("ice-restarter")
         self._negotiation = asyncio.Lock()
         self.ice_connected_again: Signal[[]] = Signal("rtc.ice_connected_again")
         """A restarted ICE agent nominated a pair (DTLS/SRTP continue on it)."""
         self.restart_needed: Signal[[str]] = Signal("rtc.restart_needed")
         """(reason) The signaling exchange went out of step: issue a fresh restart."""
         self.media_received: Signal[[]] = Signal("rtc.media_received")
-        """First SRTP/SRTCP from the peer after a restart began (RTCP counts: a muted peer
-        still sends reports, and they prove the keys work end to end)."""
+        """First SRTP/SRTCP from the peer after :meth:`watch_media` (RTCP counts: a muted
+        peer still sends reports, and they prove the keys work end to end)."""
         for transport in self._transports:
             transport.restart_completed.connect(self._on_restart_completed)
-            transport.inbound_resumed.connect(self._on_inbound_resumed)
+            transport.inbound.resumed.connect(self._on_inbound_resumed)
 
     @property
-    def transports(self) -> list[seams.RestartableIceTransport]:
+    def transports(self) -> list[RestartableIceTransport]:
         return list(self._transports)
 
     @property
@@ -109,7 +120,7 @@ class IceRestarter:
             raise RuntimeError("ICE restart needs a completed first negotiation")
         if self.offer_pending:
             # Re-issue during an outage: the unanswered offer is superseded.
-            seams.rollback_local_offer(self._pc)
+            rollback_local_offer(self._pc)
         self._begin_restart()
         for transport in self._transports:
             await transport.prepare_restart()
@@ -149,7 +160,7 @@ class IceRestarter:
             return None
         if action is GlareAction.ROLLBACK_AND_ANSWER:
             log.info("ice.glare", extra={"action": action.value})
-            seams.rollback_local_offer(self._pc)
+            rollback_local_offer(self._pc)
         current_remote = self._pc.remoteDescription
         previous_local = self._pc.localDescription
         if ice_credentials_changed(sdp, current_remote.sdp if current_remote else None):
@@ -174,20 +185,19 @@ class IceRestarter:
 
     def set_media_paused(self, paused: bool) -> None:
         """Pause senders while disconnected so no RTP sequence numbers are burnt."""
-        seams.set_senders_paused(self._pc, paused)
+        set_senders_paused(self._pc, paused)
 
     def _on_inbound_resumed(self, gap_s: float) -> None:
         for receiver in self._pc.getReceivers():
             if receiver.track is not None and receiver.track.kind == "video":
-                ssrcs = seams.reset_video_receiver(receiver)
-                self.spawn(seams.request_keyframe(receiver, ssrcs))
+                ssrcs = reset_video_receiver(receiver)
+                self.spawn(request_keyframe(receiver, ssrcs))
         log.info("media.video_receiver_reset", extra={"gap_ms": round(gap_s * 1000)})
 
     # -- success signals -------------------------------------------------------------------
 
     def _begin_restart(self) -> None:
         self._restart_started = time.monotonic()
-        self._awaiting_media = True
 
     def _on_restart_completed(self, generation: int) -> None:
         elapsed = time.monotonic() - (self._restart_started or time.monotonic())
@@ -196,16 +206,21 @@ class IceRestarter:
             extra={"generation": generation, "elapsed_ms": round(elapsed * 1000)},
         )
         self.ice_connected_again.emit()
-        if self._awaiting_media:
+
+    def watch_media(self) -> None:
+        """Emit ``media_received`` once at the first SRTP/SRTCP from the peer from now on,
+        whichever path carries it (the old pair may come back before the new one wins)."""
+        start = self._media_since is None
+        self._media_since = time.monotonic()
+        if start:
             self.spawn(self._await_media())
 
     async def _await_media(self) -> None:
-        # SRTP is what proves the restarted path end to end; poll the transport's stamp.
-        since = time.monotonic()
-        while self._awaiting_media:
-            stamps = [t.last_srtp for t in self._transports if t.last_srtp is not None]
-            if stamps and max(stamps) >= since:
-                self._awaiting_media = False
+        # Polling the transports' stamp (10 ms) costs less than a signal per packet.
+        while self._media_since is not None:
+            stamps = [t.inbound.last_srtp for t in self._transports]
+            if max((s for s in stamps if s is not None), default=-1.0) >= self._media_since:
+                self._media_since = None
                 self.media_received.emit()
                 return
             await asyncio.sleep(0.01)
@@ -219,16 +234,12 @@ class IceRestarter:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background; cancelled by :meth:`close`."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     async def close(self) -> None:
         """Stop background work (keyframe requests, media wait); the pc is closed by its owner."""
-        self._awaiting_media = False
+        self._media_since = None
         for transport in self._transports:
             transport.restart_completed.disconnect(self._on_restart_completed)
-            transport.inbound_resumed.disconnect(self._on_inbound_resumed)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            transport.inbound.resumed.disconnect(self._on_inbound_resumed)
+        await self._tasks.close()

@@ -19,9 +19,9 @@ from aiortc.sdp import candidate_from_sdp
 from softphone.events import Signal
 from softphone.media.local import LocalMedia
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
+from softphone.rtc.aiortc_compat.transport import install_ice_restart
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.ice_restart import IceRestarter
-from softphone.rtc.seams import install_ice_restart
 from softphone.rtc.stats import CallStats, StatsSampler
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class CallPeer:
         self, call_id: str, ice: IceSettings, media: LocalMedia, *, polite: bool = False
     ) -> None:
         self.call_id = call_id
-        # ICE-restart glare (DESIGN.md): the agent is impolite, the visitor polite.
+        # ICE-restart glare (docs/architecture.md): the agent is impolite, the visitor polite.
         self.polite = polite
         self.ice = ice
         self.media = media
@@ -45,10 +45,12 @@ class CallPeer:
         self.monitors: dict[str, TrackMonitor] = {}
         self._pending: list[RemoteCandidate] = []
         self._sampler = StatsSampler()
-        # Armed at the first "connected", once BUNDLE has left one ICE transport.
+        # Armed at the first "connected", once BUNDLE has left one ICE transport; never
+        # when the aiortc internals it needs are missing (aiortc_compat.check).
         self.restarter: IceRestarter | None = None
         ice.apply_host_allowlist()
-        install_ice_restart()  # before the pc: its ICE transports must be restartable
+        # Before the pc: its ICE transports must be restartable.
+        self.restartable = install_ice_restart()
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)
@@ -115,27 +117,6 @@ class CallPeer:
         for candidate in pending:
             await self.add_remote_candidate(*candidate)
 
-    # --- ICE restart (softphone.rtc.ice_restart) -------------------------------------------
-
-    async def restart_ice(self, reason: str) -> str | None:
-        """Fresh ICE ufrag/pwd and candidates; returns the restart offer SDP to send (None:
-        the peer's restart, answered meanwhile, made it redundant)."""
-        sdp = await self._armed_restarter().create_restart_offer()
-        log.info("call.restart_offer", extra={"call_id": self.call_id, "reason": reason})
-        return sdp
-
-    async def accept_restart_offer(self, sdp: str) -> str | None:
-        """The peer's restart offer; our answer, or None when glare says ours wins."""
-        return await self._armed_restarter().handle_remote_offer(sdp)
-
-    async def accept_restart_answer(self, sdp: str) -> None:
-        await self._armed_restarter().accept_restart_answer(sdp)
-
-    def _armed_restarter(self) -> IceRestarter:
-        if self.restarter is None:
-            raise RuntimeError("ICE restart needs a connected call")
-        return self.restarter
-
     # --- media and state ------------------------------------------------------------------
 
     def set_muted(self, muted: bool) -> None:
@@ -168,6 +149,6 @@ class CallPeer:
 
     def _on_state(self) -> None:
         log.info("call.state", extra={"call_id": self.call_id, "state": self.state})
-        if self.state == "connected" and self.restarter is None:
+        if self.state == "connected" and self.restarter is None and self.restartable:
             self.restarter = IceRestarter(self.pc, polite=self.polite)
         self.state_changed.emit(self.state)

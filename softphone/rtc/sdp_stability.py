@@ -3,7 +3,7 @@
 aiortc's createOffer rebuilds codecs and header extensions from its defaults on every call
 and writes a fresh ``o=`` line. On a re-offer that renumbers what was negotiated (VP8
 96→97 where 97 was the browser's RTX, extmap 9→1), which Chromium rejects by crashing the
-renderer (AIORTC_NOTES.md). Every re-offer/re-answer therefore goes through this module.
+renderer (docs/aiortc-notes.md). Every re-offer/re-answer therefore goes through this module.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""signaling layer (see DESIGN.md)."""
+"""signaling layer: protocol, client, server (docs/architecture.md "Layers")."""

@@ -80,7 +80,8 @@ class ServerConfig:
     no_origin_visitors: NoOriginPolicy = "token"
     frame_ancestors: list[str] = field(default_factory=lambda: ["'self'"])
     metrics_token: str | None = None
-    ice_servers: list[IceServer] = field(default_factory=list)  # default none, no credentials
+    # Default none: never aiortc's public STUN (docs/architecture.md "Network rules").
+    ice_servers: list[IceServer] = field(default_factory=list)
     turn: TurnConfig | None = None
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     tls_cert: str | None = None

@@ -1,6 +1,7 @@
 """The signaling wire protocol: one JSON object per websocket text frame.
 
-The wire protocol (docs/security.md covers admission and limits). Every message has a ``type``
+Between agents, visitors and the server (docs/architecture.md; docs/security.md covers
+admission and limits). Every message has a ``type``
 (the msgspec tag) and may carry a client-chosen string ``id``; an ``error`` answering a
 message echoes it as ``ref`` (so do ``welcome``, ``pong`` and ``ringing``). Unknown fields are
 ignored so that a newer peer can add fields without breaking an older one; anything else

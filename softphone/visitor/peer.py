@@ -9,10 +9,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from softphone.call.network import AddressChange, NetworkWatcher
+from softphone.call.signaled import SignaledCall
+from softphone.call.signaling import reconnect_if_stranded
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
-from softphone.rtc.signaled_call import SignaledCall
 from softphone.signaling.client import SignalingClient
 from softphone.signaling.protocol import (
     Accepted,
@@ -82,13 +84,16 @@ class VisitorPeer:
         )
         self._inbox: asyncio.Queue[Message | None] = asyncio.Queue()  # None: hang up
         self._client.message_received.connect(self._inbox.put_nowait)
+        self._network = NetworkWatcher()
+        self._network.changed.connect(self._on_network_change)
         self._requested_at = 0.0
         self._duration_timer: asyncio.TimerHandle | None = None
         self._lost_reason: str | None = None  # set when call recovery gave up
 
     async def run(self) -> VisitorSummary:
-        """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hang_up`."""
+        """Call in and stay until the agent hangs up, ``duration`` passes or :meth:`hangup`."""
         try:
+            self._network.start()
             await self._client.connect(timeout=10)
             self._requested_at = time.monotonic()
             await self._client.send(CallRequest())
@@ -101,7 +106,7 @@ class VisitorPeer:
         """Restart ICE now; False when no call is connected yet."""
         return self.call is not None and self.call.restart_ice(reason)
 
-    def hang_up(self) -> None:
+    def hangup(self) -> None:
         self._inbox.put_nowait(None)
 
     async def _converse(self) -> None:
@@ -140,10 +145,12 @@ class VisitorPeer:
         media = open_local_media(self.config.media)
         for notice in media.notices:
             log.warning("visitor.media_fallback", extra={"notice": str(notice)})
-        # The visitor is the polite side of ICE-restart glare (DESIGN.md).
+        # The visitor is the polite side of ICE-restart glare (docs/architecture.md).
         peer = CallPeer(call_id, self.config.ice, media, polite=True)
         peer.state_changed.connect(self._on_state)
-        self.call = SignaledCall(self._client, peer, on_lost=self._on_call_lost)
+        self.call = SignaledCall(
+            self._client, peer, on_lost=self._on_call_lost, network=self._network
+        )
         await self.call.send_offer()  # the visitor offers first (protocol)
 
     def _on_state(self, state: str) -> None:
@@ -152,15 +159,18 @@ class VisitorPeer:
             self.connected.set()
             if self.config.duration is not None:
                 loop = asyncio.get_running_loop()
-                self._duration_timer = loop.call_later(self.config.duration, self.hang_up)
+                self._duration_timer = loop.call_later(self.config.duration, self.hangup)
         elif state == "closed" and self.connected.is_set():
             # "failed" is left to call recovery (ICE restart); "closed" is final.
-            self.hang_up()
+            self.hangup()
+
+    def _on_network_change(self, change: AddressChange) -> None:
+        reconnect_if_stranded(self._client, change.lost)
 
     async def _on_call_lost(self, reason: str) -> None:
         """Call recovery gave up: end the call with its reason."""
         self._lost_reason = reason
-        self.hang_up()
+        self.hangup()
 
     async def _finish(self) -> None:
         if self._duration_timer is not None:
@@ -168,7 +178,7 @@ class VisitorPeer:
         if self.call is not None:
             peer = self.call.peer
             video, audio = peer.received("video"), peer.received("audio")
-            await self.call.close()
+            await self.call.close(self.summary.ended_reason)
             self.summary.video_frames = video.frames
             self.summary.stamped_frames = video.stamped_frames
             self.summary.missing_frames = video.missing_frames
@@ -179,6 +189,7 @@ class VisitorPeer:
                 and audio.frames > 0
                 and video.max_gap <= self.config.max_gap
             )
+        await self._network.stop()
         with contextlib.suppress(Exception):
             await self._client.close()
         log.info("visitor.summary", extra={"summary": self.summary.format()})

@@ -1,6 +1,6 @@
 """Fixtures for real network-fault tests: a fresh namespace topology per test, always cleaned up.
 
-The topology itself lives in ``bench/netns.py`` (shared with ``bench/reconnect.py``).
+The topology itself lives in ``labnet/netns.py``, shared with ``bench/reconnect.py``.
 Tests here carry ``@pytest.mark.netns``; the root conftest skips them unless root.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.netns import (
+from labnet.netns import (
     JsonLines,
     Topology,
     can_create_namespaces,

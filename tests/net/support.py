@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.netns import Event, JsonLines, captured_after, is_frame
+from labnet.netns import Event, JsonLines, captured_after, is_frame
 
-RUNNER = "bench.call_runner"
+RUNNER = "labnet.call_runner"
 MEDIA_BACK_S = 10.0
 
 
@@ -34,6 +34,6 @@ def assert_media_back(peers: tuple[JsonLines, JsonLines], since: float) -> None:
 
 
 def assert_one_dtls_handshake(peers: tuple[JsonLines, JsonLines]) -> None:
-    """Recovery reuses the DTLS session: no second handshake (DESIGN.md)."""
+    """Recovery reuses the DTLS session: no second handshake (docs/architecture.md)."""
     for peer in peers:
         assert len(matching(peer, lambda e: e.get("ev") == "dtls_connected")) == 1, peer.name

@@ -1,6 +1,6 @@
 """Why the project needs its own recovery: plain aiortc does not notice a cut link.
 
-AIORTC_NOTES.md measured 29-33 s (consent freshness); this test stays bounded and only
+docs/aiortc-notes.md: 29-33 s (consent freshness); this test stays bounded and only
 checks the first 5 s of an outage: media stops, yet aiortc reports nothing.
 """
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bench.netns import JsonLines, Topology, is_frame, start_call
+from labnet.netns import JsonLines, Topology, is_frame, start_call
 
 pytestmark = pytest.mark.netns
 
@@ -20,7 +20,7 @@ OBSERVE_S = 5.0
 def test_plain_aiortc_reports_no_state_change_for_5s_after_a_cut(
     topo: Topology, server: JsonLines
 ) -> None:
-    agent, visitor = start_call(topo, "bench.aiortc_peer")
+    agent, visitor = start_call(topo, "labnet.aiortc_peer")
     marks = {p.name: len(p.snapshot()) for p in (agent, visitor)}
     cut_at = topo.cut(topo.agent)
     time.sleep(OBSERVE_S)

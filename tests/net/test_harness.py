@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.netns import (
+from labnet.netns import (
     OWNERS,
     PREFIX,
     SERVER_PORT,

@@ -2,8 +2,8 @@
 healthy path, glare (both sides restart at once) and a restart the visitor starts itself
 on its own network change, which the agent answers.
 
-Same harness as test_recovery.py: agent and visitor runner processes (bench/call_runner.py)
-in their own namespaces, the real signaling server in the hub (bench/netns.py). Who sent
+Same harness as test_recovery.py: agent and visitor runner processes (labnet/call_runner.py)
+in their own namespaces, the real signaling server in the hub (labnet/netns.py). Who sent
 which restart message is read from the server's relay log, the one neutral witness.
 """
 
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bench.netns import (
+from labnet.netns import (
     SERVER_PORT,
     Event,
     JsonLines,
@@ -122,7 +122,8 @@ def test_glare_converges_in_one_round_on_the_agents_offer(
         visitor.send("restart")
         for peer, mark in zip(call, (agent_mark, visitor_mark), strict=True):
             peer.expect(log_event("call.restart_offer_sent"), 5.0, "its restart offer", after=mark)
-    # DESIGN.md: the agent is impolite and keeps its offer; the visitor rolls back, answers.
+    # The agent is impolite and keeps its offer; the visitor rolls back and answers
+    # (docs/architecture.md "The recovery flow").
     glare = agent.expect(log_event("ice.glare"), 10.0, "glare", after=agent_mark)
     assert glare["action"] == "ignore"
     glare = visitor.expect(log_event("ice.glare"), 10.0, "glare", after=visitor_mark)

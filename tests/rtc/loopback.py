@@ -1,7 +1,7 @@
-"""Loopback harness for the ICE-restart tests: two real aiortc peers in one process.
+"""Loopback harness for the rtc tests: two real aiortc peers in one process.
 
-Not a test module itself; it lives under the test_ice_restart* name so it stays within the
-files this part owns. Both peers gather on 127.0.0.1 only, with no ICE servers.
+Both peers gather on 127.0.0.1 only, with no ICE servers, and get the test-only
+:class:`tests.rtc.faults.LossyIceTransport`, so a test can make one side's network go deaf.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
-from softphone.rtc import seams
+from softphone.rtc.aiortc_compat.host_allowlist import set_host_candidate_allowlist
+from softphone.rtc.aiortc_compat.transport import restartable_transports
+from tests.rtc.faults import LossyIceTransport, install_lossy_transport
 
 VIDEO_FPS = 30
 
@@ -71,8 +73,9 @@ class PeerSide:
     consumers: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
-    def ice(self) -> seams.RestartableIceTransport:
-        (transport,) = seams.restartable_transports(self.pc)
+    def ice(self) -> LossyIceTransport:
+        (transport,) = restartable_transports(self.pc)
+        assert isinstance(transport, LossyIceTransport)
         return transport
 
 
@@ -135,8 +138,8 @@ async def connected_pair(
     offer_in_transit: Callable[[str], str] | None = None,
 ) -> LoopbackPair:
     """Negotiate once (offer possibly rewritten in transit) and wait for media both ways."""
-    seams.install_ice_restart()
-    seams.set_host_candidate_allowlist(["127.0.0.1"])
+    install_lossy_transport()
+    set_host_candidate_allowlist(["127.0.0.1"])
     pair = LoopbackPair(
         _side(media_tracks(audio=audio, video=video)),
         _side(media_tracks(audio=audio, video=video)),

@@ -10,35 +10,54 @@ from collections.abc import AsyncIterator
 import pytest
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
-from softphone.rtc.call_recovery import CallRecovery
+from softphone.call.network import AddressChange, NetworkWatcher
+from softphone.call.recovery import CallRecovery
+from softphone.call.state import CallState
 from softphone.rtc.ice_restart import IceRestarter
-from softphone.rtc.reconnect import ReconnectState
-from softphone.signaling.protocol import CallState, Message, RestartAnswer, RestartOffer
+from softphone.signaling import protocol
+from softphone.signaling.protocol import Message, RestartAnswer, RestartOffer
 from tests.rtc.loopback import LoopbackPair, PeerSide, connected_pair
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class FakeRelay:
-    """Delivers each side's messages to the other side in order, like the server would."""
+class FakeSignaling:
+    """One side's signaling (a CallSignaling): sends go to the relay, which delivers them
+    to the other side in order, like the server would. ``up`` False: signaling is down."""
 
+    local_address: str | None = None
+
+    def __init__(self, relay: FakeRelay, to: str) -> None:
+        self.relay, self.to = relay, to
+        self.up = True
+        self.deliver = self._deliver
+
+    async def send(self, msg: Message) -> None:
+        await self.deliver(msg)
+
+    async def _deliver(self, msg: Message) -> None:
+        self.relay.sent.append(msg)
+        self.relay.queues[self.to].put_nowait(msg)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not self.up:
+            await asyncio.sleep(timeout or 0.0)
+            raise TimeoutError
+
+    def reconnect_now(self, reason: str) -> None:
+        raise AssertionError("recovery never reconnects signaling itself")
+
+
+class FakeRelay:
     def __init__(self) -> None:
         self.sent: list[Message] = []
-        self.reconnects: list[str] = []  # reconnect_signaling() calls, with their reason
-        self._queues: dict[str, asyncio.Queue[Message]] = {}
+        self.queues: dict[str, asyncio.Queue[Message]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
-    def attach(self, name: str, peer_name: str, recovery: CallRecovery) -> None:
+    def attach(self, name: str, recovery: CallRecovery) -> None:
         queue: asyncio.Queue[Message] = asyncio.Queue()
-        self._queues[name] = queue
+        self.queues[name] = queue
         self._tasks.append(asyncio.ensure_future(self._pump(queue, recovery)))
-
-    def sender(self, to: str) -> object:
-        async def send(msg: Message) -> None:
-            self.sent.append(msg)
-            self._queues[to].put_nowait(msg)
-
-        return send
 
     async def _pump(self, queue: asyncio.Queue[Message], recovery: CallRecovery) -> None:
         while True:
@@ -50,21 +69,18 @@ class FakeRelay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def always_up(within_s: float) -> bool:
-    return True
-
-
-def recovery_for(side: PeerSide, relay: FakeRelay, *, polite: bool, to: str) -> CallRecovery:
+def recovery_for(
+    side: PeerSide, signaling: FakeSignaling, *, polite: bool, network: NetworkWatcher
+) -> CallRecovery:
     async def teardown(reason: str) -> None:
         raise AssertionError(f"call torn down: {reason}")
 
     return CallRecovery(
         IceRestarter(side.pc, polite=polite),
+        signaling,
         call_id="call-1",
-        send=relay.sender(to),  # type: ignore[arg-type]
-        wait_signaling=always_up,
         teardown=teardown,
-        reconnect_signaling=relay.reconnects.append,
+        network=network,
     )
 
 
@@ -74,10 +90,12 @@ async def recovering_pair() -> AsyncIterator[
 ]:
     pair = await connected_pair()
     relay = FakeRelay()
-    visitor = recovery_for(pair.offerer, relay, polite=True, to="agent")
-    agent = recovery_for(pair.answerer, relay, polite=False, to="visitor")
-    relay.attach("visitor", "agent", visitor)
-    relay.attach("agent", "visitor", agent)
+    network = NetworkWatcher(list_addresses=lambda: frozenset({"127.0.0.1"}))
+    to_agent, to_visitor = FakeSignaling(relay, "agent"), FakeSignaling(relay, "visitor")
+    visitor = recovery_for(pair.offerer, to_agent, polite=True, network=network)
+    agent = recovery_for(pair.answerer, to_visitor, polite=False, network=network)
+    relay.attach("visitor", visitor)
+    relay.attach("agent", agent)
     visitor.start()
     agent.start()
     try:
@@ -90,10 +108,10 @@ async def recovering_pair() -> AsyncIterator[
         await pair.close()
 
 
-async def wait_state(recovery: CallRecovery, state: ReconnectState, within_s: float) -> None:
+async def wait_state(recovery: CallRecovery, state: CallState, within_s: float) -> None:
     reached = asyncio.Event()
 
-    def on_change(new: ReconnectState, attempt: int, max_attempts: int) -> None:
+    def on_change(new: CallState, attempt: int, max_attempts: int) -> None:
         if new is state:
             reached.set()
 
@@ -120,15 +138,15 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
     monkeypatch.setattr(RTCDtlsTransport, "_do_handshake", counting)
     async with recovering_pair() as (pair, relay, visitor, agent):
         await asyncio.sleep(0.5)
-        pair.offerer.ice.drop_outgoing = True  # the visitor's network dies (both ways for
+        pair.offerer.ice.set_dropping(True)  # the visitor's network dies (both ways for
         cut = time.monotonic()  # its STUN: its probes and answers are lost)
-        await wait_state(agent, ReconnectState.RECONNECTING, within_s=3.0)
+        await wait_state(agent, CallState.RECONNECTING, within_s=3.0)
         detected = time.monotonic() - cut
         await asyncio.sleep(2.0)  # a real outage lasts a while
-        pair.offerer.ice.drop_outgoing = False
+        pair.offerer.ice.set_dropping(False)
         restored = time.monotonic()
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=10.0)
-        await wait_state(visitor, ReconnectState.CONNECTED, within_s=10.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=10.0)
+        await wait_state(visitor, CallState.CONNECTED, within_s=10.0)
         await pair.wait_media(since=time.monotonic(), frames=5)
         recovered = time.monotonic() - restored
         print(f"cut detected in {detected * 1000:.0f} ms, recovered {recovered * 1000:.0f} ms")
@@ -136,17 +154,19 @@ async def test_cut_is_detected_and_call_recovers_without_new_handshake(
         assert detected <= 2.0
         assert len(handshakes) == 2
         kinds = {type(m) for m in relay.sent}
-        assert {RestartOffer, RestartAnswer, CallState} <= kinds
-        assert any(isinstance(m, CallState) and m.state == "reconnecting" for m in relay.sent)
+        assert {RestartOffer, RestartAnswer, protocol.CallState} <= kinds
+        assert any(
+            isinstance(m, protocol.CallState) and m.state == "reconnecting" for m in relay.sent
+        )
 
 
 async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
     async with recovering_pair() as (pair, _relay, _visitor, agent):
         await asyncio.sleep(0.3)
         started = time.monotonic()
-        agent.controller.perform_ice_restart("manual")
-        await wait_state(agent, ReconnectState.RECONNECTING, within_s=1.0)
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        agent.controller.restart_ice("manual")
+        await wait_state(agent, CallState.RECONNECTING, within_s=1.0)
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         elapsed = time.monotonic() - started
         await pair.wait_media(since=time.monotonic(), frames=3)
         finished = time.monotonic()
@@ -164,16 +184,17 @@ async def test_manual_restart_on_healthy_call_is_make_before_break() -> None:
 
 async def test_network_changes_restart_only_when_they_matter() -> None:
     async with recovering_pair() as (_pair, relay, _visitor, agent):
-        agent.monitor.network_changed.emit("address-added")  # a VPN comes up beside the path
-        assert agent.controller.state is ReconnectState.CONNECTED
+        path = frozenset({"127.0.0.1"})
+        vpn = frozenset({"198.18.0.9"})
+        # A VPN comes up beside the working path: no restart.
+        agent._on_network_change(AddressChange(added=vpn, lost=frozenset(), current=path | vpn))
+        assert agent.controller.state is CallState.CONNECTED
         assert not any(isinstance(m, RestartOffer) for m in relay.sent)
-        assert relay.reconnects == []
 
-        agent.monitor.network_changed.emit("address-lost")  # the address in use is gone
-        # Signaling first (its socket may sit on that address), so the offer finds it back.
-        assert relay.reconnects == ["address-lost"]
-        assert agent.controller.state is ReconnectState.RECONNECTING
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        # The address in use is gone: restart at once.
+        agent._on_network_change(AddressChange(added=frozenset(), lost=path, current=vpn))
+        assert agent.controller.state is CallState.RECONNECTING
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         assert any(isinstance(m, RestartOffer) and m.reason == "network-change" for m in relay.sent)
 
 
@@ -181,7 +202,9 @@ async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
     """Glare where our offer was lost (e.g. in a socket that vanished): the polite peer's
     offer shows it, so ours goes out again at once instead of after the periodic re-issue."""
     async with recovering_pair() as (_pair, relay, visitor, agent):
-        deliver = agent._send
+        signaling = agent._signaling
+        assert isinstance(signaling, FakeSignaling)
+        deliver = signaling.deliver
         lost = asyncio.Event()
 
         async def lose_first_offer(msg: Message) -> None:
@@ -190,17 +213,39 @@ async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
                 return
             await deliver(msg)
 
-        agent._send = lose_first_offer  # type: ignore[method-assign]
-        agent.controller.perform_ice_restart("test")
+        signaling.deliver = lose_first_offer
+        agent.controller.restart_ice("test")
         async with asyncio.timeout(5):
             await lost.wait()
         await asyncio.sleep(1.2)  # older than STALE_OWN_OFFER_S: the visitor never saw it
         loop = asyncio.get_running_loop()
         visitor_offer_at = loop.time()
-        visitor.controller.perform_ice_restart("visitor-side")
-        await wait_state(agent, ReconnectState.CONNECTED, within_s=5.0)
+        visitor.controller.restart_ice("visitor-side")
+        await wait_state(agent, CallState.CONNECTED, within_s=5.0)
         recovered_after = loop.time() - visitor_offer_at
         resent = [m for m in relay.sent if isinstance(m, RestartOffer) and m.reason == "test"]
         assert resent, "the agent's offer was never sent again"
         # The periodic re-issue would come 2.5 s after the lost offer (1.3 s from here).
         assert recovered_after < 1.0, recovered_after
+
+
+async def test_link_back_while_signaling_is_down_is_connected_when_media_flows() -> None:
+    """State follows media: when the old path comes back before any restart could be
+    negotiated (here signaling stays down), the call is connected as soon as media flows
+    on it, not when a new ICE generation eventually wins (it never does here)."""
+    async with recovering_pair() as (pair, relay, visitor, agent):
+        for recovery in (visitor, agent):
+            signaling = recovery._signaling
+            assert isinstance(signaling, FakeSignaling)
+            signaling.up = False
+        await asyncio.sleep(0.3)
+        pair.offerer.ice.set_dropping(True)
+        await wait_state(agent, CallState.RECONNECTING, within_s=3.0)
+        await asyncio.sleep(1.0)
+        pair.offerer.ice.set_dropping(False)
+        restored = time.monotonic()
+        await wait_state(agent, CallState.CONNECTED, within_s=3.0)
+        await wait_state(visitor, CallState.CONNECTED, within_s=3.0)
+        print(f"connected {(time.monotonic() - restored) * 1000:.0f} ms after the link came back")
+        assert not any(isinstance(m, RestartOffer) for m in relay.sent)
+        assert pair.answerer.ice.generation == 0  # no new ICE generation was needed

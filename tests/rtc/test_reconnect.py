@@ -11,18 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from softphone.rtc.reconnect import (
+from softphone.call.reconnect import (
     ReconnectController,
     ReconnectFailure,
     ReconnectPolicy,
-    ReconnectState,
 )
+from softphone.call.state import CallState, RestartOrigin
 
 CONNECTED, RECONNECTING, FAILED, ENDED = (
-    ReconnectState.CONNECTED,
-    ReconnectState.RECONNECTING,
-    ReconnectState.FAILED,
-    ReconnectState.ENDED,
+    CallState.CONNECTED,
+    CallState.RECONNECTING,
+    CallState.FAILED,
+    CallState.ENDED,
 )
 
 
@@ -92,7 +92,7 @@ class FakeDriver:
             await asyncio.gather(waiter, timer, return_exceptions=True)
         return self._signaling.is_set()
 
-    async def send_restart(self, attempt: int, reason: str) -> None:
+    async def send_restart_offer(self, attempt: int, reason: str) -> None:
         self.restarts.append((self.clock.now(), attempt, reason))
 
     async def teardown(self, reason: str) -> None:
@@ -109,7 +109,7 @@ class Harness:
         self.ctl = ReconnectController(
             self.driver, call_id="call-1", policy=policy, clock=self.clock
         )
-        self.states: list[tuple[ReconnectState, int, int]] = []
+        self.states: list[tuple[CallState, int, int]] = []
         self.failures: list[ReconnectFailure] = []
         self.recoveries: list[tuple[int, float]] = []
         self.ctl.state_changed.connect(lambda s, a, n: self.states.append((s, a, n)))
@@ -138,12 +138,12 @@ async def h(_no_leaked_tasks: None) -> AsyncIterator[Harness]:
 async def test_first_connection_then_cut_and_recovery_on_first_attempt(h: Harness) -> None:
     assert h.states == [(CONNECTED, 0, 3)]
     h.ctl.on_disconnected("disconnected")
-    assert h.ctl.is_reconnecting  # shown at once, before any await
+    assert h.ctl.state is CallState.RECONNECTING  # shown at once, before any await
     await h.clock.advance(0.3)
     assert h.driver.restarts == [(0.0, 1, "disconnected")]
     h.ctl.on_ice_connected()
     await h.clock.advance(4)
-    assert h.ctl.is_reconnecting, "ICE alone is not success: media must flow again"
+    assert h.ctl.state is CallState.RECONNECTING, "ICE alone is not success: media must flow"
     h.ctl.on_media_received()
     await settle()
     assert h.ctl.state is CONNECTED
@@ -184,7 +184,11 @@ async def test_exhaustion_after_exactly_three_attempts_with_1s_and_2s_backoff(
     assert h.driver.teardowns == ["reconnect-failed"]
     assert h.failures == [
         ReconnectFailure(
-            attempts=3, elapsed_s=33.0, last_reason="ice-timeout", trigger="disconnected"
+            attempts=3,
+            elapsed_s=33.0,
+            last_reason="ice-timeout",
+            trigger="disconnected",
+            call_id="call-1",  # "Copy details" must never say "call id: unknown"
         )
     ]
     assert [s for s in h.states if s[0] is not CONNECTED] == [
@@ -331,7 +335,7 @@ async def test_failed_send_is_retried_on_the_next_tick(h: Harness) -> None:
         if len(sent) == 1:
             raise ConnectionError("socket closed under the send")
 
-    h.driver.send_restart = flaky_send  # type: ignore[method-assign]
+    h.driver.send_restart_offer = flaky_send  # type: ignore[method-assign]
     h.ctl.on_disconnected()
     await h.clock.advance(3)
     assert sent == [0.0, 2.5]
@@ -343,7 +347,7 @@ async def test_a_send_that_hangs_cannot_stall_the_attempt_past_its_deadline(
     async def hanging_send(attempt: int, reason: str) -> None:
         await asyncio.Event().wait()  # a websocket blocked on a dead TCP connection
 
-    h.driver.send_restart = hanging_send  # type: ignore[method-assign]
+    h.driver.send_restart_offer = hanging_send  # type: ignore[method-assign]
     h.ctl.on_disconnected()
     await h.clock.advance(10.5)
     assert h.states[-1] == (RECONNECTING, 1, 3)  # attempt 1 timed out on time: in backoff
@@ -396,7 +400,7 @@ async def test_close_during_reconnect_cancels_without_teardown(h: Harness) -> No
 async def test_every_step_is_logged_with_structured_fields(
     h: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="softphone.rtc.reconnect")
+    caplog.set_level(logging.INFO, logger="softphone.call.reconnect")
     h.ctl.on_disconnected("disconnected")
     await h.clock.advance(11.25)
     await h.recover()
@@ -495,3 +499,22 @@ def test_random_event_sequences_keep_the_invariants(events: list[str | float]) -
     assert len(h.driver.teardowns) == len(h.failures) <= 1
     assert (h.ctl.state is FAILED) == (len(h.driver.teardowns) == 1)
     assert h.ctl.state in (FAILED, ENDED)
+
+
+async def test_the_failure_is_published_before_the_call_is_torn_down(h: Harness) -> None:
+    """Whoever shows the modal still knows the call when the failure arrives."""
+    teardowns_at_failure: list[int] = []
+    h.ctl.failed.connect(lambda failure: teardowns_at_failure.append(len(h.driver.teardowns)))
+    h.ctl.on_disconnected()
+    await h.clock.advance(60)
+    assert teardowns_at_failure == [0]
+    assert h.driver.teardowns == ["reconnect-failed"]
+
+
+async def test_a_restart_started_by_the_peer_has_origin_peer(h: Harness) -> None:
+    h.ctl.on_remote_restart(attempt=1)
+    assert h.ctl.state is CallState.RECONNECTING
+    assert h.ctl.origin is RestartOrigin.PEER  # no "attempt 0 of 3" to show
+    await h.clock.advance(10.5)  # the peer's restart timed out: our own attempts begin
+    assert h.ctl.attempt == 1
+    assert h.ctl.origin is RestartOrigin.LOCAL

@@ -1,11 +1,10 @@
-"""Automatic call recovery for one call: detection → reconnect policy → ICE restart.
+"""Automatic recovery of one call: detection → reconnect policy → ICE restart.
 
-Glue between the mechanics (:class:`IceRestarter`, :class:`ConnectivityMonitor`) and the
-policy (:class:`ReconnectController`), speaking the restart part of the wire protocol
-(restart_offer / restart_answer / call_state). It is the controller's ``RestartDriver``.
-The owner (the session's call) supplies how to send a message, how to wait for signaling,
-how to reconnect it and how to tear the call down, and routes incoming messages to
-:meth:`handle`.
+Glue between the mechanics (:class:`IceRestarter`, :class:`ConnectivityMonitor`, the
+:class:`NetworkWatcher`) and the policy (:class:`ReconnectController`), speaking the restart
+part of the wire protocol (restart_offer / restart_answer / call_state) through a
+:class:`CallSignaling`. It is the controller's ``RestartDriver``. The owner routes incoming
+restart messages to :meth:`handle` and says how to tear the call down.
 """
 
 from __future__ import annotations
@@ -15,10 +14,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from softphone.rtc.connectivity import Connectivity, ConnectivityMonitor, DetectionSettings
+from softphone.call.network import AddressChange, NetworkWatcher
+from softphone.call.reconnect import ReconnectController, ReconnectPolicy
+from softphone.call.signaling import CallSignaling
+from softphone.call.state import CallState
+from softphone.rtc.connectivity import (
+    Connectivity,
+    ConnectivityMonitor,
+    DetectionSettings,
+    usable,
+)
 from softphone.rtc.ice_restart import IceRestarter
-from softphone.rtc.reconnect import ReconnectController, ReconnectPolicy, ReconnectState
-from softphone.signaling.protocol import CallState, Message, RestartAnswer, RestartOffer
+from softphone.signaling import protocol
+from softphone.signaling.protocol import Message, RestartAnswer, RestartOffer
 
 log = logging.getLogger(__name__)
 
@@ -36,31 +44,30 @@ class CallRecovery:
     def __init__(
         self,
         restarter: IceRestarter,
+        signaling: CallSignaling,
         *,
         call_id: str,
-        send: Callable[[Message], Awaitable[None]],
-        wait_signaling: Callable[[float], Awaitable[bool]],
         teardown: Callable[[str], Awaitable[None]],
-        reconnect_signaling: Callable[[str], None] | None = None,
+        network: NetworkWatcher | None = None,
         policy: ReconnectPolicy | None = None,
         detection: DetectionSettings | None = None,
     ) -> None:
         self.call_id = call_id
-        self._send = send
-        self._wait_signaling = wait_signaling
+        self._signaling = signaling
         self._teardown = teardown
-        self._reconnect_signaling = reconnect_signaling
+        self._network = network
         self._own_offer_sent_at: float | None = None
         self.restarter = restarter
         (transport,) = self.restarter.transports  # BUNDLE: one ICE transport per call
         self.monitor = ConnectivityMonitor(transport, detection)
         self.controller = ReconnectController(self, call_id=call_id, policy=policy)
-        self.restarter.ice_connected_again.connect(self._on_ice_connected_again)
+        self.restarter.ice_connected_again.connect(self._on_path_up)
         self.restarter.media_received.connect(self.controller.on_media_received)
-        self.restarter.restart_needed.connect(self.controller.perform_ice_restart)
+        self.restarter.restart_needed.connect(self._on_restart_needed)
         self.monitor.state_changed.connect(self._on_connectivity)
-        self.monitor.network_changed.connect(self._on_network_changed)
         self.controller.state_changed.connect(self._on_reconnect_state)
+        if network is not None:
+            network.changed.connect(self._on_network_change)
 
     def start(self) -> None:
         """The call is connected for the first time: start watching it."""
@@ -70,23 +77,19 @@ class CallRecovery:
     # -- RestartDriver (called by the controller) -----------------------------------------
 
     async def wait_signaling(self, within_s: float) -> bool:
-        return await self._wait_signaling(within_s)
+        try:
+            await self._signaling.wait_connected(within_s)
+        except TimeoutError:
+            return False
+        return True
 
-    async def send_restart(self, attempt: int, reason: str) -> None:
-        await self.perform_ice_restart(reason, attempt)
-
-    async def teardown(self, reason: str) -> None:
-        await self._teardown(reason)
-
-    # -- mechanics -------------------------------------------------------------------------
-
-    async def perform_ice_restart(self, reason: str, attempt: int = 0) -> str | None:
-        """Fresh ICE generation; returns once its restart offer is sent (the offer SDP), or
-        None if the peer's restart, answered meanwhile, already is that fresh generation."""
+    async def send_restart_offer(self, attempt: int, reason: str) -> None:
+        """Fresh ICE generation; returns once its restart offer is sent, or at once if the
+        peer's restart, answered meanwhile, already is that fresh generation."""
         sdp = await self.restarter.create_restart_offer()
         if sdp is None:
-            return None
-        await self._send(
+            return
+        await self._signaling.send(
             RestartOffer(call_id=self.call_id, sdp=sdp, attempt=attempt, reason=reason)
         )
         self._own_offer_sent_at = asyncio.get_running_loop().time()
@@ -94,7 +97,11 @@ class CallRecovery:
             "call.restart_offer_sent",
             extra={"call_id": self.call_id, "attempt": attempt, "reason": reason},
         )
-        return sdp
+
+    async def teardown(self, reason: str) -> None:
+        await self._teardown(reason)
+
+    # -- the peer's restart messages -------------------------------------------------------
 
     async def handle(self, msg: Message) -> bool:
         """Apply a relayed restart message of this call; False if it is not one."""
@@ -105,13 +112,15 @@ class CallRecovery:
             if answer is None:  # glare, and we are the impolite side: ours stands
                 if self._own_offer_age() > STALE_OWN_OFFER_S:
                     log.info("call.restart_offer_resent", extra={"call_id": self.call_id})
-                    self.controller.perform_ice_restart("peer-missed-offer")
+                    self.controller.restart_ice("peer-missed-offer")
                 return True
             self.controller.on_remote_restart(msg.attempt)
-            await self._send(RestartAnswer(call_id=self.call_id, sdp=answer, attempt=msg.attempt))
+            await self._signaling.send(
+                RestartAnswer(call_id=self.call_id, sdp=answer, attempt=msg.attempt)
+            )
         elif isinstance(msg, RestartAnswer):
             await self.restarter.accept_restart_answer(msg.sdp)
-        elif isinstance(msg, CallState):
+        elif isinstance(msg, protocol.CallState):
             log.info("call.peer_state", extra={"call_id": self.call_id, "state": msg.state})
         else:
             return False
@@ -124,21 +133,34 @@ class CallRecovery:
 
     async def close(self) -> None:
         """Stop watching and deciding; the restarter belongs to the peer, which closes it."""
+        if self._network is not None:
+            self._network.changed.disconnect(self._on_network_change)
         await self.controller.close()
         await self.monitor.stop()
-        self.restarter.ice_connected_again.disconnect(self._on_ice_connected_again)
+        self.restarter.ice_connected_again.disconnect(self._on_path_up)
         self.restarter.media_received.disconnect(self.controller.on_media_received)
-        self.restarter.restart_needed.disconnect(self.controller.perform_ice_restart)
+        self.restarter.restart_needed.disconnect(self._on_restart_needed)
 
     # -- observations ----------------------------------------------------------------------
 
-    def _on_ice_connected_again(self) -> None:
+    def _on_path_up(self) -> None:
         self.restarter.set_media_paused(False)
         self.controller.on_ice_connected()
 
+    def _on_restart_needed(self, reason: str) -> None:
+        # A stale answer to an offer that an earlier success made moot (the old path came
+        # back while offers were in flight) needs no new episode: media flows and the
+        # monitor watches the path. Mid-episode it means our agent checks a dead generation.
+        if self.controller.state is CallState.RECONNECTING:
+            self.controller.restart_ice(reason)
+        else:
+            log.info("call.restart_not_needed", extra={"call_id": self.call_id, "reason": reason})
+
     def _on_connectivity(self, state: Connectivity, reason: str) -> None:
         if state is Connectivity.CONNECTED:
-            self.restarter.set_media_paused(False)
+            # The path carrying media answers again (often the old pair, when the link came
+            # back): with media from the peer that is recovery, whatever the new agent does.
+            self._on_path_up()
             return
         if reason == "ice-closed":
             return  # the peer connection itself was closed: the call is over, not lost
@@ -148,23 +170,29 @@ class CallRecovery:
             self.controller.on_disconnected(reason)
         else:
             self.controller.on_failed(reason)
+        if self.controller.state is CallState.RECONNECTING:
+            self.restarter.watch_media()  # media seen before this loss no longer counts
 
-    def _on_network_changed(self, reason: str) -> None:
-        # DESIGN.md: the address in use vanished, or a new one appeared while the path is
-        # down. A new address beside a working path (a VPN, a bridge) is no reason to restart.
-        if reason == "address-added" and self.monitor.state is Connectivity.CONNECTED:
+    def _on_network_change(self, change: AddressChange) -> None:
+        # The address in use vanished, or a new one appeared while the path is down. A new
+        # address beside a working path (a VPN, a bridge) is no reason to restart.
+        in_use = self.monitor.path_address
+        if in_use is not None and in_use not in change.current:
+            reason = "address-lost"
+        elif usable(change.added) and self.monitor.state is not Connectivity.CONNECTED:
+            reason = "address-added"
+        else:
             log.info("call.network_change_ignored", extra={"call_id": self.call_id})
             return
-        if self._reconnect_signaling is not None:
-            # The signaling socket may be bound to the vanished address too: it would only
-            # be found dead by its heartbeat, after the restart offers were lost in it.
-            self._reconnect_signaling(reason)
+        log.info("call.network_change", extra={"call_id": self.call_id, "reason": reason})
         self.controller.on_network_change()
 
-    def _on_reconnect_state(self, state: ReconnectState, attempt: int, max_attempts: int) -> None:
-        if state is ReconnectState.RECONNECTING and attempt == 1:
-            self._tell_peer("reconnecting")
-        elif state is ReconnectState.CONNECTED and attempt == 0:
+    def _on_reconnect_state(self, state: CallState, attempt: int, max_attempts: int) -> None:
+        if state is CallState.RECONNECTING:
+            self.restarter.watch_media()  # success needs media from now on
+            if attempt == 1:
+                self._tell_peer("reconnecting")
+        elif state is CallState.CONNECTED and attempt == 0:
             self._tell_peer("connected")
 
     def _tell_peer(self, state: PeerVisibleState) -> None:
@@ -173,6 +201,6 @@ class CallRecovery:
 
     async def _send_state(self, state: PeerVisibleState) -> None:
         try:
-            await self._send(CallState(call_id=self.call_id, state=state))
+            await self._signaling.send(protocol.CallState(call_id=self.call_id, state=state))
         except Exception as exc:
             log.info("call.state_not_sent", extra={"call_id": self.call_id, "error": str(exc)})

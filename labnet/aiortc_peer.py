@@ -5,7 +5,7 @@ pattern and prints JSON lines: ``{"ev": "state", ...}`` on every aiortc state ch
 ``{"ev": "frame", "n": ..., "lat": ms}`` for decoded frames, each with wall-clock ``t`` so
 the parent can time faults across processes. The visitor calls, the agent answers.
 
-    python -m bench.aiortc_peer --url ws://198.18.1.1:8765/ws --role agent --token T
+    python -m labnet.aiortc_peer --url ws://198.18.1.1:8765/ws --role agent --token T
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ async def consume(track: MediaStreamTrack, every: int) -> None:
 
 
 async def call(args: argparse.Namespace, client: SignalingClient, stop: asyncio.Event) -> None:
-    # Never aiortc's default STUN server (DESIGN.md network rules): host candidates only.
+    # Never aiortc's default STUN server (docs/architecture.md "Network rules"): host
+    # candidates only.
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     tasks: set[asyncio.Task[None]] = set()
 

@@ -1,24 +1,32 @@
-"""Fails loudly when the aiortc/aioice internals softphone.rtc.seams relies on change.
+"""The aiortc/aioice internals softphone.rtc.aiortc_compat relies on.
 
-Each check names the seam it protects; see the seams module and AIORTC_NOTES.md.
+The runtime check (:mod:`softphone.rtc.aiortc_compat.check`) looks for every name at start-up
+and disables ICE restart when one is missing; the source-level checks here go further in
+CI (how aiortc *uses* those names). Each names the seam it protects; docs/aiortc-notes.md.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
 
 import aioice
 import aioice.ice
 import aioice.stun
 import aiortc
 import aiortc.rtcpeerconnection
+import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from softphone.rtc import seams
+from softphone.media.local import MediaChoice, open_local_media
+from softphone.rtc.aiortc_compat import check
+from softphone.rtc.aiortc_compat.transport import RestartableIceTransport, install_ice_restart
+from softphone.rtc.ice import LOOPBACK
+from softphone.rtc.peer import CallPeer
 
 
 def source(obj: object) -> str:
@@ -39,8 +47,8 @@ def test_seam1_host_addresses_hook() -> None:
 def test_seam2_ice_transport_injection_point() -> None:
     # The peer connection builds ICE transports through this module-level name.
     assert "RTCIceTransport(iceGatherer)" in source(aiortc.rtcpeerconnection.RTCPeerConnection)
-    seams.install_ice_restart()
-    assert aiortc.rtcpeerconnection.RTCIceTransport is seams.RestartableIceTransport
+    assert install_ice_restart()
+    assert issubclass(aiortc.rtcpeerconnection.RTCIceTransport, RestartableIceTransport)
 
 
 def test_seam2_dtls_uses_only_recv_and_send() -> None:
@@ -129,3 +137,67 @@ def test_seam5_rollback_internals() -> None:
     assert "self.__pendingLocalDescription" in pc_source
     assert "def __setSignalingState" in pc_source
     assert "have-local-offer" in pc_source
+
+
+def test_the_runtime_check_passes_on_the_pinned_versions() -> None:
+    result = check.check()
+    assert result.ok, result.problems
+    assert "ICE restart available" in result.describe()
+
+
+@pytest.fixture
+def fresh_verdict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    check.compatibility.cache_clear()
+    yield
+    monkeypatch.undo()  # the broken internal first, then a fresh verdict
+    check.compatibility.cache_clear()
+    assert install_ice_restart()  # the next test's peers are restartable again
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (RTCRtpSender, "_send_keyframe"),  # a method the media seam calls
+        (aioice.ice.CandidatePair, "local_candidate"),  # a property the probe reads
+        (aioice.Connection, "build_request"),  # a method the probe calls
+    ],
+)
+async def test_a_missing_internal_disables_ice_restart_instead_of_failing_mid_call(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdict: None, owner: type, name: str
+) -> None:
+    monkeypatch.delattr(owner, name)
+    result = check.compatibility()
+    assert not result.ok
+    assert any(name in problem for problem in result.problems), result.problems
+    assert "ICE restart disabled" in result.describe()
+
+    assert install_ice_restart() is False
+    assert aiortc.rtcpeerconnection.RTCIceTransport is RTCIceTransport  # aiortc's own
+    peer = CallPeer("c1", LOOPBACK, open_local_media(MediaChoice()))
+    try:
+        assert peer.restartable is False  # the call runs; it just cannot restart ICE
+    finally:
+        await peer.close()
+
+
+def test_a_missing_instance_attribute_is_found(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdict: None
+) -> None:
+    """Attributes set in __init__ (not on the class) are looked up on built objects."""
+    original = RTCRtpSender.__init__
+
+    def without_enabled(self: RTCRtpSender, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        del self._enabled
+
+    monkeypatch.setattr(RTCRtpSender, "__init__", without_enabled)
+    assert "RTCRtpSender._enabled missing" in check.check_internals()
+
+
+def test_an_untested_version_is_reported(
+    monkeypatch: pytest.MonkeyPatch, fresh_verdict: None
+) -> None:
+    monkeypatch.setattr(check, "_versions", lambda: ("1.99.0", "0.13.0"))
+    result = check.compatibility()
+    assert not result.ok
+    assert result.problems[0] == "aiortc 1.99.0 is not the tested 1.16.0"

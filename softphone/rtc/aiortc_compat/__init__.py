@@ -1,0 +1,17 @@
+"""Every place where Softphone reaches into aiortc/aioice internals, and the check of them.
+
+aiortc 1.16.0 / aioice 0.13.0 are pinned in pyproject.toml because of this package;
+:mod:`.check` verifies at run time that every internal used here exists (start-up,
+``--self-test``, the first call) and ICE restart is switched off when one is missing.
+docs/aiortc-notes.md has the measurements behind each seam.
+
+1. :mod:`.host_allowlist`: pin host candidates (``aioice.ice.get_host_addresses``).
+2. :mod:`.transport`: ICE restart without a new DTLS handshake (``RTCIceTransport``
+   injection, ``_recv``/``_send``, the gatherer's ``_connection``), fed by
+   :mod:`.inbound` (what arrived, RTP gaps).
+3. :mod:`.probe`: STUN probe of the selected pair (``Connection._nominated``,
+   ``build_request``).
+4. :mod:`.media`: paused senders (``RTCRtpSender._enabled``), video receiver reset (the
+   receiver's private jitter buffer and NACK generator).
+5. :mod:`.rollback`: drop a pending local offer (the peer connection's private state).
+"""
