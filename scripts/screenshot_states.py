@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from bench.netns import (
+from labnet.netns import (
     AGENT_NAME,
     AGENT_TOKEN,
     Topology,
@@ -28,7 +28,7 @@ from bench.netns import (
     signaling_url,
     start_signaling,
 )
-from bench.thread_netns import network_namespace
+from labnet.thread_netns import network_namespace
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, Settings
 from softphone.ui.main_window import MainWindow

@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from bench.netns import (
+from labnet.netns import (
     AGENT_NAME,
     AGENT_TOKEN,
     Topology,
@@ -27,7 +27,7 @@ from bench.netns import (
     signaling_url,
     start_signaling,
 )
-from bench.thread_netns import network_namespace
+from labnet.thread_netns import network_namespace
 from softphone.call.state import CallState, CallStatus
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, ReconnectSettings, Settings
