@@ -532,6 +532,10 @@
         <translation>Gespräch verloren</translation>
     </message>
     <message>
+        <source>The call was lost</source>
+        <translation>Das Gespräch ist abgebrochen</translation>
+    </message>
+    <message>
         <source>OK</source>
         <translation>OK</translation>
     </message>

@@ -34,7 +34,8 @@ class ReconnectErrorBox(QMessageBox):
         # own edge (#reconnectError).
         self.setWindowTitle(translate("ReconnectError", "Call lost"))
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setText(f"<b>{html.escape(translate('ReconnectError', 'The call was lost'))}</b>")
+        title = translate("ReconnectError", "The call was lost")
+        self.setText(f"<b>{html.escape(title)}</b>")
         self.setInformativeText(reconnect_failure_text(attempts, elapsed_s, reason))
         self.details = reconnect_failure_details(attempts, elapsed_s, reason, trigger, call_id)
         self.ok_button = self.addButton(QMessageBox.StandardButton.Ok)
