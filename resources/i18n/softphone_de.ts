@@ -439,8 +439,16 @@
         <translation>Abbrechen</translation>
     </message>
     <message>
+        <source>Keep Softphone running</source>
+        <translation>Softphone weiterlaufen lassen</translation>
+    </message>
+    <message>
         <source>Quit</source>
         <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Close Softphone now</source>
+        <translation>Softphone jetzt schließen</translation>
     </message>
 </context>
 <context>
@@ -610,8 +618,16 @@
         <translation>Speichern</translation>
     </message>
     <message>
+        <source>Keep these settings and close</source>
+        <translation>Diese Einstellungen übernehmen und schließen</translation>
+    </message>
+    <message>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Close without changing anything</source>
+        <translation>Schließen, ohne etwas zu ändern</translation>
     </message>
     <message>
         <source>System default camera</source>
@@ -840,8 +856,16 @@
         <translation>Anmelden</translation>
     </message>
     <message>
+        <source>Connect to the server with these details</source>
+        <translation>Mit diesen Angaben beim Server anmelden</translation>
+    </message>
+    <message>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Stay signed out; sign in later from Settings</source>
+        <translation>Abgemeldet bleiben; später über die Einstellungen anmelden</translation>
     </message>
 </context>
 <context>

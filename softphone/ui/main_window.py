@@ -72,9 +72,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setStyleSheet(style_sheet())
         self._style_hints = QGuiApplication.styleHints()  # keeps the hints' wrapper alive
-        self._style_hints.accessibility().contrastPreferenceChanged.connect(
-            lambda _p: self.setStyleSheet(style_sheet())
-        )
+        self._style_hints.accessibility().contrastPreferenceChanged.connect(self._restyle)
         self.resize(960, 640)
         root = QWidget()
         layout = QVBoxLayout(root)
@@ -101,6 +99,10 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         bar.addPermanentWidget(self.signaling_status)
         bar.addPermanentWidget(self.call_status)
+
+    def _restyle(self, _contrast: Qt.ContrastPreference) -> None:
+        """The system's contrast wish changed: switch looks while running."""
+        self.setStyleSheet(style_sheet())
 
     def _header(self) -> QFrame:
         header = QFrame()
@@ -352,9 +354,20 @@ class MainWindow(QMainWindow):
                 )
             )
         box.setStandardButtons(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Cancel).setText(translate("MainWindow", "Cancel"))
+        cancel = box.button(QMessageBox.StandardButton.Cancel)
+        cancel.setText(translate("MainWindow", "Cancel"))
+        describe(
+            cancel,
+            translate("MainWindow", "Cancel"),
+            translate("MainWindow", "Keep Softphone running"),
+        )
         quit_button = box.addButton(
             translate("MainWindow", "Quit"), QMessageBox.ButtonRole.DestructiveRole
+        )
+        describe(
+            quit_button,
+            translate("MainWindow", "Quit"),
+            translate("MainWindow", "Close Softphone now"),
         )
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 

@@ -77,11 +77,19 @@ class SettingsDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText(
-            translate("Settings", "Save")
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.setText(translate("Settings", "Save"))
+        describe(
+            save,
+            translate("Settings", "Save"),
+            translate("Settings", "Keep these settings and close"),
         )
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
-            translate("Settings", "Cancel")
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText(translate("Settings", "Cancel"))
+        describe(
+            cancel,
+            translate("Settings", "Cancel"),
+            translate("Settings", "Close without changing anything"),
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

@@ -76,8 +76,17 @@ class SignInDialog(QDialog):
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText(translate("SignIn", "Sign in"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(
-            translate("SignIn", "Cancel")
+        describe(
+            ok,
+            translate("SignIn", "Sign in"),
+            translate("SignIn", "Connect to the server with these details"),
+        )
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText(translate("SignIn", "Cancel"))
+        describe(
+            cancel,
+            translate("SignIn", "Cancel"),
+            translate("SignIn", "Stay signed out; sign in later from Settings"),
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
