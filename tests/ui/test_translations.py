@@ -187,3 +187,30 @@ def test_decimal_follows_the_language() -> None:
         assert decimal(2.34) == "2.3"
     finally:
         QLocale.setDefault(previous)
+
+
+def test_settings_dialog_offers_the_languages_and_remembers_the_choice(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QSettings
+
+    from softphone.settings import MediaSettings, ReconnectSettings
+    from softphone.ui.dialogs.settings_dialog import SettingsDialog
+    from softphone.ui.preferences import Preferences
+
+    dialog = SettingsDialog(MediaSettings(), ReconnectSettings(), None, [], language="de")
+    qtbot.addWidget(dialog)
+    choice = dialog.language_choice
+    items = [(choice.itemText(i), choice.itemData(i)) for i in range(choice.count())]
+    assert [data for _text, data in items] == ["", "en", "de"]
+    assert ("Deutsch", "de") in items and ("English", "en") in items
+    assert dialog.language() == "de"
+    choice.setCurrentIndex(0)
+    assert dialog.language() == ""
+
+    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
+    assert prefs.language("de") == "de"  # nothing chosen yet: the settings file's value
+    prefs.save_language("en")
+    assert prefs.language("de") == "en"
+    prefs.store.setValue("ui/language", "../../x")  # a hand-edited store never loads junk
+    assert prefs.language("de") == ""
