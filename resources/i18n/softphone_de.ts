@@ -954,6 +954,34 @@
         <translation>Verbindung verloren – verbindet erneut (Versuch {attempt} von {total}) …</translation>
     </message>
     <message>
+        <source>the visitor hung up</source>
+        <translation>der Besucher hat aufgelegt</translation>
+    </message>
+    <message>
+        <source>the visitor&apos;s connection was lost</source>
+        <translation>die Verbindung des Besuchers ist abgerissen</translation>
+    </message>
+    <message>
+        <source>the visitor cancelled</source>
+        <translation>der Besucher hat abgebrochen</translation>
+    </message>
+    <message>
+        <source>declined</source>
+        <translation>abgelehnt</translation>
+    </message>
+    <message>
+        <source>the connection could not be restored</source>
+        <translation>die Verbindung konnte nicht wiederhergestellt werden</translation>
+    </message>
+    <message>
+        <source>the server connection was lost</source>
+        <translation>die Serververbindung ist abgerissen</translation>
+    </message>
+    <message>
+        <source>unknown reason</source>
+        <translation>unbekannter Grund</translation>
+    </message>
+    <message>
         <source>Offline</source>
         <translation>Offline</translation>
     </message>

@@ -24,7 +24,7 @@ from softphone.ui.presenters.reconnect import ReconnectPresenter
 from softphone.ui.presenters.ringing import RingingPresenter
 from softphone.ui.ringer import Ringer
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
-from softphone.ui.status_text import agent_state_text
+from softphone.ui.status_text import agent_state_text, end_reason_text
 from softphone.ui.tasks import TaskSet
 from softphone.ui.tray import Tray
 
@@ -158,7 +158,9 @@ class AgentController(QObject):
         self._call_over()
         if status.state is CallState.ENDED and not by_agent:
             self.window.show_notice(
-                translate("Controller", "Call ended ({reason}).").format(reason=reason)
+                translate("Controller", "Call ended ({reason}).").format(
+                    reason=end_reason_text(reason)
+                )
             )
 
     def _call_over(self) -> None:

@@ -33,7 +33,6 @@ class ReconnectErrorBox(QMessageBox):
         # Without a window manager (kiosk, Xvfb) there is no frame: the theme draws our
         # own edge (#reconnectError).
         self.setWindowTitle(translate("ReconnectError", "Call lost"))
-        self.setTextFormat(Qt.TextFormat.RichText)
         title = translate("ReconnectError", "The call was lost")
         self.setText(f"<b>{html.escape(title)}</b>")
         self.setInformativeText(reconnect_failure_text(attempts, elapsed_s, reason))

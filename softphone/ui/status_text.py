@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QLocale
 
 from softphone.call.state import CallState, CallStatus, RestartOrigin
+from softphone.signaling.protocol import HangupReason
 from softphone.ui.i18n import translate
 
 
@@ -63,6 +64,21 @@ def banner_text(status: CallStatus | None) -> str | None:
     return translate(
         "StatusText", "Connection lost — reconnecting (attempt {attempt} of {total})…"
     ).format(attempt=status.attempt, total=status.max_attempts)
+
+
+def end_reason_text(reason: str | None) -> str:
+    """Why a call ended, in words; a code we do not know is shown as sent (a stable code)."""
+    texts = {
+        HangupReason.NORMAL: translate("StatusText", "the visitor hung up"),
+        HangupReason.PEER_LOST: translate("StatusText", "the visitor's connection was lost"),
+        HangupReason.CANCELLED: translate("StatusText", "the visitor cancelled"),
+        HangupReason.DECLINED: translate("StatusText", "declined"),
+        HangupReason.RECONNECT_FAILED: translate(
+            "StatusText", "the connection could not be restored"
+        ),
+        "connection-lost": translate("StatusText", "the server connection was lost"),
+    }
+    return texts.get(reason or "", reason or translate("StatusText", "unknown reason"))
 
 
 def window_title(agent_state: str) -> str:
