@@ -60,10 +60,11 @@ QLabel, QStatusBar QLabel { color: #ffffff; }
 #availability, QToolButton, QPushButton, QPushButton[tone] { background: #000000;
   color: #ffffff; border: 2px solid #ffffff; border-radius: 4px; padding: 6px 14px;
   font-weight: 700; }
+QToolButton { background: #ffffff; }  /* the icons are dark: keep them on white */
 #availability:disabled, QPushButton:disabled { color: #c0c0c0; border-style: dashed; }
 #availability:focus, QToolButton:focus, QPushButton:focus, QLineEdit:focus,
 QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus { border: 3px solid #ffff00; }
-QPushButton[tone]:checked { background: #ffff00; color: #000000; }
+QPushButton[tone]:checked { color: #ffff00; border: 4px double #ffff00; }
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit { background: #000000;
   color: #ffffff; border: 2px solid #ffffff; }
 #idleTitle, #ringTitle, #visitorName, #callTimer { font-size: 22px; font-weight: 700; }
