@@ -34,6 +34,7 @@ from softphone.ui.video_view import VideoView
 from tests.ui.fakes import FakeSession, ring
 
 SCREENS = [
+    "offline",
     "sign-in",
     "idle",
     "ringing",
@@ -75,6 +76,9 @@ def _reach(
     controller: AgentController,
     qtbot: QtBot,
 ) -> QWidget:
+    if name == "offline":  # before sign-in, or while the server is unreachable
+        session.signaling_state.emit("reconnecting")
+        return window
     if name == "sign-in":
         dialog = SignInDialog(None, window)
         dialog.server_url.setText("ws")  # typing started: the problems are shown
