@@ -552,6 +552,10 @@
         <translation>Diese Meldung schließen</translation>
     </message>
     <message>
+        <source>&amp;Copy details</source>
+        <translation>Details &amp;kopieren</translation>
+    </message>
+    <message>
         <source>Copy details</source>
         <translation>Details kopieren</translation>
     </message>

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
-from softphone.ui.a11y import announce, describe
+from softphone.ui.a11y import announce, describe, mnemonic_text
 from softphone.ui.i18n import translate
 from softphone.ui.status_text import reconnect_failure_details, reconnect_failure_text
 
@@ -44,12 +44,10 @@ class ReconnectErrorBox(QMessageBox):
             translate("ReconnectError", "OK"),
             translate("ReconnectError", "Close this message"),
         )
-        self.copy_button = QPushButton(translate("ReconnectError", "Copy details"))
-        describe(
-            self.copy_button,
-            translate("ReconnectError", "Copy details"),
-            translate("ReconnectError", "Copy the call id and error for a support ticket"),
-        )
+        self.copy_button = QPushButton(translate("ReconnectError", "&Copy details"))
+        copy_help = translate("ReconnectError", "Copy the call id and error for a support ticket")
+        describe(self.copy_button, translate("ReconnectError", "Copy details"), copy_help)
+        self.copy_button.setToolTip(f"{copy_help} ({mnemonic_text(self.copy_button.text())})")
         self.addButton(self.copy_button, QMessageBox.ButtonRole.ActionRole)
         # QMessageBox closes on any button; copying must leave the message readable.
         self.copy_button.clicked.disconnect()
