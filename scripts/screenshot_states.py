@@ -1,6 +1,8 @@
 """Screenshots of the real window in each state an agent sees, for docs/screenshots.
 
-Nothing is staged: the signaling server and a Python visitor run in network namespaces
+``--language de`` takes them in German into docs/screenshots/de/ (the app's own language
+override, with the catalogs the app loads). Nothing is staged: the signaling server and a
+Python visitor run in network namespaces
 (bench/netns.py), the agent's session runs in this process inside its own namespace
 (bench/thread_netns.py), and "reconnecting" and "error" come from pulling the agent's
 cable under the product's default reconnect policy. Needs root. Run under X:
@@ -9,6 +11,7 @@ scripts/screenshots.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import tempfile
@@ -29,8 +32,10 @@ from labnet.netns import (
     start_signaling,
 )
 from labnet.thread_netns import network_namespace
+from softphone.call.state import CallState
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, Settings
+from softphone.ui.i18n import SOURCE_LANGUAGE, install_translators, pick_language
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.shell import AppShell, media_choice
@@ -55,18 +60,25 @@ async def until(condition: Callable[[], bool], limit_s: float = 20.0) -> None:
             await asyncio.sleep(0.05)
 
 
-def save(name: str, window: MainWindow, *, whole_screen: bool = False) -> None:
+def save(name: str, window: MainWindow, out: Path, *, whole_screen: bool = False) -> None:
     # No processEvents() here: re-entering the Qt loop inside a coroutine breaks qasync.
     if whole_screen:  # dialogs are separate top-level windows
         screen = QGuiApplication.primaryScreen()
         pixmap = screen.grabWindow(0, window.x(), window.y(), window.width(), window.height())
     else:
         pixmap = window.grab()
-    pixmap.save(str(OUT / f"{name}.png"))
+    pixmap.save(str(out / f"{name}.png"))
     print(f"saved {name}.png {pixmap.width()}x{pixmap.height()}")
 
 
-async def take(topo: Topology, window: MainWindow) -> None:
+def reconnect_attempt(window: MainWindow) -> int:
+    status = window.call_status.status
+    if status is None or status.state is not CallState.RECONNECTING:
+        return 0
+    return status.attempt
+
+
+async def take(topo: Topology, window: MainWindow, out: Path) -> None:
     store = QSettings(str(Path(tempfile.mkdtemp()) / "prefs.ini"), QSettings.Format.IniFormat)
     prefs = Preferences(store)
     prefs.save_sign_in(SignIn(signaling_url(topo.agent), AGENT_NAME, AGENT_TOKEN))
@@ -78,40 +90,41 @@ async def take(topo: Topology, window: MainWindow) -> None:
         controller = shell.controller
         assert controller is not None, "sign-in failed"
         controller.session.set_media_choice(media_choice(shell.media))
-        await until(lambda: window.windowTitle() == "Softphone — Available")
+        await until(lambda: controller.signed_in and controller.available)
         await asyncio.sleep(0.5)
-        save("idle", window)
+        save("idle", window, out)
 
         url = signaling_url(topo.visitor)
         visitor = [sys.executable, "-c", VISITOR, "--server", url, "--name", "Ada Lovelace"]
         topo.spawn(topo.visitor.ns, "visitor", visitor)
         await until(lambda: window.pages.currentWidget() is window.incoming)
         await asyncio.sleep(0.3)
-        save("ringing", window)
+        save("ringing", window, out)
 
         window.incoming.accept_button.click()
         await until(lambda: window.call_view.remote_video.frames_shown > 30)
         await asyncio.sleep(2.5)  # let the call timer tick
-        save("in-call", window)
+        save("in-call", window, out)
 
         topo.cut(topo.agent)
-        await until(lambda: "attempt 2 of" in window.call_status.text(), 40)
+        await until(lambda: reconnect_attempt(window) == 2, 40)
         await asyncio.sleep(0.5)
-        save("reconnecting", window)
+        save("reconnecting", window, out)
 
         await until(lambda: controller.reconnect.error_box is not None, 60)
         await asyncio.sleep(0.6)
-        save("error", window, whole_screen=True)
+        save("error", window, out, whole_screen=True)
         if controller.reconnect.error_box is not None:
             controller.reconnect.error_box.accept()
     finally:
         await shell.close()
 
 
-async def main() -> None:
+async def main(language: str) -> None:
     if not can_create_namespaces():
         sys.exit("screenshots come from real faults: run as root (network namespaces)")
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = OUT if language == SOURCE_LANGUAGE else OUT / language
+    out.mkdir(parents=True, exist_ok=True)
     window = MainWindow()  # the X connection is made here, outside the namespaces
     window.move(0, 0)
     window.resize(960, 620)
@@ -119,7 +132,7 @@ async def main() -> None:
     with Topology() as topo:
         start_signaling(topo)
         with network_namespace(topo.agent.ns):
-            await take(topo, window)
+            await take(topo, window, out)
     window.close()
     print("\n| Screenshot | How it was taken |\n|---|---|")
     for name, source in SOURCES.items():
@@ -127,5 +140,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    app = QApplication(sys.argv)
-    qasync.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", default=SOURCE_LANGUAGE, help="e.g. de (default: en)")
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    language = pick_language(args.language, [])
+    translators = install_translators(language)  # kept alive for the run
+    qasync.run(main(language))

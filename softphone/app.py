@@ -92,6 +92,11 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
         log.info("app.focus_running_instance")
         return 0
     instance.listen()
+    from softphone.ui.i18n import install_translators, system_language
+    from softphone.ui.preferences import Preferences
+
+    language = system_language(Preferences().language(settings.language))
+    translators = install_translators(language)  # noqa: F841 (kept alive for the run)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     install_crash_handlers(loop)
@@ -106,6 +111,8 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
 async def _gui_main(
     settings: Settings, demo: bool, log_dir: Path | None, instance: SingleInstance
 ) -> int:
+    from PySide6.QtCore import QCoreApplication
+
     from softphone.ui.main_window import MainWindow, app_icon
     from softphone.ui.shell import AppShell
     from softphone.ui.tray import Tray
@@ -128,7 +135,10 @@ async def _gui_main(
     instance.activation_requested.connect(window.bring_to_front)
     shell = AppShell(settings, window, tray=tray, log_dir=log_dir)
     if settings.start_minimized and tray.available:
-        tray.notify("Softphone", "Running in the tray; calls will ring here.")
+        tray.notify(
+            "Softphone",
+            QCoreApplication.translate("App", "Running in the tray; calls will ring here."),
+        )
     else:
         window.show()
     log.info("app.ready")

@@ -20,6 +20,9 @@ APP_NAME = "softphone"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
+# A UI language code ("de"); empty follows the system's language.
+LANGUAGE_PATTERN = r"^([a-z]{2,3})?$"
+Language = Annotated[str, msgspec.Meta(pattern=LANGUAGE_PATTERN)]
 
 
 class IceServer(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -65,6 +68,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     reconnect: ReconnectSettings = msgspec.field(default_factory=ReconnectSettings)
     media: MediaSettings = msgspec.field(default_factory=MediaSettings)
     start_minimized: bool = False
+    language: Language = ""
 
 
 def default_config_path() -> Path:

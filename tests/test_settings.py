@@ -37,6 +37,8 @@ def test_valid_file_is_loaded(tmp_path: Path) -> None:
         'unknown_key = "x"\n',
         "[reconnect]\nmax_attempts = 0\n",  # out of bounds
         'log_level = "LOUD"\n',
+        'language = "de_DE; rm -rf /"\n',  # a language is a bare code: "de", or "" (system)
+        'language = "../../etc/passwd"\n',
         b"\xff\xfe\x00binary",
     ],
 )
@@ -54,6 +56,13 @@ def test_bad_file_warns_and_falls_back_to_defaults(
     assert loaded == Settings()
     assert any(r.getMessage().startswith("settings.invalid") for r in caplog.records)
     assert path.read_bytes() == before  # never destroy the agent's file
+
+
+def test_language_is_a_code_or_empty(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('language = "de"\n')
+    assert load_settings(path).language == "de"
+    assert Settings().language == ""  # follow the system
 
 
 def test_cli_overrides_win_and_none_means_not_given() -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtMultimedia import QAudioDevice, QMediaDevices
 
+from softphone.ui.i18n import translate
+
 log = logging.getLogger(__name__)
 
 
@@ -63,16 +65,31 @@ class OutputChoice(QObject):
         if device == self.device:
             return
         self.device = device
+        role = self.role_text()
         if device is None:
-            self.notice.emit(f"No {self.role} device found: sound is off.")
+            self.notice.emit(
+                translate("AudioDevices", "No {role} device found: sound is off.").format(role=role)
+            )
         elif was_preferred and not self.using_preferred():
             self.notice.emit(
-                f"Preferred {self.role} unplugged: using {device.description()} instead."
+                translate(
+                    "AudioDevices", "Preferred {role} unplugged: using {device} instead."
+                ).format(role=role, device=device.description())
             )
         elif self.using_preferred() and self.preferred_id:
-            self.notice.emit(f"Using your preferred {self.role} again: {device.description()}.")
+            self.notice.emit(
+                translate("AudioDevices", "Using your preferred {role} again: {device}.").format(
+                    role=role, device=device.description()
+                )
+            )
         log.info("ui.audio_output", extra={"role": self.role, "device": self.description()})
         self.changed.emit(device)
+
+    def role_text(self) -> str:
+        """The role in the agent's language (``role`` itself stays the log's key)."""
+        if self.role == "ringer":
+            return translate("AudioDevices", "ringer")
+        return translate("AudioDevices", "speaker")
 
     def description(self) -> str:
         return self.device.description() if self.device is not None else "none"

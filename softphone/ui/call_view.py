@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from softphone.ui.a11y import describe, shortcut_text
+from softphone.ui.i18n import translate
 from softphone.ui.status_text import format_duration
 from softphone.ui.video_view import VideoView
 from softphone.ui.widgets import Avatar, call_button, icon
@@ -24,27 +26,33 @@ class _Stage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.remote = VideoView("Connecting video…", self)
-        self.local = VideoView("Camera on", self, framed=True)
+        self.remote = VideoView(parent=self)
+        self.local = VideoView(parent=self, framed=True)
+        describe(
+            self.remote,
+            translate("CallView", "Visitor's video"),
+            translate("CallView", "The visitor's camera picture"),
+        )
+        describe(
+            self.local,
+            translate("CallView", "Your video"),
+            translate("CallView", "Preview of what the visitor sees from your camera"),
+        )
         self.local.setFixedSize(PREVIEW_WIDTH, PREVIEW_WIDTH * 9 // 16)
         self.audio_only = QWidget(self)
+        self.audio_only.setObjectName("audioOnly")
         layout = QVBoxLayout(self.audio_only)
         layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.avatar = Avatar(120)
-        self.audio_label = QLabel("Audio only")
-        self.audio_label.setStyleSheet("color: #d8dee9; font-size: 16px;")
+        self.audio_label = QLabel()
+        self.audio_label.setObjectName("audioOnlyLabel")
         self.audio_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.audio_label)
-        self.audio_only.setStyleSheet("background: #1d2330;")
         self.audio_only.hide()
         self.banner = QLabel(self)
         self.banner.setObjectName("reconnectBanner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setStyleSheet(
-            "background: rgba(208, 135, 0, 225); color: white; font-weight: 600;"
-            "padding: 8px 16px; border-radius: 6px;"
-        )
         self.banner.hide()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
@@ -86,16 +94,19 @@ class CallView(QFrame):
 
         info = QFrame()
         info.setObjectName("callInfo")
-        info.setStyleSheet("#callInfo { background: #262d3b; } QLabel { color: #e5e9f0; }")
         info_layout = QHBoxLayout(info)
         info_layout.setContentsMargins(16, 10, 16, 10)
         self.visitor_label = QLabel()
-        self.visitor_label.setStyleSheet("font-size: 16px; font-weight: 600;")
+        self.visitor_label.setObjectName("visitorName")
         self.page_label = QLabel()
-        self.page_label.setStyleSheet("color: #aab3c5;")
+        self.page_label.setObjectName("visitorPage")
         self.timer_label = QLabel("0:00")
-        self.timer_label.setAccessibleName("Call duration")
-        self.timer_label.setStyleSheet("font-size: 16px; font-family: monospace;")
+        self.timer_label.setObjectName("callTimer")
+        describe(
+            self.timer_label,
+            translate("CallView", "Call duration"),
+            translate("CallView", "Minutes and seconds since the call connected"),
+        )
         for label in (self.visitor_label, self.page_label):
             label.setTextFormat(Qt.TextFormat.PlainText)  # the visitor's text, never markup
         info_layout.addWidget(self.visitor_label)
@@ -107,22 +118,33 @@ class CallView(QFrame):
         self.stage = _Stage()
         controls = QFrame()
         controls.setObjectName("callControls")
-        controls.setStyleSheet("#callControls { background: #262d3b; }")
         controls_layout = QHBoxLayout(controls)
         controls_layout.setContentsMargins(16, 12, 16, 12)
         controls_layout.setSpacing(16)
         self.mute_button = call_button(
-            "Mute", "mic", "#4c566a", f"Mute your microphone ({MUTE_SHORTCUT})", checkable=True
+            translate("CallView", "Mute"),
+            "mic",
+            "neutral",
+            translate("CallView", "Mute your microphone"),
+            checkable=True,
         )
         self.camera_button = call_button(
-            "Camera",
+            translate("CallView", "Camera"),
             "camera",
-            "#4c566a",
-            f"Turn your camera off ({CAMERA_SHORTCUT})",
+            "neutral",
+            translate("CallView", "Turn your camera off"),
             checkable=True,
         )
         self.hangup_button = call_button(
-            "Hang up", "hangup", "#d64545", f"End the call ({HANGUP_SHORTCUT})"
+            translate("CallView", "Hang up"),
+            "hangup",
+            "danger",
+            translate("CallView", "End the call"),
+        )
+        self.hangup_button.setToolTip(
+            translate("CallView", "End the call ({shortcut})").format(
+                shortcut=shortcut_text(HANGUP_SHORTCUT)
+            )
         )
         self.camera_button.setChecked(True)
         self.mute_button.toggled.connect(self._on_mute)
@@ -136,6 +158,8 @@ class CallView(QFrame):
         layout.addWidget(info)
         layout.addWidget(self.stage, 1)
         layout.addWidget(controls)
+        self._show_mute(False)
+        self._show_camera(True)
 
     @property
     def remote_video(self) -> VideoView:
@@ -146,17 +170,18 @@ class CallView(QFrame):
         return self.stage.local
 
     def start_call(self, visitor_name: str, page: str | None) -> None:
-        self.visitor_label.setText(visitor_name or "Visitor")
+        self.visitor_label.setText(visitor_name or translate("CallView", "Visitor"))
         self.page_label.setText(page or "")
-        self.stage.avatar.set_name(visitor_name or "Visitor")
+        self.stage.avatar.set_name(visitor_name)
         self.remote_video.set_image(None)
-        self.remote_video.set_placeholder("Connecting video…")
+        self.remote_video.set_placeholder(translate("CallView", "Connecting video…"))
         self.local_video.set_image(None)
-        self.local_video.set_placeholder("Camera on")
         self.set_audio_only(False)
         self.set_banner(None)
         self.mute_button.setChecked(False)
         self.camera_button.setChecked(True)
+        self._show_mute(False)
+        self._show_camera(True)
         self._started_at = None
         self.timer_label.setText("0:00")
 
@@ -173,8 +198,8 @@ class CallView(QFrame):
     def elapsed_s(self) -> float:
         return 0.0 if self._started_at is None else time.monotonic() - self._started_at
 
-    def set_audio_only(self, audio_only: bool, reason: str = "Audio only") -> None:
-        self.stage.audio_label.setText(reason)
+    def set_audio_only(self, audio_only: bool, reason: str = "") -> None:
+        self.stage.audio_label.setText(reason or translate("CallView", "Audio only"))
         self.stage.audio_only.setVisible(audio_only)
         self.stage.remote.setVisible(not audio_only)
         self.stage.local.raise_()
@@ -182,7 +207,7 @@ class CallView(QFrame):
     def set_banner(self, text: str | None) -> None:
         """A message over the video that the agent cannot miss (e.g. reconnecting)."""
         self.stage.banner.setText(text or "")
-        self.stage.banner.setAccessibleName(text or "")
+        describe(self.stage.banner, text or "", translate("CallView", "Call connection problem"))
         self.stage.banner.setVisible(bool(text))
         self.stage._place_banner()
 
@@ -196,20 +221,49 @@ class CallView(QFrame):
         self.timer_label.setText(format_duration(self.elapsed_s()))
 
     def _on_mute(self, muted: bool) -> None:
-        self.mute_button.setText(" Unmute" if muted else " Mute")
-        self.mute_button.setIcon(icon("mic-off" if muted else "mic"))
-        self.mute_button.setToolTip(
-            f"{'Unmute' if muted else 'Mute'} your microphone ({MUTE_SHORTCUT})"
-        )
+        self._show_mute(muted)
         self.mute_toggled.emit(muted)
 
     def _on_camera(self, enabled: bool) -> None:
-        self.camera_button.setIcon(icon("camera" if enabled else "camera-off"))
-        self.camera_button.setText(" Camera" if enabled else " Camera off")
-        self.camera_button.setToolTip(
-            f"Turn your camera {'off' if enabled else 'on'} ({CAMERA_SHORTCUT})"
-        )
-        self.local_video.set_placeholder("Camera on" if enabled else "Camera off")
+        self._show_camera(enabled)
         if not enabled:
             self.local_video.set_image(None)
         self.camera_toggled.emit(enabled)
+
+    def _show_mute(self, muted: bool) -> None:
+        """The button says what it does next; its checked state says what is on now."""
+        button = self.mute_button
+        if muted:
+            name, description = (
+                translate("CallView", "Unmute"),
+                translate("CallView", "Unmute your microphone"),
+            )
+        else:
+            name, description = (
+                translate("CallView", "Mute"),
+                translate("CallView", "Mute your microphone"),
+            )
+        button.setText(f" {name}")
+        button.setIcon(icon("mic-off" if muted else "mic"))
+        button.setToolTip(f"{description} ({shortcut_text(MUTE_SHORTCUT)})")
+        describe(button, name, description)
+
+    def _show_camera(self, enabled: bool) -> None:
+        button = self.camera_button
+        if enabled:
+            name, description = (
+                translate("CallView", "Camera"),
+                translate("CallView", "Turn your camera off"),
+            )
+            placeholder = translate("CallView", "Camera on")
+        else:
+            name, description = (
+                translate("CallView", "Camera off"),
+                translate("CallView", "Turn your camera on"),
+            )
+            placeholder = translate("CallView", "Camera off")
+        button.setText(f" {name}")
+        button.setIcon(icon("camera" if enabled else "camera-off"))
+        button.setToolTip(f"{description} ({shortcut_text(CAMERA_SHORTCUT)})")
+        describe(button, name, description)
+        self.local_video.set_placeholder(placeholder)

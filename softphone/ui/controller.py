@@ -16,6 +16,7 @@ from softphone.call.state import CallState, CallStatus
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.call_session import CallSession
 from softphone.ui.diagnostics import DiagnosticsDialog
+from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.presenters.call_media import CallMediaPresenter
 from softphone.ui.presenters.diagnostics import DiagnosticsPresenter
@@ -23,7 +24,7 @@ from softphone.ui.presenters.reconnect import ReconnectPresenter
 from softphone.ui.presenters.ringing import RingingPresenter
 from softphone.ui.ringer import Ringer
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
-from softphone.ui.status_text import agent_state_text
+from softphone.ui.status_text import agent_state_text, end_reason_text
 from softphone.ui.tasks import TaskSet
 from softphone.ui.tray import Tray
 
@@ -102,7 +103,9 @@ class AgentController(QObject):
             await self.session.set_available(available)
         except Exception as exc:  # shown here, so not a task failure
             log.warning("ui.availability_failed", extra={"error": str(exc)})
-            self.window.show_notice(f"Could not change availability: {exc}")
+            self.window.show_notice(
+                translate("Controller", "Could not change availability: {error}").format(error=exc)
+            )
             return
         self.available = available
         log.info("ui.availability", extra={"available": available})
@@ -126,7 +129,9 @@ class AgentController(QObject):
             self.media.stop()
             self.window.show_call_status(None)
             self._call_over()
-            self.window.show_notice(f"Could not take the call: {exc}")
+            self.window.show_notice(
+                translate("Controller", "Could not take the call: {error}").format(error=exc)
+            )
 
     def hangup(self) -> None:
         self._hanging_up = True
@@ -152,7 +157,11 @@ class AgentController(QObject):
         reason, by_agent = status.end_reason, self._hanging_up
         self._call_over()
         if status.state is CallState.ENDED and not by_agent:
-            self.window.show_notice(f"Call ended ({reason}).")
+            self.window.show_notice(
+                translate("Controller", "Call ended ({reason}).").format(
+                    reason=end_reason_text(reason)
+                )
+            )
 
     def _call_over(self) -> None:
         self.call = None
@@ -170,7 +179,9 @@ class AgentController(QObject):
             self.tray.set_status(text, self.available)
 
     def _on_task_failed(self, error: BaseException) -> None:
-        self.window.show_notice(f"Something went wrong: {error}")
+        self.window.show_notice(
+            translate("Controller", "Something went wrong: {error}").format(error=error)
+        )
 
     async def close(self) -> None:
         """Stops media, polling and pending intents; the session is stopped by its owner."""

@@ -14,6 +14,8 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from softphone.ui.i18n import translate
+
 log = logging.getLogger("softphone.crash")
 
 _open_dialogs: list[QMessageBox] = []
@@ -31,9 +33,12 @@ def report_crash(
         return
     box = QMessageBox(
         QMessageBox.Icon.Critical,
-        "Softphone error",
-        "Something went wrong inside Softphone. The details were written to the log; "
-        "use Diagnostics → Export logs… to send them to support.",
+        translate("Crash", "Softphone error"),
+        translate(
+            "Crash",
+            "Something went wrong inside Softphone. The details were written to the log; "
+            "use Diagnostics → Export logs… to send them to support.",
+        ),
     )
     box.setDetailedText(details)
     box.finished.connect(lambda _result: _open_dialogs.remove(box))

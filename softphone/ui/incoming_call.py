@@ -11,6 +11,8 @@ import time
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from softphone.ui.a11y import shortcut_text
+from softphone.ui.i18n import translate
 from softphone.ui.status_text import ring_text
 from softphone.ui.widgets import Avatar, call_button
 
@@ -33,30 +35,46 @@ class IncomingCallPanel(QFrame):
 
     def _setup_ui(self) -> None:
         self.setObjectName("incomingCall")
-        self.setAccessibleName("Incoming call")
+        self.setAccessibleName(translate("IncomingCall", "Incoming call"))
         layout = QVBoxLayout(self)
         layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.setSpacing(14)
         self.avatar = Avatar(112)
         self.title = QLabel()
         self.title.setObjectName("ringTitle")
-        self.title.setStyleSheet("font-size: 22px; font-weight: 600; color: #1d2330;")
         self.page = QLabel()
-        self.page.setStyleSheet("color: #5a6275; font-size: 14px;")
+        self.page.setObjectName("ringPage")
         self.countdown = QLabel()
-        self.countdown.setStyleSheet("color: #8a93a6;")
+        self.countdown.setObjectName("ringCountdown")
         for label in (self.title, self.page, self.countdown):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setTextFormat(Qt.TextFormat.PlainText)  # the visitor's text, never markup
         self.accept_button = call_button(
-            "Accept", "accept", "#2e9d5b", f"Accept the call ({ACCEPT_SHORTCUT})"
+            translate("IncomingCall", "Accept"),
+            "accept",
+            "accept",
+            translate("IncomingCall", "Accept the call"),
+        )
+        self.accept_button.setToolTip(
+            translate("IncomingCall", "Accept the call ({shortcut})").format(
+                shortcut=shortcut_text(ACCEPT_SHORTCUT)
+            )
         )
         self.decline_button = call_button(
-            "Decline", "hangup", "#d64545", f"Decline the call ({DECLINE_SHORTCUT})"
+            translate("IncomingCall", "Decline"),
+            "hangup",
+            "danger",
+            translate("IncomingCall", "Decline the call"),
         )
-        # Never take keyboard focus from whatever the agent is typing in.
+        self.decline_button.setToolTip(
+            translate("IncomingCall", "Decline the call ({shortcut})").format(
+                shortcut=shortcut_text(DECLINE_SHORTCUT)
+            )
+        )
+        # A click never takes keyboard focus from whatever the agent is typing in; Tab
+        # and the shortcuts still reach the buttons.
         for button in (self.accept_button, self.decline_button):
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             button.setMinimumWidth(150)
         self.accept_button.clicked.connect(self._accept)
         self.decline_button.clicked.connect(self._decline)
@@ -71,15 +89,18 @@ class IncomingCallPanel(QFrame):
         layout.addWidget(self.page)
         layout.addSpacing(8)
         layout.addLayout(buttons)
+        QWidget.setTabOrder(self.decline_button, self.accept_button)  # as laid out
         layout.addWidget(self.countdown)
 
     def show_call(
         self, call_id: str, visitor_name: str, page: str | None, timeout_s: float
     ) -> None:
         self.call_id = call_id
-        self.avatar.set_name(visitor_name or "Visitor")
+        self.avatar.set_name(visitor_name)
         self.title.setText(ring_text(visitor_name, None))
-        self.page.setText(f"From page: {page}" if page else "")
+        self.page.setText(
+            translate("IncomingCall", "From page: {page}").format(page=page) if page else ""
+        )
         self.page.setVisible(bool(page))
         self._deadline = time.monotonic() + timeout_s
         self._update_countdown()
@@ -91,7 +112,9 @@ class IncomingCallPanel(QFrame):
 
     def _update_countdown(self) -> None:
         left = max(0, round(self._deadline - time.monotonic()))
-        self.countdown.setText(f"Ringing — {left} s left to answer")
+        self.countdown.setText(
+            translate("IncomingCall", "Ringing — {seconds} s left to answer").format(seconds=left)
+        )
 
     def _accept(self) -> None:
         if self.call_id is not None:

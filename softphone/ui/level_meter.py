@@ -9,6 +9,8 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtMultimedia import QAudioFormat, QAudioSource, QMediaDevices
 from PySide6.QtWidgets import QProgressBar, QWidget
 
+from softphone.ui.i18n import translate
+
 
 def peak_percent(pcm: bytes) -> int:
     """Peak of signed 16-bit little-endian samples, 0..100."""
@@ -25,7 +27,10 @@ class LevelMeter(QProgressBar):
         self.setRange(0, 100)
         self.setTextVisible(False)
         self.setMaximumHeight(12)
-        self.setAccessibleName("Microphone level")
+        self.setAccessibleName(translate("LevelMeter", "Microphone level"))
+        self.setAccessibleDescription(
+            translate("LevelMeter", "Moves while the default microphone hears sound")
+        )
         self._source: QAudioSource | None = None
         self._io: QIODevice | None = None
 
@@ -42,7 +47,7 @@ class LevelMeter(QProgressBar):
     def start(self) -> bool:
         device = QMediaDevices.defaultAudioInput()
         if device.isNull():
-            self.setToolTip("No microphone found by the sound system")
+            self.setToolTip(translate("LevelMeter", "No microphone found by the sound system"))
             return False
         fmt = QAudioFormat()
         fmt.setSampleRate(16_000)
@@ -53,7 +58,9 @@ class LevelMeter(QProgressBar):
         if self._io is None:
             return False
         self._io.readyRead.connect(self._read)
-        self.setToolTip(f"Level of {device.description()}")
+        self.setToolTip(
+            translate("LevelMeter", "Level of {device}").format(device=device.description())
+        )
         return True
 
     def stop(self) -> None:

@@ -4,7 +4,7 @@ the status bar. A thin view: it shows what it is told and reports the user's int
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -19,29 +19,20 @@ from PySide6.QtWidgets import (
 )
 
 from softphone.call.state import CallStatus
+from softphone.ui.a11y import announce, describe, shortcut_text
 from softphone.ui.call_view import CAMERA_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT, CallView
+from softphone.ui.i18n import translate
 from softphone.ui.incoming_call import ACCEPT_SHORTCUT, DECLINE_SHORTCUT, IncomingCallPanel
 from softphone.ui.session_bridge import gui_thread_only
 from softphone.ui.status_indicator import CallStatusIndicator, SignalingStatus
-from softphone.ui.status_text import banner_text, window_title
+from softphone.ui.status_text import agent_state_text, banner_text, window_title
+from softphone.ui.theme import repolish, style_sheet
 from softphone.ui.widgets import icon
 
 NOTICE_MS = 10_000
-STYLE = """
-QMainWindow { background: #f4f6fa; }
-#header { background: #ffffff; border-bottom: 1px solid #dde2ea; }
-#appName { font-size: 16px; font-weight: 700; color: #1d2330; }
-#agentName { color: #5a6275; font-size: 14px; }
-#availability { border-radius: 14px; padding: 5px 14px; font-weight: 600; border: none; }
-#availability[available="true"] { background: #e3f4ea; color: #1f7a45; }
-#availability[available="false"] { background: #fdf0dc; color: #9a5b00; }
-#availability:disabled { background: #eceff4; color: #8a93a6; }
-QToolButton { border: none; padding: 4px; border-radius: 6px; }
-QToolButton:hover { background: #eceff4; }
-#idleTitle { font-size: 22px; font-weight: 600; color: #1d2330; }
-#idleHint { font-size: 14px; color: #5a6275; }
-QStatusBar { background: #ffffff; border-top: 1px solid #dde2ea; color: #3b4252; }
-"""
+AVAILABILITY_SHORTCUT = "Ctrl+Shift+Y"
+DIAGNOSTICS_SHORTCUT = "Ctrl+Shift+I"
+SETTINGS_SHORTCUT = "Ctrl+Shift+S"
 
 
 def app_icon() -> QIcon:
@@ -71,7 +62,7 @@ class MainWindow(QMainWindow):
         self._setup_shortcuts()
         self.set_signaling_state("offline")
         self.show_call_status(None)
-        self.set_agent_state("Offline")
+        self.set_agent_state(agent_state_text(False, False, False))
         self.set_agent_name("")
         self.set_available(False, enabled=False)
 
@@ -79,7 +70,9 @@ class MainWindow(QMainWindow):
 
     def _setup_ui(self) -> None:
         self.setWindowIcon(app_icon())
-        self.setStyleSheet(STYLE)
+        self.setStyleSheet(style_sheet())
+        self._style_hints = QGuiApplication.styleHints()  # keeps the hints' wrapper alive
+        self._style_hints.accessibility().contrastPreferenceChanged.connect(self._restyle)
         self.resize(960, 640)
         root = QWidget()
         layout = QVBoxLayout(root)
@@ -107,6 +100,10 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.signaling_status)
         bar.addPermanentWidget(self.call_status)
 
+    def _restyle(self, _contrast: Qt.ContrastPreference) -> None:
+        """The system's contrast wish changed: switch looks while running."""
+        self.setStyleSheet(style_sheet())
+
     def _header(self) -> QFrame:
         header = QFrame()
         header.setObjectName("header")
@@ -114,22 +111,30 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(14, 8, 14, 8)
         logo = QLabel()
         logo.setPixmap(app_icon().pixmap(28, 28))
-        name = QLabel("Softphone")
+        name = QLabel("Softphone")  # the product's name, never translated
         name.setObjectName("appName")
         self.agent_label = QLabel()
         self.agent_label.setObjectName("agentName")
+        self.agent_label.setTextFormat(Qt.TextFormat.PlainText)  # the name typed at sign-in
         self.availability_button = QPushButton()
         self.availability_button.setObjectName("availability")
         self.availability_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.availability_button.setAccessibleName("Availability")
         self.availability_button.clicked.connect(
             lambda: self.availability_requested.emit(not self.available)
         )
         self.diagnostics_button = self._tool_button(
-            "diagnostics", "Diagnostics: call quality and logs", self.diagnostics_requested
+            "diagnostics",
+            translate("MainWindow", "Diagnostics"),
+            translate("MainWindow", "Call quality, Restart ICE and the logs"),
+            DIAGNOSTICS_SHORTCUT,
+            self.diagnostics_requested,
         )
         self.settings_button = self._tool_button(
-            "settings", "Settings: devices, server, reconnect", self.settings_requested
+            "settings",
+            translate("MainWindow", "Settings"),
+            translate("MainWindow", "Devices, server, reconnect and language"),
+            SETTINGS_SHORTCUT,
+            self.settings_requested,
         )
         layout.addWidget(logo)
         layout.addWidget(name)
@@ -142,12 +147,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.settings_button)
         return header
 
-    def _tool_button(self, icon_name: str, tooltip: str, signal: SignalInstance) -> QToolButton:
+    def _tool_button(
+        self, icon_name: str, name: str, description: str, keys: str, signal: SignalInstance
+    ) -> QToolButton:
         button = QToolButton()
         button.setIcon(icon(icon_name))
         button.setIconSize(QSize(22, 22))
-        button.setToolTip(tooltip)
-        button.setAccessibleName(tooltip.split(":", maxsplit=1)[0])
+        button.setToolTip(f"{name}: {description} ({shortcut_text(keys)})")
+        describe(button, name, description)
+        button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         button.clicked.connect(signal)
         return button
 
@@ -174,6 +182,9 @@ class MainWindow(QMainWindow):
 
     def _setup_shortcuts(self) -> None:
         bindings = [
+            (AVAILABILITY_SHORTCUT, self.availability_button.click),
+            (DIAGNOSTICS_SHORTCUT, self.diagnostics_button.click),
+            (SETTINGS_SHORTCUT, self.settings_button.click),
             (ACCEPT_SHORTCUT, self.incoming.accept_button.click),
             (DECLINE_SHORTCUT, self.incoming.decline_button.click),
             (HANGUP_SHORTCUT, self.call_view.hangup_button.click),
@@ -215,7 +226,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(window_title(state))
 
     def set_agent_name(self, name: str) -> None:
-        self.agent_label.setText(f"Agent: {name}" if name else "Not signed in")
+        self.agent_label.setText(
+            translate("MainWindow", "Agent: {name}").format(name=name)
+            if name
+            else translate("MainWindow", "Not signed in")
+        )
 
     @gui_thread_only
     def set_available(self, available: bool, *, enabled: bool = True) -> None:
@@ -223,31 +238,39 @@ class MainWindow(QMainWindow):
         button = self.availability_button
         button.setEnabled(enabled)
         button.setProperty("available", "true" if available else "false")
-        button.setText(("● Available" if available else "● Away") if enabled else "● Offline")
-        button.setToolTip(
-            "You receive calls. Click to go away."
-            if available
-            else "You receive no calls. Click to become available."
-        )
-        button.setAccessibleDescription(button.text().lstrip("● "))
-        button.style().unpolish(button)
-        button.style().polish(button)
+        if not enabled:
+            state = translate("MainWindow", "Offline")
+            hint = translate("MainWindow", "Sign in to take calls.")
+        elif available:
+            state = translate("MainWindow", "Available")
+            hint = translate("MainWindow", "You receive calls. Click to go away.")
+        else:
+            state = translate("MainWindow", "Away")
+            hint = translate("MainWindow", "You receive no calls. Click to become available.")
+        button.setText(f"● {state}")  # the word says it, the dot's colour only repeats it
+        button.setToolTip(f"{hint} ({shortcut_text(AVAILABILITY_SHORTCUT)})")
+        describe(button, translate("MainWindow", "Availability: {state}").format(state=state), hint)
+        repolish(button)
         if self.pages.currentWidget() is self.idle_page:
             self._update_idle_text(enabled)
 
     def _update_idle_text(self, signed_in: bool) -> None:
         if not signed_in and self.signaling_state == "reconnecting":
-            self.idle_label.setText("Server connection lost")
-            self.idle_hint.setText("Reconnecting… calls ring here again once it is back.")
+            title = translate("MainWindow", "Server connection lost")
+            hint = translate("MainWindow", "Reconnecting… calls ring here again once it is back.")
         elif not signed_in:
-            self.idle_label.setText("Not connected")
-            self.idle_hint.setText("Sign in to start taking calls.")
+            title = translate("MainWindow", "Not connected")
+            hint = translate("MainWindow", "Sign in to start taking calls.")
         elif self.available:
-            self.idle_label.setText("Waiting for calls")
-            self.idle_hint.setText("You are available. Incoming calls ring here.")
+            title = translate("MainWindow", "Waiting for calls")
+            hint = translate("MainWindow", "You are available. Incoming calls ring here.")
         else:
-            self.idle_label.setText("You are away")
-            self.idle_hint.setText("Switch to Available in the top-right corner to take calls.")
+            title = translate("MainWindow", "You are away")
+            hint = translate(
+                "MainWindow", "Switch to Available in the top-right corner to take calls."
+            )
+        self.idle_label.setText(title)
+        self.idle_hint.setText(hint)
 
     @gui_thread_only
     def show_idle(self) -> None:
@@ -282,6 +305,7 @@ class MainWindow(QMainWindow):
     @gui_thread_only
     def show_notice(self, text: str) -> None:
         self.statusBar().showMessage(text, NOTICE_MS)
+        announce(self.statusBar(), text)
 
     def bring_to_front(self) -> None:
         """Only on the agent's explicit request (second launch, tray click): never on ring."""
@@ -317,13 +341,34 @@ class MainWindow(QMainWindow):
         box.setObjectName("quitQuestion")
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Quit Softphone?")
+        box.setWindowTitle(translate("MainWindow", "Quit Softphone?"))
         if self.in_call:
-            box.setText("You are in a call. Quitting ends it for the visitor.")
+            box.setText(
+                translate("MainWindow", "You are in a call. Quitting ends it for the visitor.")
+            )
         else:
-            box.setText("You are available for calls. Quitting means calls no longer reach you.")
+            box.setText(
+                translate(
+                    "MainWindow",
+                    "You are available for calls. Quitting means calls no longer reach you.",
+                )
+            )
         box.setStandardButtons(QMessageBox.StandardButton.Cancel)
-        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.button(QMessageBox.StandardButton.Cancel)
+        cancel.setText(translate("MainWindow", "Cancel"))
+        describe(
+            cancel,
+            translate("MainWindow", "Cancel"),
+            translate("MainWindow", "Keep Softphone running"),
+        )
+        quit_button = box.addButton(
+            translate("MainWindow", "Quit"), QMessageBox.ButtonRole.DestructiveRole
+        )
+        describe(
+            quit_button,
+            translate("MainWindow", "Quit"),
+            translate("MainWindow", "Close Softphone now"),
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
         def on_finished(_code: int) -> None:

@@ -4,13 +4,15 @@ preferred devices, reconnect policy. The token is stored, but never logged or sh
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 import msgspec
 from PySide6.QtCore import QSettings
 
-from softphone.settings import MediaSettings, ReconnectSettings
+from softphone.settings import LANGUAGE_PATTERN, MediaSettings, ReconnectSettings
+from softphone.ui.i18n import translate
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,15 @@ def validate_sign_in(server_url: str, agent_name: str, token: str) -> list[str]:
     problems = []
     url = urlparse(server_url.strip())
     if url.scheme not in ("ws", "wss") or not url.hostname:
-        problems.append("Server address must look like wss://host/ws (or ws:// for tests).")
+        problems.append(
+            translate(
+                "Preferences", "Server address must look like wss://host/ws (or ws:// for tests)."
+            )
+        )
     if not agent_name.strip():
-        problems.append("Enter your agent name.")
+        problems.append(translate("Preferences", "Enter your agent name."))
     if not token.strip():
-        problems.append("Enter your access token.")
+        problems.append(translate("Preferences", "Enter your access token."))
     return problems
 
 
@@ -44,9 +50,9 @@ def parse_reconnect(
             float(part) for part in backoff_text.replace(";", ",").split(",") if part.strip()
         ]
     except ValueError:
-        return None, "Backoff must be a list of seconds, e.g. 1, 2."
+        return None, translate("Preferences", "Backoff must be a list of seconds, e.g. 1, 2.")
     if not backoff:
-        return None, "Give at least one backoff value, e.g. 1, 2."
+        return None, translate("Preferences", "Give at least one backoff value, e.g. 1, 2.")
     raw = {
         "max_attempts": max_attempts,
         "attempt_timeout_s": attempt_timeout_s,
@@ -55,7 +61,9 @@ def parse_reconnect(
     try:
         return msgspec.convert(raw, ReconnectSettings), ""
     except msgspec.ValidationError as exc:
-        return None, f"Reconnect policy out of range: {exc}"
+        return None, translate("Preferences", "Reconnect policy out of range: {error}").format(
+            error=exc
+        )
 
 
 class Preferences:
@@ -82,6 +90,15 @@ class Preferences:
 
     def save_available(self, available: bool) -> None:
         self.store.setValue("agent/available", "true" if available else "false")
+
+    def language(self, default: str) -> str:
+        """The language chosen in the settings dialog ("" follows the system)."""
+        chosen = str(self.store.value("ui/language", default) or "")
+        return chosen if re.match(LANGUAGE_PATTERN, chosen) else ""
+
+    def save_language(self, language: str) -> None:
+        self.store.setValue("ui/language", language)
+        self.store.sync()
 
     def media(self, defaults: MediaSettings) -> MediaSettings:
         chosen = {

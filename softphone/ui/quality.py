@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from softphone.rtc.stats import CallStats
+from softphone.ui.i18n import translate
+from softphone.ui.status_text import decimal
 
 RTT_WARN_MS = 400.0
 JITTER_WARN_MS = 30.0
@@ -20,13 +22,29 @@ def quality_warnings(stats: CallStats, silent_for_s: float) -> list[str]:
     """One sentence per threshold exceeded; empty means the call looks healthy."""
     warnings = []
     if stats.rtt_ms is not None and stats.rtt_ms > RTT_WARN_MS:
-        warnings.append(f"High round-trip time ({stats.rtt_ms:.0f} ms > {RTT_WARN_MS:.0f} ms)")
+        warnings.append(
+            translate("Quality", "High round-trip time ({value} ms > {limit} ms)").format(
+                value=f"{stats.rtt_ms:.0f}", limit=f"{RTT_WARN_MS:.0f}"
+            )
+        )
     if stats.jitter_ms is not None and stats.jitter_ms > JITTER_WARN_MS:
-        warnings.append(f"High jitter ({stats.jitter_ms:.0f} ms > {JITTER_WARN_MS:.0f} ms)")
+        warnings.append(
+            translate("Quality", "High jitter ({value} ms > {limit} ms)").format(
+                value=f"{stats.jitter_ms:.0f}", limit=f"{JITTER_WARN_MS:.0f}"
+            )
+        )
     if stats.loss_percent > LOSS_WARN_PERCENT:
-        warnings.append(f"Packet loss {stats.loss_percent:.1f} % (> {LOSS_WARN_PERCENT:.0f} %)")
+        warnings.append(
+            translate("Quality", "Packet loss {value} % (> {limit} %)").format(
+                value=decimal(stats.loss_percent), limit=f"{LOSS_WARN_PERCENT:.0f}"
+            )
+        )
     if silent_for_s >= SILENCE_WARN_S:
-        warnings.append(f"Nothing received for {silent_for_s:.0f} s")
+        warnings.append(
+            translate("Quality", "Nothing received for {seconds} s").format(
+                seconds=f"{silent_for_s:.0f}"
+            )
+        )
     return warnings
 
 
@@ -37,13 +55,23 @@ def stats_rows(stats: CallStats) -> list[tuple[str, str]]:
         return "—" if value is None else f"{value:.0f} ms"
 
     return [
-        ("Round-trip time", ms(stats.rtt_ms)),
-        ("Jitter", ms(stats.jitter_ms)),
-        ("Packet loss", f"{stats.loss_percent:.1f} % ({stats.packets_lost} packets)"),
-        ("Bitrate in", f"{stats.bitrate_in_kbps:.0f} kbit/s"),
-        ("Bitrate out", f"{stats.bitrate_out_kbps:.0f} kbit/s"),
-        ("Video", f"{stats.video_fps:.0f} fps, {stats.video_frames_decoded} frames"),
-        ("Audio frames", str(stats.audio_frames_received)),
+        (translate("Quality", "Round-trip time"), ms(stats.rtt_ms)),
+        (translate("Quality", "Jitter"), ms(stats.jitter_ms)),
+        (
+            translate("Quality", "Packet loss"),
+            translate("Quality", "{value} % ({count} packets)").format(
+                value=decimal(stats.loss_percent), count=stats.packets_lost
+            ),
+        ),
+        (translate("Quality", "Bitrate in"), f"{stats.bitrate_in_kbps:.0f} kbit/s"),
+        (translate("Quality", "Bitrate out"), f"{stats.bitrate_out_kbps:.0f} kbit/s"),
+        (
+            translate("Quality", "Video"),
+            translate("Quality", "{fps} fps, {count} frames").format(
+                fps=f"{stats.video_fps:.0f}", count=stats.video_frames_decoded
+            ),
+        ),
+        (translate("Quality", "Audio frames"), str(stats.audio_frames_received)),
     ]
 
 

@@ -21,9 +21,11 @@ from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.controller import AgentController
 from softphone.ui.dialogs.settings_dialog import NO_DEVICE, SettingsDialog
 from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.ringer import Ringer
+from softphone.ui.status_text import agent_state_text
 from softphone.ui.tasks import TaskSet
 from softphone.ui.tray import Tray
 
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 SIGN_IN_TIMEOUT_S = 15.0
 _DEFAULT_CAPTURE = {"linux": ("/dev/video0", "default"), "darwin": ("0:none", "none:0")}
+
+
+def sign_in_failed_text(error: BaseException) -> str:
+    return translate("Shell", "Sign-in failed: {error}").format(error=error)
 
 
 def media_choice(media: MediaSettings, platform: str = sys.platform) -> MediaChoice:
@@ -97,14 +103,16 @@ class AppShell(QObject):
         self.ringer_output.notice.connect(window.show_notice)
         self._dialog: QDialog | None = None
         self.tasks = TaskSet(
-            on_failure=lambda error: window.show_notice(f"Sign-in failed: {error}")
+            on_failure=lambda error: window.show_notice(sign_in_failed_text(error))
         )
         window.settings_requested.connect(self.open_settings)
         window.availability_requested.connect(self.prefs.save_available)
         if tray is not None:
             tray.availability_requested.connect(self.prefs.save_available)
         if self.speaker.device is None:
-            window.show_notice("No sound device found: you will not hear rings or visitors.")
+            window.show_notice(
+                translate("Shell", "No sound device found: you will not hear rings or visitors.")
+            )
 
     # --- sign-in and session --------------------------------------------------------------
 
@@ -150,7 +158,9 @@ class AppShell(QObject):
             if sign_in is None:
                 sign_in = await self.ask_sign_in()
                 if sign_in is None:
-                    self.window.show_notice("Not signed in: open Settings → Server to sign in.")
+                    self.window.show_notice(
+                        translate("Shell", "Not signed in: open Settings → Server to sign in.")
+                    )
                     return
             config = agent_config(sign_in, self.settings, media_choice(self.media), self.reconnect)
             if await self.start_session(config, sign_in.agent_name, self.prefs.available()):
@@ -176,7 +186,7 @@ class AppShell(QObject):
             await session.start(timeout=SIGN_IN_TIMEOUT_S)
         except Exception as exc:
             log.warning("ui.sign_in_failed", extra={"error": str(exc)})
-            self.window.show_notice(f"Sign-in failed: {exc}")
+            self.window.show_notice(sign_in_failed_text(exc))
             await self.stop_session()
             return False
         log.info("ui.signed_in", extra={"agent": agent_name})
@@ -194,7 +204,7 @@ class AppShell(QObject):
                 await session.stop()
         self.window.set_signaling_state("closed")
         self.window.set_available(False, enabled=False)
-        self.window.set_agent_state("Offline")
+        self.window.set_agent_state(agent_state_text(False, False, False))
 
     # --- settings -------------------------------------------------------------------------
 
@@ -202,7 +212,12 @@ class AppShell(QObject):
         from softphone.media.devices import list_devices
 
         dialog = SettingsDialog(
-            self.media, self.reconnect, self.saved_sign_in(), list_devices(), self.window
+            self.media,
+            self.reconnect,
+            self.saved_sign_in(),
+            list_devices(),
+            self.window,
+            language=self.prefs.language(self.settings.language),
         )
         dialog.accepted.connect(lambda: self.apply_settings(dialog))
         dialog.finished.connect(dialog.deleteLater)
@@ -214,6 +229,8 @@ class AppShell(QObject):
         self.reconnect = dialog.reconnect()
         self.prefs.save_media(self.media)
         self.prefs.save_reconnect(self.reconnect)
+        language_changed = dialog.language() != self.prefs.language(self.settings.language)
+        self.prefs.save_language(dialog.language())
         self.speaker.set_preferred(self.media.speaker)
         self.ringer_output.set_preferred(self.media.ringer)
         if self.session is not None:
@@ -221,10 +238,16 @@ class AppShell(QObject):
         sign_in = dialog.sign_in()
         if sign_in is not None and sign_in != self.saved_sign_in():
             self.prefs.save_sign_in(sign_in)
-            self.window.show_notice("Signing in with the new server settings…")
+            self.window.show_notice(translate("Shell", "Signing in with the new server settings…"))
             self.tasks.spawn(self._restart_with(sign_in), "sign-in")
+        elif language_changed:
+            self.window.show_notice(
+                translate("Shell", "Settings saved. The new language applies after a restart.")
+            )
         else:
-            self.window.show_notice("Settings saved. Device changes apply from the next call.")
+            self.window.show_notice(
+                translate("Shell", "Settings saved. Device changes apply from the next call.")
+            )
 
     async def _restart_with(self, sign_in: SignIn) -> None:
         config = agent_config(sign_in, self.settings, media_choice(self.media), self.reconnect)

@@ -8,7 +8,9 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from softphone.call.state import CallState, CallStatus
-from softphone.ui.status_text import RINGING_TEXT, call_text, signaling_text
+from softphone.ui.a11y import announce
+from softphone.ui.i18n import translate
+from softphone.ui.status_text import call_text, ringing_text, signaling_text
 from softphone.ui.widgets import icon as icon_named
 
 ICON_SIZE = 16
@@ -72,10 +74,16 @@ class StatusField(QWidget):
     def text(self) -> str:
         return self.label.text()
 
-    def show_status(self, text: str, icon: str | None, *, busy: bool = False) -> None:
+    def show_status(
+        self, text: str, icon: str | None, *, busy: bool = False, urgent: bool = False
+    ) -> None:
+        """``urgent``: a screen reader interrupts to say it (reconnecting, call lost)."""
+        changed = text != self.label.text()
         self.label.setText(text)
         self.setAccessibleDescription(text)
         self.setToolTip(f"{self.accessibleName()}: {text}")
+        if changed and self.isVisible():
+            announce(self, text, assertive=urgent)
         if busy:
             self.icon.hide()
             self.spinner.start()
@@ -88,11 +96,13 @@ class StatusField(QWidget):
 
 class SignalingStatus(StatusField):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Signaling server state", parent)
+        super().__init__(translate("StatusIndicator", "Signaling server state"), parent)
 
     def set_state(self, state: str) -> None:
         icon = {"connected": "connected", "closed": "offline", "offline": "offline"}.get(state)
-        self.show_status(signaling_text(state), icon, busy=icon is None)
+        self.show_status(
+            signaling_text(state), icon, busy=icon is None, urgent=state == "reconnecting"
+        )
 
 
 class CallStatusIndicator(StatusField):
@@ -100,7 +110,7 @@ class CallStatusIndicator(StatusField):
     "Reconnected" flash when a status closes a recovery."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Call connection state", parent)
+        super().__init__(translate("StatusIndicator", "Call connection state"), parent)
         self.status: CallStatus | None = None
         self._flash = QTimer(self)
         self._flash.setSingleShot(True)
@@ -118,13 +128,14 @@ class CallStatusIndicator(StatusField):
 
     def show_ringing(self) -> None:
         self.show_call(None)
-        self.show_status(RINGING_TEXT, None)
+        self.show_status(ringing_text(), None)
 
     def _show(self, *, flash: bool = False) -> None:
         state = self.status.state if self.status is not None else None
         icon = _CALL_ICONS.get(state) if state is not None else None
         busy = state in (CallState.CONNECTING, CallState.RECONNECTING)
-        self.show_status(call_text(self.status, flash=flash), icon, busy=busy)
+        urgent = state in (CallState.RECONNECTING, CallState.FAILED)
+        self.show_status(call_text(self.status, flash=flash), icon, busy=busy, urgent=urgent)
 
 
 _CALL_ICONS = {CallState.CONNECTED: "connected", CallState.FAILED: "error"}

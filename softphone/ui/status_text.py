@@ -2,43 +2,54 @@
 
 from __future__ import annotations
 
-from softphone.call.state import CallState, CallStatus, RestartOrigin
+from PySide6.QtCore import QLocale
 
-SIGNALING_TEXT = {
-    "connecting": "Server: connecting…",
-    "connected": "Server: connected",
-    "reconnecting": "Server: reconnecting…",
-    "closed": "Server: offline",
-    "offline": "Server: offline",
-}
+from softphone.call.state import CallState, CallStatus, RestartOrigin
+from softphone.signaling.protocol import HangupReason
+from softphone.ui.i18n import translate
 
 
 def signaling_text(state: str) -> str:
-    return SIGNALING_TEXT.get(state, f"Server: {state}")
+    texts = {
+        "connecting": translate("StatusText", "Server: connecting…"),
+        "connected": translate("StatusText", "Server: connected"),
+        "reconnecting": translate("StatusText", "Server: reconnecting…"),
+        "closed": translate("StatusText", "Server: offline"),
+        "offline": translate("StatusText", "Server: offline"),
+    }
+    return texts.get(state) or translate("StatusText", "Server: {state}").format(state=state)
 
 
-NO_CALL_TEXT = "No call"
-RINGING_TEXT = "Incoming call"
+def no_call_text() -> str:
+    return translate("StatusText", "No call")
+
+
+def ringing_text() -> str:
+    return translate("StatusText", "Incoming call")
 
 
 def call_text(status: CallStatus | None, *, flash: bool = False) -> str:
     """Text of the call-connection field. ``flash``: the moment right after a recovery."""
     if status is None:
-        return NO_CALL_TEXT
+        return no_call_text()
     state = status.state
     if state is CallState.RECONNECTING:
         if status.origin is RestartOrigin.PEER:
-            return "Reconnecting… (visitor's network)"
+            return translate("StatusText", "Reconnecting… (visitor's network)")
         if not status.attempt:
-            return "Reconnecting…"
-        return f"Reconnecting… (attempt {status.attempt} of {status.max_attempts})"
+            return translate("StatusText", "Reconnecting…")
+        return translate("StatusText", "Reconnecting… (attempt {attempt} of {total})").format(
+            attempt=status.attempt, total=status.max_attempts
+        )
     if state is CallState.CONNECTED and flash and status.recovered_after_s is not None:
-        return f"Reconnected after {status.recovered_after_s:.1f} s"
+        return translate("StatusText", "Reconnected after {seconds} s").format(
+            seconds=decimal(status.recovered_after_s)
+        )
     return {
-        CallState.CONNECTING: "Call: connecting…",
-        CallState.CONNECTED: "Call: connected",
-        CallState.FAILED: "Call lost",
-        CallState.ENDED: "Call ended",
+        CallState.CONNECTING: translate("StatusText", "Call: connecting…"),
+        CallState.CONNECTED: translate("StatusText", "Call: connected"),
+        CallState.FAILED: translate("StatusText", "Call lost"),
+        CallState.ENDED: translate("StatusText", "Call ended"),
     }[state]
 
 
@@ -47,10 +58,27 @@ def banner_text(status: CallStatus | None) -> str | None:
     if status is None or status.state is not CallState.RECONNECTING:
         return None
     if status.origin is RestartOrigin.PEER:
-        return "The visitor's connection dropped — reconnecting…"
+        return translate("StatusText", "The visitor's connection dropped — reconnecting…")
     if not status.attempt:
-        return "Connection lost — reconnecting…"
-    return f"Connection lost — reconnecting (attempt {status.attempt} of {status.max_attempts})…"
+        return translate("StatusText", "Connection lost — reconnecting…")
+    return translate(
+        "StatusText", "Connection lost — reconnecting (attempt {attempt} of {total})…"
+    ).format(attempt=status.attempt, total=status.max_attempts)
+
+
+def end_reason_text(reason: str | None) -> str:
+    """Why a call ended, in words; a code we do not know is shown as sent (a stable code)."""
+    texts = {
+        HangupReason.NORMAL: translate("StatusText", "the visitor hung up"),
+        HangupReason.PEER_LOST: translate("StatusText", "the visitor's connection was lost"),
+        HangupReason.CANCELLED: translate("StatusText", "the visitor cancelled"),
+        HangupReason.DECLINED: translate("StatusText", "declined"),
+        HangupReason.RECONNECT_FAILED: translate(
+            "StatusText", "the connection could not be restored"
+        ),
+        "connection-lost": translate("StatusText", "the server connection was lost"),
+    }
+    return texts.get(reason or "", reason or translate("StatusText", "unknown reason"))
 
 
 def window_title(agent_state: str) -> str:
@@ -60,10 +88,17 @@ def window_title(agent_state: str) -> str:
 def agent_state_text(signed_in: bool, available: bool, in_call: bool) -> str:
     """The agent's state as shown in the title, the header and the tray."""
     if not signed_in:
-        return "Offline"
+        return translate("StatusText", "Offline")
     if in_call:
-        return "In a call"
-    return "Available" if available else "Away"
+        return translate("StatusText", "In a call")
+    if available:
+        return translate("StatusText", "Available")
+    return translate("StatusText", "Away")
+
+
+def decimal(value: float, places: int = 1) -> str:
+    """A measured value with the decimal separator of the UI language (2.3 / 2,3)."""
+    return QLocale().toString(float(value), "f", places)
 
 
 def format_duration(seconds: float) -> str:
@@ -75,25 +110,42 @@ def format_duration(seconds: float) -> str:
 
 
 def ring_text(visitor_name: str, page: str | None) -> str:
-    where = f" on {page}" if page else ""
-    return f"{visitor_name or 'A visitor'} is calling{where}"
+    name = visitor_name or translate("StatusText", "A visitor")
+    if page:
+        return translate("StatusText", "{name} is calling on {page}").format(name=name, page=page)
+    return translate("StatusText", "{name} is calling").format(name=name)
 
 
 def reconnect_failure_text(attempts: int, elapsed_s: float, reason: str) -> str:
     """Body of the modal shown when the call could not be recovered."""
-    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    if attempts == 1:
+        lost = translate(
+            "StatusText",
+            "The connection could not be restored after 1 attempt over {seconds} seconds "
+            "(last error: {reason}).",
+        )
+    else:  # pyside6-lupdate marks plurals (%n) only in tr(): two sentences instead
+        lost = translate(
+            "StatusText",
+            "The connection could not be restored after {attempts} attempts over {seconds} "
+            "seconds (last error: {reason}).",
+        )
     return (
-        f"The connection could not be restored after {tries} "
-        f"over {elapsed_s:.0f} seconds (last error: {reason}).\n\n"
-        "Please check your network connection, VPN and firewall, then wait for the "
-        "next call. The visitor has been told that the call ended."
+        lost.format(attempts=attempts, seconds=f"{elapsed_s:.0f}", reason=reason)
+        + "\n\n"
+        + translate(
+            "StatusText",
+            "Please check your network connection, VPN and firewall, then wait for the next "
+            "call. The visitor has been told that the call ended.",
+        )
     )
 
 
 def reconnect_failure_details(
     attempts: int, elapsed_s: float, reason: str, trigger: str, call_id: str | None
 ) -> str:
-    """Plain text for "Copy details", meant to be pasted into a support ticket."""
+    """Plain text for "Copy details", meant to be pasted into a support ticket: English on
+    purpose, whatever the UI language, so every support desk can read it."""
     return (
         f"Softphone call lost\ncall id: {call_id or 'unknown'}\nattempts: {attempts}\n"
         f"elapsed: {elapsed_s:.1f} s\ntrigger: {trigger}\nlast reason: {reason}"

@@ -9,6 +9,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from softphone.ui.i18n import translate
+
 
 def notification_text(text: str, platform: str = sys.platform) -> str:
     """Linux notification servers (body markup) and Qt's own balloon (a rich-text label)
@@ -26,10 +28,10 @@ class Tray(QObject):
         self.available = QSystemTrayIcon.isSystemTrayAvailable()
         self._icon = QSystemTrayIcon(app_icon, self)
         self._menu = QMenu()
-        self._show_action = QAction("Show Softphone", self._menu)
-        self._available_action = QAction("Available for calls", self._menu)
+        self._show_action = QAction(translate("Tray", "Show Softphone"), self._menu)
+        self._available_action = QAction(translate("Tray", "Available for calls"), self._menu)
         self._available_action.setCheckable(True)
-        self._quit_action = QAction("Quit", self._menu)
+        self._quit_action = QAction(translate("Tray", "Quit"), self._menu)
         self._show_action.triggered.connect(self.show_requested)
         self._available_action.triggered.connect(self.availability_requested)
         self._quit_action.triggered.connect(self.quit_requested)

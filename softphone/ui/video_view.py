@@ -58,6 +58,9 @@ class VideoView(QWidget):
             self.frames_shown += 1
         self.update()
 
+    def placeholder(self) -> str:
+        return self._placeholder
+
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
         self.update()

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPaintEvent
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from softphone.resources import resource_path
+from softphone.ui.a11y import describe
 
 
 def icon(name: str) -> QIcon:
@@ -45,21 +46,15 @@ class Avatar(QWidget):
 
 
 def call_button(
-    text: str, icon_name: str, colour: str, tooltip: str, *, checkable: bool = False
+    text: str, icon_name: str, tone: str, description: str, *, checkable: bool = False
 ) -> QPushButton:
-    """A rounded, coloured button with an icon and a text label (never colour alone)."""
+    """A rounded button with an icon and a text label (never colour alone); ``tone``
+    (accept, danger, neutral) picks its colours in the theme's style sheet."""
     button = QPushButton(icon(icon_name), f" {text}")  # a little air after the icon
     button.setIconSize(QSize(20, 20))
     button.setCheckable(checkable)
-    button.setToolTip(tooltip)
-    button.setAccessibleName(text)
+    button.setProperty("tone", tone)
+    describe(button, text, description)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     button.setMinimumHeight(40)
-    button.setStyleSheet(
-        f"QPushButton {{ background: {colour}; color: white; border: none; border-radius: 20px;"
-        " padding: 8px 22px; font-weight: 600; }"
-        f"QPushButton:hover {{ background: {QColor(colour).lighter(112).name()}; }}"
-        "QPushButton:checked { background: #5a6275; }"
-        "QPushButton:focus { outline: none; border: 2px solid #9cc4ff; }"
-    )
     return button

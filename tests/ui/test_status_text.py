@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from softphone.call.state import RECONNECT_FAILED, CallState, CallStatus, RestartOrigin
-from softphone.ui.status_text import banner_text, call_text, signaling_text
+from softphone.ui.status_text import banner_text, call_text, end_reason_text, signaling_text
 
 LOCAL_2 = CallStatus("c1", CallState.RECONNECTING, attempt=2, max_attempts=3)
 PEER = CallStatus("c1", CallState.RECONNECTING, origin=RestartOrigin.PEER)
@@ -47,3 +47,10 @@ def test_signaling_text_covers_client_states() -> None:
     for state in ("connecting", "connected", "reconnecting", "closed"):
         assert signaling_text(state).startswith("Server: ")
     assert signaling_text("closed") == "Server: offline"
+
+
+def test_end_reasons_read_as_words_and_unknown_codes_as_sent() -> None:
+    assert end_reason_text("normal") == "the visitor hung up"
+    assert end_reason_text("peer-lost") == "the visitor's connection was lost"
+    assert end_reason_text("some-new-code") == "some-new-code"
+    assert end_reason_text(None) == "unknown reason"

@@ -23,7 +23,10 @@ from PySide6.QtWidgets import (
 from softphone.media.devices import Device
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, ReconnectSettings
+from softphone.ui.a11y import describe
 from softphone.ui.audio_devices import device_id
+from softphone.ui.dialogs.sign_in import sign_in_fields
+from softphone.ui.i18n import LANGUAGE_NAMES, available_languages, system_language, translate
 from softphone.ui.level_meter import LevelMeter
 from softphone.ui.preferences import SignIn, parse_reconnect, validate_sign_in
 
@@ -47,23 +50,46 @@ class SettingsDialog(QDialog):
         sign_in: SignIn | None,
         capture_devices: list[Device],
         parent: QWidget | None = None,
+        *,
+        language: str = "",
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Softphone settings")
+        self.setWindowTitle(translate("Settings", "Softphone settings"))
         self.setMinimumWidth(480)
         self._media = media
         layout = QVBoxLayout(self)
         tabs = QTabWidget()
-        tabs.addTab(self._devices_tab(media, capture_devices), "Devices")
-        tabs.addTab(self._server_tab(sign_in), "Server")
-        tabs.addTab(self._reconnect_tab(reconnect), "Reconnect")
+        tabs.addTab(self._devices_tab(media, capture_devices), translate("Settings", "Devices"))
+        tabs.addTab(self._server_tab(sign_in), translate("Settings", "Server"))
+        tabs.addTab(self._reconnect_tab(reconnect), translate("Settings", "Reconnect"))
+        tabs.addTab(self._language_tab(language), translate("Settings", "Language"))
+        describe(
+            tabs,
+            translate("Settings", "Settings pages"),
+            translate("Settings", "Devices, server, reconnect policy and language"),
+        )
         layout.addWidget(tabs)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setObjectName("problems")
+        self.error.setAccessibleName(translate("Settings", "Settings problems"))
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.setText(translate("Settings", "Save"))
+        describe(
+            save,
+            translate("Settings", "Save"),
+            translate("Settings", "Keep these settings and close"),
+        )
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setText(translate("Settings", "Cancel"))
+        describe(
+            cancel,
+            translate("Settings", "Cancel"),
+            translate("Settings", "Close without changing anything"),
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -80,22 +106,60 @@ class SettingsDialog(QDialog):
         self.microphone = QComboBox()
         self.speaker = QComboBox()
         self.ringer = QComboBox()
-        cameras = [("System default camera", ""), ("Test pattern", TEST_PATTERN)]
+        cameras = [
+            (translate("Settings", "System default camera"), ""),
+            (translate("Settings", "Test pattern"), TEST_PATTERN),
+        ]
         cameras += [(d.name, d.id) for d in capture if d.kind == "video"]
-        mics = [("System default microphone", ""), ("Test tone", TONE)]
+        mics = [
+            (translate("Settings", "System default microphone"), ""),
+            (translate("Settings", "Test tone"), TONE),
+        ]
         mics += [(d.name, d.id) for d in capture if d.kind == "audio" and d.id != "default"]
-        outputs = [("System default", "")]
+        outputs = [(translate("Settings", "System default"), "")]
         outputs += [(d.description(), device_id(d)) for d in QMediaDevices.audioOutputs()]
-        _fill(self.camera, [*cameras, ("No camera (audio only)", NO_DEVICE)], media.camera)
-        _fill(self.microphone, [*mics, ("No microphone", NO_DEVICE)], media.microphone)
+        no_camera = translate("Settings", "No camera (audio only)")
+        _fill(self.camera, [*cameras, (no_camera, NO_DEVICE)], media.camera)
+        no_mic = translate("Settings", "No microphone")
+        _fill(self.microphone, [*mics, (no_mic, NO_DEVICE)], media.microphone)
         _fill(self.speaker, outputs, media.speaker)
         _fill(self.ringer, outputs, media.ringer)
         self.level_meter = LevelMeter()
-        form.addRow("Camera:", self.camera)
-        form.addRow("Microphone:", self.microphone)
-        form.addRow("Mic level:", self.level_meter)
-        form.addRow("Speaker:", self.speaker)
-        form.addRow("Ringer:", self.ringer)
+        rows = [
+            (
+                self.camera,
+                translate("Settings", "Camera:"),
+                translate("Settings", "Camera"),
+                translate("Settings", "The camera visitors see you through"),
+            ),
+            (
+                self.microphone,
+                translate("Settings", "Microphone:"),
+                translate("Settings", "Microphone"),
+                translate("Settings", "The microphone visitors hear you through"),
+            ),
+            (
+                self.level_meter,
+                translate("Settings", "Mic level:"),
+                self.level_meter.accessibleName(),
+                self.level_meter.accessibleDescription(),
+            ),
+            (
+                self.speaker,
+                translate("Settings", "Speaker:"),
+                translate("Settings", "Speaker"),
+                translate("Settings", "Where you hear the visitor"),
+            ),
+            (
+                self.ringer,
+                translate("Settings", "Ringer:"),
+                translate("Settings", "Ringer"),
+                translate("Settings", "Where incoming calls ring (may differ from the headset)"),
+            ),
+        ]
+        for widget, label, name, description in rows:
+            describe(widget, name, description)
+            form.addRow(label, widget)
         return page
 
     def _server_tab(self, sign_in: SignIn | None) -> QWidget:
@@ -105,11 +169,9 @@ class SettingsDialog(QDialog):
         self.agent_name = QLineEdit(sign_in.agent_name if sign_in else "")
         self.token = QLineEdit(sign_in.token if sign_in else "")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow("Server:", self.server_url)
-        form.addRow("Agent name:", self.agent_name)
-        form.addRow("Access token:", self.token)
-        note = QLabel("Server changes apply the next time you sign in.")
-        note.setStyleSheet("color: #5a6275;")
+        sign_in_fields(form, self.server_url, self.agent_name, self.token)
+        note = QLabel(translate("Settings", "Server changes apply the next time you sign in."))
+        note.setObjectName("note")
         form.addRow(note)
         for field in (self.server_url, self.agent_name, self.token):
             field.textChanged.connect(self._validate)
@@ -125,15 +187,59 @@ class SettingsDialog(QDialog):
         low, high = bounds(ReconnectSettings, "attempt_timeout_s")
         self.attempt_timeout = QDoubleSpinBox()
         self.attempt_timeout.setRange(low, high)
-        self.attempt_timeout.setSuffix(" s")
+        self.attempt_timeout.setSuffix(translate("Settings", " s"))
         self.attempt_timeout.setValue(policy.attempt_timeout_s)
         low, high = bounds(ReconnectSettings, "backoff_s")
         self.backoff = QLineEdit(", ".join(f"{b:g}" for b in policy.backoff_s))
-        self.backoff.setToolTip(f"Seconds between attempts, each {low:g} to {high:g}")
+        backoff_help = translate(
+            "Settings", "Seconds between attempts, each {low} to {high}, separated by commas"
+        ).format(low=f"{low:g}", high=f"{high:g}")
+        self.backoff.setToolTip(backoff_help)
         self.backoff.textChanged.connect(self._validate)
-        form.addRow("Attempts before giving up:", self.max_attempts)
-        form.addRow("Timeout per attempt:", self.attempt_timeout)
-        form.addRow("Wait between attempts (s):", self.backoff)
+        rows = [
+            (
+                self.max_attempts,
+                translate("Settings", "Attempts before giving up:"),
+                translate("Settings", "Attempts before giving up"),
+                translate("Settings", "How many times a broken call is re-established"),
+            ),
+            (
+                self.attempt_timeout,
+                translate("Settings", "Timeout per attempt:"),
+                translate("Settings", "Timeout per attempt"),
+                translate("Settings", "Seconds one attempt may take"),
+            ),
+            (
+                self.backoff,
+                translate("Settings", "Wait between attempts (s):"),
+                translate("Settings", "Wait between attempts"),
+                backoff_help,
+            ),
+        ]
+        for widget, label, name, description in rows:
+            describe(widget, name, description)
+            form.addRow(label, widget)
+        return page
+
+    def _language_tab(self, language: str) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.language_choice = QComboBox()
+        system = LANGUAGE_NAMES[system_language()]
+        choices = [
+            (translate("Settings", "System language ({language})").format(language=system), "")
+        ]
+        choices += [(LANGUAGE_NAMES.get(code, code), code) for code in available_languages()]
+        _fill(self.language_choice, choices, language)
+        describe(
+            self.language_choice,
+            translate("Settings", "Language"),
+            translate("Settings", "The language of Softphone's window"),
+        )
+        form.addRow(translate("Settings", "Language:"), self.language_choice)
+        note = QLabel(translate("Settings", "A new language applies the next time you start."))
+        note.setObjectName("note")
+        form.addRow(note)
         return page
 
     # --- validation and result ------------------------------------------------------------
@@ -157,6 +263,7 @@ class SettingsDialog(QDialog):
     def _validate(self) -> None:
         problems = self.problems()
         self.error.setText("\n".join(problems))
+        self.error.setAccessibleDescription(self.error.text())
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(not problems)
 
     def accept(self) -> None:
@@ -171,6 +278,10 @@ class SettingsDialog(QDialog):
             speaker=self.speaker.currentData(),
             ringer=self.ringer.currentData(),
         )
+
+    def language(self) -> str:
+        """The chosen language code; empty follows the system."""
+        return str(self.language_choice.currentData())
 
     def reconnect(self) -> ReconnectSettings:
         policy, error = self._parse_reconnect()
@@ -190,5 +301,7 @@ def _fill(combo: QComboBox, items: list[tuple[str, str]], current: str) -> None:
     for label, value in items:
         combo.addItem(label, value)
     if current and combo.findData(current) < 0:
-        combo.addItem(f"{current} (not connected)", current)
+        combo.addItem(
+            translate("Settings", "{device} (not connected)").format(device=current), current
+        )
     combo.setCurrentIndex(max(0, combo.findData(current)))

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 from softphone.call.state import CallState, CallStatus
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.audio_playout import AudioPlayout
+from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
 from softphone.ui.tasks import TaskSet
@@ -71,7 +72,7 @@ class CallMediaPresenter(QObject):
     def _on_media_notice(self, text: str) -> None:
         self.window.show_notice(text)
         if "camera" in text.lower():
-            self.window.call_view.local_video.set_placeholder("No camera")
+            self.window.call_view.local_video.set_placeholder(translate("CallMedia", "No camera"))
 
     @gui_thread_only
     def _on_remote_video(self, track: MediaStreamTrack) -> None:
@@ -102,15 +103,21 @@ class CallMediaPresenter(QObject):
         if self._audio_track is None or not self._active:
             return
         if device is None:
-            self.window.show_notice("No sound output found: the visitor cannot be heard.")
+            self.window.show_notice(
+                translate("CallMedia", "No sound output found: the visitor cannot be heard.")
+            )
             return
         self.playout = AudioPlayout(self._audio_track, device)
         if self.playout.error:
-            self.window.show_notice(f"Speaker problem: {self.playout.error}")
+            self.window.show_notice(
+                translate("CallMedia", "Speaker problem: {error}").format(error=self.playout.error)
+            )
 
     def _check_audio_only(self) -> None:
         if self._active and not self._video_seen:
-            self.window.call_view.set_audio_only(True, "Audio only — the visitor has no video")
+            self.window.call_view.set_audio_only(
+                True, translate("CallMedia", "Audio only — the visitor has no video")
+            )
 
     def _close_playout(self) -> None:
         if self.playout is not None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 from softphone.call.state import CallStatus
 from softphone.ui.call_session import CallSession
 from softphone.ui.diagnostics import DiagnosticsDialog
+from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.quality import InboundWatch
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
@@ -55,7 +56,7 @@ class DiagnosticsPresenter(QObject):
     def restart_ice(self) -> None:
         status = self._status
         if status is None or status.terminal:
-            self.window.show_notice("No call to restart.")
+            self.window.show_notice(translate("Diagnostics", "No call to restart."))
             return
         log.info("ui.restart_ice", extra={"call_id": status.call_id})
         self.session.restart_ice("manual")

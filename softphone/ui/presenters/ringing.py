@@ -10,10 +10,11 @@ from PySide6.QtWidgets import QApplication
 
 from softphone.agent import CallInfo
 from softphone.ui.call_session import CallSession
+from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.ringer import Ringer
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
-from softphone.ui.status_text import ring_text
+from softphone.ui.status_text import ring_text, ringing_text
 from softphone.ui.tasks import TaskSet
 from softphone.ui.tray import Tray
 
@@ -78,15 +79,19 @@ class RingingPresenter(QObject):
         # Flash the taskbar and notify, but never raise or focus the window.
         QApplication.alert(self.window, 0)
         if self.tray is not None:
-            self.tray.notify("Incoming call", ring_text(info.visitor_name, info.page))
+            self.tray.notify(ringing_text(), ring_text(info.visitor_name, info.page))
 
     @gui_thread_only
     def _on_call_cancelled(self, call_id: str, reason: str) -> None:
         name = self._callers.pop(call_id, None)
         if name is None:
             return
-        missed = "timed out" if reason == "ring-timeout" else "was cancelled"
-        self.window.show_notice(f"Call from {name or 'a visitor'} {missed}.")
+        name = name or translate("Ringing", "a visitor")
+        if reason == "ring-timeout":
+            notice = translate("Ringing", "Call from {name} timed out.")
+        else:
+            notice = translate("Ringing", "Call from {name} was cancelled.")
+        self.window.show_notice(notice.format(name=name))
         self._ring_ended()
 
     def _ring_ended(self, skip: str | None = None) -> None:
