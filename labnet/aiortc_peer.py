@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--role", choices=["agent", "visitor"], required=True)
     parser.add_argument("--token")
-    parser.add_argument("--name", default="peer")
+    parser.add_argument("--name", help="agent: whose token it is; visitor: a display name")
     parser.add_argument("--frame-every", type=int, default=5)
     asyncio.run(main_async(parser.parse_args()))
 
