@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog
 
 from softphone.agent import AgentConfig, AgentSession
+from softphone.call.reconnect import ReconnectPolicy
 from softphone.media.local import MediaChoice
 from softphone.rtc.ice import IceSettings
-from softphone.rtc.reconnect import ReconnectPolicy
 from softphone.settings import MediaSettings, ReconnectSettings, Settings
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.controller import AgentController

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from softphone.call.reconnect import ReconnectFailure
 from softphone.media.local import TEST_PATTERN, TONE
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.rtc.stats import CallStats
 from softphone.settings import MediaSettings, ReconnectSettings
 from softphone.ui.controller import AgentController

@@ -16,8 +16,8 @@ from PySide6.QtGui import QAccessible, QGuiApplication
 from PySide6.QtWidgets import QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from softphone.call.reconnect import ReconnectFailure
 from softphone.call.state import CallState, CallStatus
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.ui import a11y, theme
 from softphone.ui.a11y import shortcut_text
 from softphone.ui.controller import AgentController
