@@ -77,6 +77,9 @@ def end_reason_text(reason: str | None) -> str:
             "StatusText", "the connection could not be restored"
         ),
         "connection-lost": translate("StatusText", "the server connection was lost"),
+        "local-hangup": translate("StatusText", "you hung up"),
+        "session-lost": translate("StatusText", "the server lost this session"),
+        "accept-failed": translate("StatusText", "the answer did not reach the server"),
     }
     return texts.get(reason or "", reason or translate("StatusText", "unknown reason"))
 
