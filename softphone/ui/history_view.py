@@ -89,7 +89,7 @@ def history_row(record: CallRecord) -> tuple[str, ...]:
         f"{count}: {episodes}" if count else NONE,
         end_reason_text(record.end_reason),
         record.transferred_by or NONE,
-        " ".join(record.notes.split()),
+        " ".join(record.notes.split()) or NONE,
     )
 
 

@@ -139,7 +139,7 @@ def reconnect_failure_text(attempts: int, elapsed_s: float, reason: str) -> str:
         + translate(
             "StatusText",
             "Please check your network connection, VPN and firewall, then wait for the next "
-            "call. The visitor has been told that the call ended.",
+            "call. The visitor is told that the call ended as soon as the connection allows.",
         )
     )
 

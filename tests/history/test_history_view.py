@@ -74,7 +74,7 @@ def test_the_list_shows_one_plain_line_per_call() -> None:
     empty = CallRecord("c2", 1_800_000_000.0, 1_800_000_001.0, "", None, "some-new-code")
     row = dict(zip(column_titles(), history_row(empty), strict=True))
     assert (row["Visitor"], row["Page"], row["Interruptions"]) == ("—", "—", "—")
-    assert row["Transferred by"] == "—"
+    assert (row["Transferred by"], row["Notes"]) == ("—", "—")  # a screen reader names it
     assert row["Ended"] == "some-new-code"  # a code we have no words for is shown as sent
 
 
