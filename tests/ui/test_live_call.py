@@ -178,3 +178,23 @@ def test_a_call_the_visitor_ends_lands_in_the_call_history(
     assert row["Ended"] == "the visitor hung up"
     assert row["Interruptions"] == "—"
     assert shell.history.recent()[0].call_id == visiting.result().call_id
+
+
+def test_the_shell_keeps_one_history_for_the_app_and_closes_it(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    prefs = Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+    path = tmp_path / "history.sqlite3"
+    shell = AppShell(Settings(history_max_calls=5), window, preferences=prefs, history_path=path)
+    assert shell.history.max_calls == 5 and shell.history.available
+    assert path.exists()  # the given file, not the agent's platform data folder
+    with qtbot.waitSignal(window.history_requested, timeout=1000):
+        window.shortcuts["Ctrl+Shift+L"].activated.emit()
+    view = shell.history_view
+    assert view is not None and view.isVisible()
+    assert shell.open_history() is view  # one window, raised again
+    run(qtbot, qloop, shell.close())
+    assert not shell.history.available and shell.history_view is None
+    assert not view.isVisible()
