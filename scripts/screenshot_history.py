@@ -103,7 +103,6 @@ def main() -> None:
     history.set_notes("c4", "Line dropped at checkout — call back")
     history.set_notes("c5", "Password reset done")
     view = HistoryView(history)
-    view.setWindowTitle("Call history")
     view.resize(1240, 300)
     view.show()
     app.processEvents()

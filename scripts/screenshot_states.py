@@ -79,11 +79,17 @@ def reconnect_attempt(window: MainWindow) -> int:
 
 
 async def take(topo: Topology, window: MainWindow, out: Path) -> None:
-    store = QSettings(str(Path(tempfile.mkdtemp()) / "prefs.ini"), QSettings.Format.IniFormat)
+    scratch = Path(tempfile.mkdtemp())  # prefs and history of this run, not the agent's
+    store = QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat)
     prefs = Preferences(store)
     prefs.save_sign_in(SignIn(signaling_url(topo.agent), AGENT_NAME, AGENT_TOKEN))
     prefs.save_available(True)
-    shell = AppShell(Settings(ice_host_allowlist=[topo.agent.address]), window, preferences=prefs)
+    shell = AppShell(
+        Settings(ice_host_allowlist=[topo.agent.address]),
+        window,
+        preferences=prefs,
+        history_path=scratch / "history.sqlite3",
+    )
     shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
     try:
         await shell.sign_in_and_start()

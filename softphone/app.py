@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -133,7 +134,10 @@ async def _gui_main(
     tray.show_requested.connect(window.bring_to_front)
     tray.quit_requested.connect(window.request_quit)
     instance.activation_requested.connect(window.bring_to_front)
-    shell = AppShell(settings, window, tray=tray, log_dir=log_dir)
+    # The demo's calls are not the agent's: they go to a history deleted at exit.
+    demo_history = tempfile.TemporaryDirectory(prefix="softphone-demo-") if demo else None
+    history_path = Path(demo_history.name) / "history.sqlite3" if demo_history else None
+    shell = AppShell(settings, window, tray=tray, log_dir=log_dir, history_path=history_path)
     if settings.start_minimized and tray.available:
         tray.notify(
             "Softphone",
@@ -154,6 +158,8 @@ async def _gui_main(
     await shell.close()
     if demo_handles is not None:
         await demo_handles.stop()
+    if demo_history is not None:
+        demo_history.cleanup()
     tray.hide()
     window.hide()
     await cancel_pending_tasks()

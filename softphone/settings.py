@@ -69,6 +69,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     media: MediaSettings = msgspec.field(default_factory=MediaSettings)
     start_minimized: bool = False
     language: Language = ""
+    # Calls kept in the local history; older ones are dropped (docs/history.md "Privacy").
+    history_max_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
 
 
 def default_config_path() -> Path:

@@ -18,6 +18,7 @@ def test_valid_file_is_loaded(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
         'server_url = "wss://calls.example.test/ws"\nagent_name = "Ada"\n'
+        "history_max_calls = 50\n"
         "[reconnect]\nmax_attempts = 5\nbackoff_s = [0.5, 1.0]\n"
         '[[ice_servers]]\nurls = ["stun:127.0.0.1:3478"]\n'
     )
@@ -28,6 +29,8 @@ def test_valid_file_is_loaded(tmp_path: Path) -> None:
     assert loaded.reconnect.backoff_s == [0.5, 1.0]
     assert loaded.ice_servers[0].urls == ["stun:127.0.0.1:3478"]
     assert loaded.reconnect.attempt_timeout_s == 10.0  # untouched default
+    assert loaded.history_max_calls == 50
+    assert Settings().history_max_calls == 1000
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,7 @@ def test_valid_file_is_loaded(tmp_path: Path) -> None:
         "this is [not toml",
         'unknown_key = "x"\n',
         "[reconnect]\nmax_attempts = 0\n",  # out of bounds
+        "history_max_calls = 0\n",
         'log_level = "LOUD"\n',
         'language = "de_DE; rm -rf /"\n',  # a language is a bare code: "de", or "" (system)
         'language = "../../etc/passwd"\n',

@@ -279,6 +279,117 @@
     </message>
 </context>
 <context>
+    <name>HistoryView</name>
+    <message>
+        <source>Started</source>
+        <translation>Beginn</translation>
+    </message>
+    <message>
+        <source>Visitor</source>
+        <translation>Besucher</translation>
+    </message>
+    <message>
+        <source>Page</source>
+        <translation>Seite</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Dauer</translation>
+    </message>
+    <message>
+        <source>Interruptions</source>
+        <translation>Unterbrechungen</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>Ende</translation>
+    </message>
+    <message>
+        <source>Transferred by</source>
+        <translation>Weitergeleitet von</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notizen</translation>
+    </message>
+    <message>
+        <source>recovered after {seconds} s</source>
+        <translation>wiederhergestellt nach {seconds} s</translation>
+    </message>
+    <message>
+        <source>failed after {seconds} s</source>
+        <translation>gescheitert nach {seconds} s</translation>
+    </message>
+    <message>
+        <source>hung up after {seconds} s</source>
+        <translation>aufgelegt nach {seconds} s</translation>
+    </message>
+    <message>
+        <source>the visitor&apos;s restart</source>
+        <translation>Neustart durch den Besucher</translation>
+    </message>
+    <message>
+        <source>attempts: {attempts}</source>
+        <translation>Versuche: {attempts}</translation>
+    </message>
+    <message>
+        <source>Call history — Softphone</source>
+        <translation>Anrufverlauf — Softphone</translation>
+    </message>
+    <message>
+        <source>Search visitor, page or notes</source>
+        <translation>Besucher, Seite oder Notizen suchen</translation>
+    </message>
+    <message>
+        <source>Search calls</source>
+        <translation>Anrufe suchen</translation>
+    </message>
+    <message>
+        <source>Lists only the calls whose visitor, page or notes match</source>
+        <translation>Zeigt nur die Anrufe, deren Besucher, Seite oder Notizen passen</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>CSV exportieren…</translation>
+    </message>
+    <message>
+        <source>Save the calls listed below as a CSV file</source>
+        <translation>Die unten aufgeführten Anrufe als CSV-Datei speichern</translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation>CSV exportieren</translation>
+    </message>
+    <message>
+        <source>Recent calls</source>
+        <translation>Letzte Anrufe</translation>
+    </message>
+    <message>
+        <source>Newest first, one line per call</source>
+        <translation>Neueste zuerst, eine Zeile pro Anruf</translation>
+    </message>
+    <message>
+        <source>Call history is off ({problem}): see the log for details.</source>
+        <translation>Der Anrufverlauf ist aus ({problem}): Einzelheiten stehen im Protokoll.</translation>
+    </message>
+    <message>
+        <source>Export call history</source>
+        <translation>Anrufverlauf exportieren</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV-Dateien (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export failed: {error}</source>
+        <translation>Export fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <source>Calls saved to {file}: {rows}</source>
+        <translation>Anrufe gespeichert in {file}: {rows}</translation>
+    </message>
+</context>
+<context>
     <name>IncomingCall</name>
     <message>
         <source>Incoming call</source>
@@ -345,6 +456,14 @@
     <message>
         <source>Call quality, Restart ICE and the logs</source>
         <translation>Gesprächsqualität, ICE-Neustart und Protokolle</translation>
+    </message>
+    <message>
+        <source>Call history</source>
+        <translation>Anrufverlauf</translation>
+    </message>
+    <message>
+        <source>Recent calls: search them, export them</source>
+        <translation>Letzte Anrufe: durchsuchen, exportieren</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -982,6 +1101,18 @@
         <translation>die Serververbindung ist abgerissen</translation>
     </message>
     <message>
+        <source>you hung up</source>
+        <translation>Sie haben aufgelegt</translation>
+    </message>
+    <message>
+        <source>the server lost this session</source>
+        <translation>der Server hat diese Sitzung verloren</translation>
+    </message>
+    <message>
+        <source>the answer did not reach the server</source>
+        <translation>die Annahme hat den Server nicht erreicht</translation>
+    </message>
+    <message>
         <source>unknown reason</source>
         <translation>unbekannter Grund</translation>
     </message>
@@ -1022,8 +1153,8 @@
         <translation>Die Verbindung konnte nach {attempts} Versuchen in {seconds} Sekunden nicht wiederhergestellt werden (letzter Fehler: {reason}).</translation>
     </message>
     <message>
-        <source>Please check your network connection, VPN and firewall, then wait for the next call. The visitor has been told that the call ended.</source>
-        <translation>Bitte prüfen Sie Netzwerkverbindung, VPN und Firewall und warten Sie dann auf den nächsten Anruf. Dem Besucher wurde mitgeteilt, dass das Gespräch beendet ist.</translation>
+        <source>Please check your network connection, VPN and firewall, then wait for the next call. The visitor is told that the call ended as soon as the connection allows.</source>
+        <translation>Bitte prüfen Sie Netzwerkverbindung, VPN und Firewall und warten Sie dann auf den nächsten Anruf. Der Besucher erfährt, dass das Gespräch beendet ist, sobald die Verbindung es zulässt.</translation>
     </message>
 </context>
 <context>

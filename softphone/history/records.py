@@ -1,4 +1,5 @@
-"""What one finished call leaves behind, and the words the list and the export show for it."""
+"""What one finished call leaves behind, and the words the CSV export writes for it
+(the list words its rows in the agent's language: softphone/ui/history_view.py)."""
 
 from __future__ import annotations
 
@@ -67,31 +68,3 @@ def describe_interruption(episode: Interruption) -> str:
 
 def describe_interruptions(record: CallRecord) -> str:
     return "; ".join(describe_interruption(e) for e in record.interruptions)
-
-
-TABLE_COLUMNS = (
-    "Started",
-    "Visitor",
-    "Page",
-    "Duration",
-    "Interruptions",
-    "Ended",
-    "Transferred by",
-    "Notes",
-)
-
-
-def table_row(record: CallRecord) -> tuple[str, ...]:
-    """One line of the history list, in :data:`TABLE_COLUMNS` order (single-line cells)."""
-    count = len(record.interruptions)
-    interruptions = f"{count}: {describe_interruptions(record)}" if count else "—"
-    return (
-        local_time(record.started_at).strftime("%Y-%m-%d %H:%M"),
-        record.visitor_name or "—",
-        record.page or "—",
-        format_duration(record.duration_s),
-        interruptions,
-        record.end_reason,
-        record.transferred_by or "—",
-        " ".join(record.notes.split()),
-    )

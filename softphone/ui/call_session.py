@@ -8,15 +8,11 @@ from typing import Protocol
 from aiortc import MediaStreamTrack
 
 from softphone.agent import CallInfo
+from softphone.call.reconnect import ReconnectFailure
+from softphone.call.state import CallStatus
 from softphone.events import Signal
 from softphone.media.local import MediaChoice
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.rtc.stats import CallStats
-
-
-class HasCallId(Protocol):
-    @property
-    def call_id(self) -> str: ...
 
 
 class CallSession(Protocol):
@@ -27,16 +23,8 @@ class CallSession(Protocol):
     remote_video_track: Signal[[MediaStreamTrack]]
     remote_audio_track: Signal[[MediaStreamTrack]]
     local_video_track: Signal[[MediaStreamTrack]]
+    call_status: Signal[[CallStatus]]  # the current call, on every change
     call_failed: Signal[[ReconnectFailure]]  # what the "call lost" modal says
-    # Read only by softphone.ui.legacy_call_status, until AgentSession publishes
-    # call_status (a CallStatus) itself; then these five give way to that one signal.
-    call_state: Signal[[str]]
-    reconnect_progress: Signal[[int, int]]
-    reconnected: Signal[[int, float]]
-    call_ended: Signal[[str]]
-
-    @property
-    def call(self) -> HasCallId | None: ...
 
     @property
     def ringing(self) -> Mapping[str, CallInfo]:

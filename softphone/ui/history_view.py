@@ -1,9 +1,10 @@
 """The call-history list: a table of recent calls, a search field and "Export CSV…".
 
-A thin view over :class:`softphone.history.CallHistory`: the store searches, the history
-module words every cell (``table_row``) and writes the CSV; this widget only shows rows and
-asks for a file name without blocking the asyncio loop (``open()`` + ``finished``, never
-``exec()``). Cells are plain text: visitor names and pages come from the visitor's browser.
+A thin view over :class:`softphone.history.CallHistory`: the store searches and the history
+module writes the CSV (stable English codes for spreadsheets); this widget words each row in
+the agent's language (:func:`history_row`) and asks for a file name without blocking the
+asyncio loop (``open()`` + ``finished``, never ``exec()``). Cells are plain text: visitor
+names and pages come from the visitor's browser.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from softphone.history import CallHistory, CallRecord, export_csv
-from softphone.history.records import TABLE_COLUMNS, table_row
+from softphone.call.state import RestartOrigin
+from softphone.history import CallHistory, CallRecord, Interruption, InterruptionOutcome, export_csv
+from softphone.history.records import format_duration, local_time
+from softphone.ui.a11y import describe, shortcut_text
+from softphone.ui.i18n import translate
 from softphone.ui.session_bridge import gui_thread_only
+from softphone.ui.status_text import decimal, end_reason_text
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,52 @@ SEARCH_DELAY_MS = 150  # one search when the agent pauses typing, not one per ke
 SIZE_SAMPLE_ROWS = 50  # rows measured to size the columns
 
 Index = QModelIndex | QPersistentModelIndex
+NONE = "—"  # an empty cell
+
+
+def column_titles() -> tuple[str, ...]:
+    """The list's headers, in :func:`history_row` order."""
+    return (
+        translate("HistoryView", "Started"),
+        translate("HistoryView", "Visitor"),
+        translate("HistoryView", "Page"),
+        translate("HistoryView", "Duration"),
+        translate("HistoryView", "Interruptions"),
+        translate("HistoryView", "Ended"),
+        translate("HistoryView", "Transferred by"),
+        translate("HistoryView", "Notes"),
+    )
+
+
+def interruption_text(episode: Interruption) -> str:
+    """One reconnect episode in words: how it ended, after how long, whose restart."""
+    outcomes = {
+        InterruptionOutcome.RECOVERED: translate("HistoryView", "recovered after {seconds} s"),
+        InterruptionOutcome.FAILED: translate("HistoryView", "failed after {seconds} s"),
+        InterruptionOutcome.CALL_ENDED: translate("HistoryView", "hung up after {seconds} s"),
+    }
+    if episode.origin is RestartOrigin.PEER:
+        by = translate("HistoryView", "the visitor's restart")
+    else:
+        by = translate("HistoryView", "attempts: {attempts}").format(attempts=episode.attempts)
+    outcome = outcomes[episode.outcome].format(seconds=decimal(episode.duration_s))
+    return f"{outcome} ({by})"
+
+
+def history_row(record: CallRecord) -> tuple[str, ...]:
+    """One line of the list, in :func:`column_titles` order (single-line cells)."""
+    count = len(record.interruptions)
+    episodes = "; ".join(interruption_text(e) for e in record.interruptions)
+    return (
+        local_time(record.started_at).strftime("%Y-%m-%d %H:%M"),
+        record.visitor_name or NONE,
+        record.page or NONE,
+        format_duration(record.duration_s),
+        f"{count}: {episodes}" if count else NONE,
+        end_reason_text(record.end_reason),
+        record.transferred_by or NONE,
+        " ".join(record.notes.split()) or NONE,
+    )
 
 
 class HistoryTableModel(QAbstractTableModel):
@@ -49,6 +100,7 @@ class HistoryTableModel(QAbstractTableModel):
         super().__init__()
         self._records: list[CallRecord] = []
         self._rows: dict[int, tuple[str, ...]] = {}
+        self._titles = column_titles()
 
     def set_records(self, records: list[CallRecord]) -> None:
         self.beginResetModel()
@@ -60,21 +112,21 @@ class HistoryTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._records)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802 (Qt API)
-        return 0 if parent.isValid() else len(TABLE_COLUMNS)
+        return 0 if parent.isValid() else len(self._titles)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
         if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
             return None
         row = self._rows.get(index.row())
         if row is None:
-            row = self._rows[index.row()] = table_row(self._records[index.row()])
+            row = self._rows[index.row()] = history_row(self._records[index.row()])
         return row[index.column()]
 
     def headerData(  # noqa: N802 (Qt API)
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> str | None:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return TABLE_COLUMNS[section]
+            return self._titles[section]
         return None
 
 
@@ -89,19 +141,26 @@ class HistoryView(QWidget):
         self.table.resizeColumnsToContents()  # once: per reload it cost ~0.5 s for 1000 rows
 
     def _setup_ui(self) -> None:
+        self.setWindowTitle(translate("HistoryView", "Call history — Softphone"))
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search visitor, page or notes")
+        search_help = translate("HistoryView", "Search visitor, page or notes")
+        self.search.setPlaceholderText(search_help)
         self.search.setClearButtonEnabled(True)
-        self.search.setToolTip(f"Search visitor, page or notes ({SEARCH_SHORTCUT})")
+        self.search.setToolTip(f"{search_help} ({shortcut_text(SEARCH_SHORTCUT)})")
+        describe(
+            self.search,
+            translate("HistoryView", "Search calls"),
+            translate("HistoryView", "Lists only the calls whose visitor, page or notes match"),
+        )
         self._search_delay = QTimer(self)
         self._search_delay.setSingleShot(True)
         self._search_delay.setInterval(SEARCH_DELAY_MS)
         self._search_delay.timeout.connect(self.reload)
         self.search.textChanged.connect(lambda _text: self._search_delay.start())
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setToolTip(
-            f"Save the calls listed below as a CSV file ({EXPORT_SHORTCUT})"
-        )
+        self.export_button = QPushButton(translate("HistoryView", "Export CSV…"))
+        export_help = translate("HistoryView", "Save the calls listed below as a CSV file")
+        self.export_button.setToolTip(f"{export_help} ({shortcut_text(EXPORT_SHORTCUT)})")
+        describe(self.export_button, translate("HistoryView", "Export CSV"), export_help)
         self.export_button.clicked.connect(self.ask_export)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -118,6 +177,11 @@ class HistoryView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(SIZE_SAMPLE_ROWS)
         header.setStretchLastSection(True)
+        describe(
+            self.table,
+            translate("HistoryView", "Recent calls"),
+            translate("HistoryView", "Newest first, one line per call"),
+        )
 
         self.notice = QLabel()
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
@@ -144,15 +208,18 @@ class HistoryView(QWidget):
         self.model.set_records(self.history.recent(query=self.search.text()))
         if self.history.problem is not None:
             self.notice.setText(
-                f"Call history is off ({self.history.problem}): see the log for details."
+                translate(
+                    "HistoryView", "Call history is off ({problem}): see the log for details."
+                ).format(problem=self.history.problem)
             )
             self.export_button.setEnabled(False)
             self.shortcuts[EXPORT_SHORTCUT].setEnabled(False)
 
     def ask_export(self) -> None:
-        dialog = QFileDialog(self, "Export call history", str(Path.home() / EXPORT_NAME))
+        title = translate("HistoryView", "Export call history")
+        dialog = QFileDialog(self, title, str(Path.home() / EXPORT_NAME))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("CSV files (*.csv)")
+        dialog.setNameFilter(translate("HistoryView", "CSV files (*.csv)"))
         dialog.setDefaultSuffix("csv")
         dialog.finished.connect(self._export_chosen)
         self.export_dialog = dialog
@@ -171,9 +238,15 @@ class HistoryView(QWidget):
         try:
             rows = export_csv(self.history.recent(query=self.search.text()), destination)
         except OSError as exc:
-            self.notice.setText(f"Export failed: {exc}")
+            self.notice.setText(
+                translate("HistoryView", "Export failed: {error}").format(error=exc)
+            )
             log.warning("ui.history_export_failed", extra={"reason": str(exc)})
             return None
         log.info("ui.history_exported", extra={"rows": rows})
-        self.notice.setText(f"Saved {rows} call{'' if rows == 1 else 's'} to {destination.name}")
+        self.notice.setText(
+            translate("HistoryView", "Calls saved to {file}: {rows}").format(
+                file=destination.name, rows=rows
+            )
+        )
         return rows

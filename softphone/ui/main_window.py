@@ -32,6 +32,7 @@ from softphone.ui.widgets import icon
 NOTICE_MS = 10_000
 AVAILABILITY_SHORTCUT = "Ctrl+Shift+Y"
 DIAGNOSTICS_SHORTCUT = "Ctrl+Shift+I"
+HISTORY_SHORTCUT = "Ctrl+Shift+L"
 SETTINGS_SHORTCUT = "Ctrl+Shift+S"
 
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
     camera_toggled = Signal(bool)
     settings_requested = Signal()
     diagnostics_requested = Signal()
+    history_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,6 +131,13 @@ class MainWindow(QMainWindow):
             DIAGNOSTICS_SHORTCUT,
             self.diagnostics_requested,
         )
+        self.history_button = self._tool_button(
+            "history",
+            translate("MainWindow", "Call history"),
+            translate("MainWindow", "Recent calls: search them, export them"),
+            HISTORY_SHORTCUT,
+            self.history_requested,
+        )
         self.settings_button = self._tool_button(
             "settings",
             translate("MainWindow", "Settings"),
@@ -143,6 +152,7 @@ class MainWindow(QMainWindow):
         layout.addStretch()
         layout.addWidget(self.availability_button)
         layout.addSpacing(6)
+        layout.addWidget(self.history_button)
         layout.addWidget(self.diagnostics_button)
         layout.addWidget(self.settings_button)
         return header
@@ -184,6 +194,7 @@ class MainWindow(QMainWindow):
         bindings = [
             (AVAILABILITY_SHORTCUT, self.availability_button.click),
             (DIAGNOSTICS_SHORTCUT, self.diagnostics_button.click),
+            (HISTORY_SHORTCUT, self.history_button.click),
             (SETTINGS_SHORTCUT, self.settings_button.click),
             (ACCEPT_SHORTCUT, self.incoming.accept_button.click),
             (DECLINE_SHORTCUT, self.incoming.decline_button.click),

@@ -13,7 +13,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from softphone.events import Signal as CoreSignal
 from softphone.ui.call_session import CallSession
-from softphone.ui.legacy_call_status import LegacyCallStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class SessionBridge(QObject):
     incoming_call = Signal(object)  # softphone.agent.CallInfo
     call_cancelled = Signal(str, str)  # call_id, reason
     call_status = Signal(object)  # softphone.call.state.CallStatus
-    call_failed = Signal(object)  # softphone.rtc.reconnect.ReconnectFailure
+    call_failed = Signal(object)  # softphone.call.reconnect.ReconnectFailure
     media_notice = Signal(str)
     remote_video_track = Signal(object)
     remote_audio_track = Signal(object)
@@ -56,29 +55,22 @@ class SessionBridge(QObject):
         super().__init__(parent)
         self._deliver.connect(self._emit_on_gui_thread)
         self._bound: list[tuple[CoreSignal[Any], Callable[..., None]]] = []
-        self._legacy: LegacyCallStatus | None = None
 
     def bind(self, session: CallSession) -> None:
         self._relay(session.signaling_state, "signaling_state")
         self._relay(session.incoming_call, "incoming_call")
         self._relay(session.call_cancelled, "call_cancelled")
+        self._relay(session.call_status, "call_status")
         self._relay(session.call_failed, "call_failed")
         self._relay(session.media_notice, "media_notice")
         self._relay(session.remote_video_track, "remote_video_track")
         self._relay(session.remote_audio_track, "remote_audio_track")
         self._relay(session.local_video_track, "local_video_track")
-        # The one adapter (issue 14): once AgentSession publishes call_status, this becomes
-        # self._relay(session.call_status, "call_status") and legacy_call_status.py goes.
-        self._legacy = LegacyCallStatus(session)
-        self._relay(self._legacy.changed, "call_status")
 
     def unbind_all(self) -> None:
         for core_signal, handler in self._bound:
             core_signal.disconnect(handler)
         self._bound.clear()
-        if self._legacy is not None:
-            self._legacy.close()
-            self._legacy = None
 
     def _relay(self, core_signal: CoreSignal[Any], signal_name: str) -> None:
         handler = functools.partial(self._hop, signal_name)

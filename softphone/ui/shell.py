@@ -1,5 +1,5 @@
 """The GUI app around one signed-in session: sign-in, the session's lifetime, settings,
-tray and audio outputs. ``app.py`` creates it and awaits its ``run``."""
+tray, audio outputs and the call history. ``app.py`` creates it and awaits its ``close``."""
 
 from __future__ import annotations
 
@@ -9,18 +9,20 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog
 
 from softphone.agent import AgentConfig, AgentSession
+from softphone.call.reconnect import ReconnectPolicy
+from softphone.history import CallHistory, CallRecorder
 from softphone.media.local import MediaChoice
 from softphone.rtc.ice import IceSettings
-from softphone.rtc.reconnect import ReconnectPolicy
 from softphone.settings import MediaSettings, ReconnectSettings, Settings
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.controller import AgentController
 from softphone.ui.dialogs.settings_dialog import NO_DEVICE, SettingsDialog
 from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.history_view import HistoryView
 from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
@@ -84,7 +86,9 @@ class AppShell(QObject):
         preferences: Preferences | None = None,
         tray: Tray | None = None,
         log_dir: Path | None = None,
+        history_path: Path | None = None,
     ) -> None:
+        """``history_path`` None: the platform data folder (the demo passes a temporary one)."""
         super().__init__()
         self.settings = settings
         self.window = window
@@ -102,10 +106,15 @@ class AppShell(QObject):
         self.ringer_output.changed.connect(self.ringer.set_device)
         self.ringer_output.notice.connect(window.show_notice)
         self._dialog: QDialog | None = None
+        # One store and one recorder for the app's life; every session feeds the recorder.
+        self.history = CallHistory(history_path, max_calls=settings.history_max_calls)
+        self.recorder = CallRecorder(self.history)
+        self.history_view: HistoryView | None = None
         self.tasks = TaskSet(
             on_failure=lambda error: window.show_notice(sign_in_failed_text(error))
         )
         window.settings_requested.connect(self.open_settings)
+        window.history_requested.connect(self.open_history)
         window.availability_requested.connect(self.prefs.save_available)
         if tray is not None:
             tray.availability_requested.connect(self.prefs.save_available)
@@ -173,6 +182,8 @@ class AppShell(QObject):
         await self.stop_session()
         session = AgentSession(config)
         self.session = session
+        session.incoming_call.connect(self.recorder.note_visitor)
+        session.call_status.connect(self.recorder.record_status)
         self.controller = AgentController(
             self.window,
             session,
@@ -205,6 +216,23 @@ class AppShell(QObject):
         self.window.set_signaling_state("closed")
         self.window.set_available(False, enabled=False)
         self.window.set_agent_state(agent_state_text(False, False, False))
+
+    # --- call history ---------------------------------------------------------------------
+
+    def open_history(self) -> HistoryView:
+        """The history as a tool window beside the main one, created once, then raised."""
+        view = self.history_view
+        if view is None:
+            view = HistoryView(self.history, self.window)
+            view.setWindowFlag(Qt.WindowType.Tool)
+            view.resize(900, 420)
+            # Written on the loop thread, which is the GUI thread (qasync).
+            self.history.changed.connect(view.reload)
+            self.history_view = view
+        view.show()
+        view.raise_()
+        view.activateWindow()
+        return view
 
     # --- settings -------------------------------------------------------------------------
 
@@ -258,4 +286,9 @@ class AppShell(QObject):
             self._dialog.reject()
         self.ringer.stop()
         await self.tasks.close()
-        await self.stop_session()
+        await self.stop_session()  # a call still up is recorded as it ends
+        if self.history_view is not None:
+            self.history.changed.disconnect(self.history_view.reload)
+            self.history_view.close()
+            self.history_view = None
+        self.history.close()

@@ -77,6 +77,9 @@ def end_reason_text(reason: str | None) -> str:
             "StatusText", "the connection could not be restored"
         ),
         "connection-lost": translate("StatusText", "the server connection was lost"),
+        "local-hangup": translate("StatusText", "you hung up"),
+        "session-lost": translate("StatusText", "the server lost this session"),
+        "accept-failed": translate("StatusText", "the answer did not reach the server"),
     }
     return texts.get(reason or "", reason or translate("StatusText", "unknown reason"))
 
@@ -136,7 +139,7 @@ def reconnect_failure_text(attempts: int, elapsed_s: float, reason: str) -> str:
         + translate(
             "StatusText",
             "Please check your network connection, VPN and firewall, then wait for the next "
-            "call. The visitor has been told that the call ended.",
+            "call. The visitor is told that the call ended as soon as the connection allows.",
         )
     )
 

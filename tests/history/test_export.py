@@ -1,4 +1,4 @@
-"""CSV export and the list's words: what leaves the app must be safe to open in a spreadsheet."""
+"""CSV export: what leaves the app must be safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from softphone.call.state import RestartOrigin
 from softphone.history import CallRecord, Interruption, InterruptionOutcome, export_csv
 from softphone.history.export import CSV_COLUMNS, csv_cell
-from softphone.history.records import TABLE_COLUMNS, format_duration, table_row
+from softphone.history.records import format_duration
 
 EPISODES = (
     Interruption(1000.0, 2.44, 2, RestartOrigin.LOCAL, InterruptionOutcome.RECOVERED),
@@ -86,24 +86,6 @@ def test_a_failed_export_leaves_no_half_file(tmp_path: Path) -> None:
         export_csv(records(), path)  # type: ignore[arg-type]
     assert path.read_text() == "previous export"
     assert [p.name for p in tmp_path.iterdir()] == ["calls.csv"]
-
-
-def test_the_list_shows_one_plain_line_per_call() -> None:
-    row = dict(zip(TABLE_COLUMNS, table_row(record()), strict=True))
-    assert row["Visitor"] == "Zoë 李"
-    assert row["Duration"] == "3:05"
-    assert row["Interruptions"].startswith("3: recovered after 2.4 s")
-    assert row["Ended"] == "reconnect-failed"
-    assert row["Notes"] == "Rappeler demain ligne 2: « ok »"  # one line in the table
-    empty = dict(
-        zip(
-            TABLE_COLUMNS,
-            table_row(record(visitor_name="", page=None, interruptions=(), transferred_by=None)),
-            strict=True,
-        )
-    )
-    assert (empty["Visitor"], empty["Page"], empty["Interruptions"]) == ("—", "—", "—")
-    assert empty["Transferred by"] == "—"
 
 
 @pytest.mark.parametrize(

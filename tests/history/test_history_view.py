@@ -14,8 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from softphone.call.state import RestartOrigin
 from softphone.history import CallHistory, CallRecord, Interruption, InterruptionOutcome
-from softphone.history.records import TABLE_COLUMNS
-from softphone.ui.history_view import HistoryView
+from softphone.ui.history_view import HistoryView, column_titles, history_row
 
 HTML_NAME = "<b>Mallory</b><img src=x>"
 
@@ -46,9 +45,42 @@ def history(tmp_path: Path) -> Iterator[CallHistory]:
     store.close()
 
 
+def test_the_list_shows_one_plain_line_per_call() -> None:
+    episodes = (
+        Interruption(1000.0, 2.44, 2, RestartOrigin.LOCAL, InterruptionOutcome.RECOVERED),
+        Interruption(1100.0, 0.8, 0, RestartOrigin.PEER, InterruptionOutcome.RECOVERED),
+        Interruption(1200.0, 30.0, 3, RestartOrigin.LOCAL, InterruptionOutcome.FAILED),
+    )
+    call = CallRecord(
+        "c1",
+        1_800_000_000.0,
+        1_800_000_185.0,
+        "Zoë 李",
+        "/fr/tarifs",
+        "reconnect-failed",
+        episodes,
+        "Rappeler demain\nligne 2: « ok »",
+        "Ada",
+    )
+    row = dict(zip(column_titles(), history_row(call), strict=True))
+    assert row["Visitor"] == "Zoë 李"
+    assert row["Duration"] == "3:05"
+    assert row["Interruptions"] == (
+        "3: recovered after 2.4 s (attempts: 2); recovered after 0.8 s (the visitor's restart); "
+        "failed after 30.0 s (attempts: 3)"
+    )
+    assert row["Ended"] == "the connection could not be restored"
+    assert row["Notes"] == "Rappeler demain ligne 2: « ok »"  # one line in the table
+    empty = CallRecord("c2", 1_800_000_000.0, 1_800_000_001.0, "", None, "some-new-code")
+    row = dict(zip(column_titles(), history_row(empty), strict=True))
+    assert (row["Visitor"], row["Page"], row["Interruptions"]) == ("—", "—", "—")
+    assert (row["Transferred by"], row["Notes"]) == ("—", "—")  # a screen reader names it
+    assert row["Ended"] == "some-new-code"  # a code we have no words for is shown as sent
+
+
 def cells(view: HistoryView, column: str) -> list[str]:
     model = view.table.model()
-    col = TABLE_COLUMNS.index(column)
+    col = column_titles().index(column)
     return [model.index(row, col).data() for row in range(model.rowCount(QModelIndex()))]
 
 
@@ -59,7 +91,8 @@ def test_rows_come_from_the_store_newest_first_as_plain_text(
     qtbot.addWidget(view)
     assert cells(view, "Visitor") == [HTML_NAME, "Bob", "Élodie"]
     assert cells(view, "Duration") == ["1:35", "1:35", "1:35"]
-    assert cells(view, "Interruptions")[1] == "1: recovered after 3.2 s (2 att.)"
+    assert cells(view, "Interruptions")[1] == "1: recovered after 3.2 s (attempts: 2)"
+    assert cells(view, "Ended") == ["you hung up"] * 3  # the end reason in words
     header = view.table.model().headerData(0, Qt.Orientation.Horizontal)
     assert header == "Started"
     # Visitor text is data, never markup: the default delegate paints DisplayRole verbatim.
@@ -106,7 +139,7 @@ def test_export_asks_without_blocking_and_writes_what_is_listed(
     with written.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.DictReader(file))
     assert [r["visitor_name"] for r in rows] == ["Bob", "Élodie"]
-    assert view.notice.text() == "Saved 2 calls to calls.csv"
+    assert view.notice.text() == "Calls saved to calls.csv: 2"
     assert view.export_dialog is None
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from softphone.agent import CallInfo
-from softphone.call.state import RECONNECT_FAILED
+from softphone.call.reconnect import ReconnectFailure
+from softphone.call.state import RECONNECT_FAILED, CallStateModel, CallStatus, RestartOrigin
 from softphone.events import Signal
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.rtc.stats import CallStats
 
 
@@ -22,17 +22,16 @@ class FakeSession:
         self.signaling_state: Signal[[str]] = Signal("signaling_state")
         self.incoming_call: Signal[[CallInfo]] = Signal("incoming_call")
         self.call_cancelled: Signal[[str, str]] = Signal("call_cancelled")
-        self.call_state: Signal[[str]] = Signal("call_state")
-        self.call_ended: Signal[[str]] = Signal("call_ended")
+        self.call_status: Signal[[CallStatus]] = Signal("call_status")
         self.media_notice: Signal[[str]] = Signal("media_notice")
         self.remote_video_track: Signal[[object]] = Signal("remote_video_track")
         self.remote_audio_track: Signal[[object]] = Signal("remote_audio_track")
         self.local_video_track: Signal[[object]] = Signal("local_video_track")
-        self.reconnect_progress: Signal[[int, int]] = Signal("reconnect_progress")
-        self.reconnected: Signal[[int, float]] = Signal("reconnected")
         self.call_failed: Signal[[ReconnectFailure]] = Signal("call_failed")
         self.ringing: dict[str, CallInfo] = {}
         self.call: SimpleNamespace | None = None
+        # The call's status, derived by the real model (as AgentSession's SignaledCall does).
+        self._status: CallStateModel | None = None
 
     # --- what the server and the call engine make AgentSession emit ----------------------
 
@@ -45,30 +44,33 @@ class FakeSession:
             self.call_cancelled.emit(call_id, reason)
 
     def connected(self) -> None:
-        self.call_state.emit("connected")
+        assert self._status is not None, "accept first"
+        self._status.media_connected()
 
     def reconnecting(self, attempt: int, max_attempts: int = 3) -> None:
         """One attempt of an episode (attempt 0: the visitor restarted ICE)."""
-        self.call_state.emit("reconnecting")
-        self.reconnect_progress.emit(attempt, max_attempts)
+        assert self._status is not None, "accept first"
+        origin = RestartOrigin.LOCAL if attempt else RestartOrigin.PEER
+        self._status.reconnecting(attempt, max_attempts, origin)
 
     def recovered(self, attempt: int, elapsed_s: float) -> None:
-        self.call_state.emit("connected")
-        self.reconnected.emit(attempt, elapsed_s)
+        assert self._status is not None, "accept first"
+        self._status.recovered(elapsed_s)
 
     def exhausted(self, failure: ReconnectFailure) -> None:
-        """The reconnect controller gives up: FAILED, teardown ends the call, then failed."""
-        self.call_state.emit("failed")
-        self._end(RECONNECT_FAILED)
+        """The reconnect controller gives up: FAILED, then call_failed, then the teardown."""
+        assert self._status is not None, "accept first"
+        self._status.ended(RECONNECT_FAILED)
         self.call_failed.emit(failure)
+        self._end(RECONNECT_FAILED)  # keeps FAILED: a terminal status never changes
 
     def remote_hangup(self, reason: str = "visitor-hangup") -> None:
         self._end(reason)
 
     def _end(self, reason: str) -> None:
-        self.call = None
-        self.call_state.emit("ended")
-        self.call_ended.emit(reason)
+        status, self._status, self.call = self._status, None, None
+        if status is not None:
+            status.ended(reason)
 
     # --- the methods the UI calls ---------------------------------------------------------
 
@@ -79,7 +81,9 @@ class FakeSession:
         self.calls.append(("accept", call_id))
         self.ringing.pop(call_id, None)
         self.call = SimpleNamespace(call_id=call_id)
-        self.call_state.emit("connecting")
+        self._status = CallStateModel(call_id)
+        self._status.changed.connect(self.call_status.emit)
+        self.call_status.emit(self._status.status)  # CONNECTING
 
     async def decline(self, call_id: str) -> None:
         self.calls.append(("decline", call_id))

@@ -5,9 +5,12 @@ by the translation and the accessibility tests, so both cover the same screens."
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QAccessibleInterface
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -21,13 +24,16 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from softphone.call.reconnect import ReconnectFailure
+from softphone.call.state import RestartOrigin
+from softphone.history import CallHistory, CallRecord, Interruption, InterruptionOutcome
 from softphone.media.local import TEST_PATTERN, TONE
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.rtc.stats import CallStats
 from softphone.settings import MediaSettings, ReconnectSettings
 from softphone.ui.controller import AgentController
 from softphone.ui.dialogs.settings_dialog import NO_DEVICE, SettingsDialog
 from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.history_view import HistoryView
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import SignIn
 from softphone.ui.video_view import VideoView
@@ -43,6 +49,7 @@ SCREENS = [
     "error",
     "settings",
     "diagnostics",
+    "history",
     "quit",
 ]
 # What the visitor and the agent typed: shown as given, never translated.
@@ -62,19 +69,35 @@ def open_screen(
     controller = AgentController(window, session, agent_name="Grace")  # type: ignore[arg-type]
     window.show()
     qtbot.waitExposed(window)
-    try:
-        yield _reach(name, window, session, controller, qtbot), window
-    finally:
-        task = qloop.create_task(controller.close())
-        qtbot.waitUntil(task.done, timeout=5000)
+    with ExitStack() as stack:
+        try:
+            yield _reach(name, window, session, controller, qtbot, stack), window
+        finally:
+            task = qloop.create_task(controller.close())
+            qtbot.waitUntil(task.done, timeout=5000)
 
 
-def _reach(
+def _history_of_one_call(stack: ExitStack) -> CallHistory:
+    """A temporary store holding one call with one recovered interruption."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="softphone-screen-")))
+    history = CallHistory(folder / "history.sqlite3")
+    stack.callback(history.close)
+    episode = Interruption(1e9 + 60, 2.3, 2, RestartOrigin.LOCAL, InterruptionOutcome.RECOVERED)
+    history.add(
+        CallRecord(
+            "c1", 1e9, 1e9 + 95, "Ada Lovelace", "/pricing", "normal", (episode,), "", "Grace"
+        )
+    )
+    return history
+
+
+def _reach(  # noqa: PLR0917 (one call site, each argument named at it)
     name: str,
     window: MainWindow,
     session: FakeSession,
     controller: AgentController,
     qtbot: QtBot,
+    stack: ExitStack,
 ) -> QWidget:
     if name == "offline":  # before sign-in, or while the server is unreachable
         session.signaling_state.emit("reconnecting")
@@ -98,6 +121,11 @@ def _reach(
         return _shown(dialog, qtbot)
     if name == "idle":
         return window
+    if name == "history":  # the tool window of the header's "Call history" button
+        view = HistoryView(_history_of_one_call(stack), window)
+        view.setWindowFlag(Qt.WindowType.Tool)
+        view.resize(1600, 300)  # every column in view: a screen reader reads visible cells
+        return _shown(view, qtbot)
     session.ring(ring())
     if name == "ringing":
         return window

@@ -16,8 +16,8 @@ from PySide6.QtGui import QAccessible, QGuiApplication
 from PySide6.QtWidgets import QToolButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from softphone.call.reconnect import ReconnectFailure
 from softphone.call.state import CallState, CallStatus
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.ui import a11y, theme
 from softphone.ui.a11y import shortcut_text
 from softphone.ui.controller import AgentController
@@ -128,8 +128,8 @@ def test_tab_order_follows_the_layout(
 def test_tab_order_check_catches_a_reversal(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     with open_screen("ringing", qtbot, qloop) as (top, window):
         names = [w.accessibleName() for w in tab_chain(top)]
-        assert names[:3] == ["Availability: Available", "Diagnostics", "Settings"]
-        assert names[3:] == ["Decline", "Accept"]
+        assert names[:4] == ["Availability: Available", "Call history", "Diagnostics", "Settings"]
+        assert names[4:] == ["Decline", "Accept"]
         QWidget.setTabOrder(window.incoming.accept_button, window.incoming.decline_button)
         assert tab_order_reversals(top) == [("Accept", "Decline")]
 
@@ -142,6 +142,7 @@ def test_every_action_works_from_the_keyboard(
         buttons = {
             "Ctrl+Shift+Y": window.availability_button,
             "Ctrl+Shift+I": window.diagnostics_button,
+            "Ctrl+Shift+L": window.history_button,
             "Ctrl+Shift+S": window.settings_button,
             "Ctrl+Shift+A": window.incoming.accept_button,
             "Ctrl+Shift+D": window.incoming.decline_button,
@@ -156,6 +157,8 @@ def test_every_action_works_from_the_keyboard(
             window.shortcuts["Ctrl+Shift+S"].activated.emit()
         with qtbot.waitSignal(window.diagnostics_requested, timeout=1000):
             window.shortcuts["Ctrl+Shift+I"].activated.emit()
+        with qtbot.waitSignal(window.history_requested, timeout=1000):
+            window.shortcuts["Ctrl+Shift+L"].activated.emit()
         with qtbot.waitSignal(window.availability_requested, timeout=1000) as blocker:
             window.shortcuts["Ctrl+Shift+Y"].activated.emit()
         assert blocker.args == [False]  # available → away

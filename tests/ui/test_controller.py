@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from softphone.rtc.reconnect import ReconnectFailure
+from softphone.call.reconnect import ReconnectFailure
 from softphone.ui.controller import AgentController
 from softphone.ui.main_window import MainWindow
 from softphone.ui.presenters import call_media

@@ -28,7 +28,8 @@ from labnet.netns import (
     start_signaling,
 )
 from labnet.thread_netns import network_namespace
-from softphone.call.state import CallState, CallStatus
+from softphone.call.state import RECONNECT_FAILED, CallState, CallStatus
+from softphone.history import InterruptionOutcome
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, ReconnectSettings, Settings
 from softphone.ui.main_window import MainWindow
@@ -68,7 +69,9 @@ def shell(
         prefs.save_sign_in(SignIn(signaling_url(topo.agent), AGENT_NAME, AGENT_TOKEN))
         prefs.save_available(True)
         settings = Settings(ice_host_allowlist=[topo.agent.address], reconnect=POLICY)
-        shell = AppShell(settings, window, preferences=prefs, log_dir=tmp_path)
+        shell = AppShell(
+            settings, window, preferences=prefs, log_dir=tmp_path, history_path=tmp_path / "h.db"
+        )
         shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
         try:
             yield shell
@@ -127,3 +130,8 @@ def test_exhausted_recovery_shows_each_attempt_then_the_modal(
     assert box.isVisible()
     box.ok_button.click()
     assert not box.isVisible()
+    # The call history keeps the lost call and its last interruption.
+    record = shell.history.recent()[0]
+    assert (record.call_id, record.end_reason) == (call_id, RECONNECT_FAILED)
+    assert record.interruptions[-1].outcome is InterruptionOutcome.FAILED
+    assert record.interruptions[-1].attempts == 3

@@ -20,6 +20,7 @@ from softphone.settings import MediaSettings, Settings
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
 from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.history_view import column_titles
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.shell import AppShell, media_choice
@@ -52,7 +53,9 @@ def shell(qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path) -> Ite
     prefs = Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
     prefs.save_available(False)
     settings = Settings(ice_host_allowlist=list(LOOPBACK_ONLY))
-    shell = AppShell(settings, window, preferences=prefs, log_dir=tmp_path)
+    shell = AppShell(
+        settings, window, preferences=prefs, log_dir=tmp_path, history_path=tmp_path / "h.sqlite3"
+    )
     yield shell
     run(qtbot, qloop, shell.close())
     window.deleteLater()
@@ -141,3 +144,57 @@ def test_ring_accept_live_call_and_hang_up_on_both_sides(
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=5000)
     assert window.call_status.text() == "Call ended"
     assert window.windowTitle() == "Softphone — Available"
+
+
+def test_a_call_the_visitor_ends_lands_in_the_call_history(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, server: SignalingServer, shell: AppShell
+) -> None:
+    window = shell.window
+    shell.prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
+    shell.prefs.save_available(True)
+    run(qtbot, qloop, shell.sign_in_and_start())
+    assert shell.session is not None
+    shell.session.set_media_choice(
+        media_choice(MediaSettings(camera=TEST_PATTERN, microphone=TONE))
+    )
+    window.history_button.click()  # open before the call: the list follows the store
+    view = shell.history_view
+    assert view is not None and view.isVisible()
+    assert view.model.rowCount() == 0
+    visitor = VisitorPeer(
+        VisitorConfig(
+            server.url, None, "Ada Lovelace", "/pricing", LOOPBACK, duration=1.0, min_video_frames=1
+        )
+    )
+    visiting = qloop.create_task(visitor.run())
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.incoming, timeout=10000)
+    window.incoming.accept_button.click()
+    qtbot.waitUntil(visiting.done, timeout=20000)
+    assert visiting.result().connected_after_s is not None  # a real call, then the hang-up
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=5000)
+    model = view.table.model()
+    row = {title: model.index(0, column).data() for column, title in enumerate(column_titles())}
+    assert (row["Visitor"], row["Page"]) == ("Ada Lovelace", "/pricing")
+    assert row["Ended"] == "the visitor hung up"
+    assert row["Interruptions"] == "—"
+    assert shell.history.recent()[0].call_id == visiting.result().call_id
+
+
+def test_the_shell_keeps_one_history_for_the_app_and_closes_it(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    prefs = Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+    path = tmp_path / "history.sqlite3"
+    shell = AppShell(Settings(history_max_calls=5), window, preferences=prefs, history_path=path)
+    assert shell.history.max_calls == 5 and shell.history.available
+    assert path.exists()  # the given file, not the agent's platform data folder
+    with qtbot.waitSignal(window.history_requested, timeout=1000):
+        window.shortcuts["Ctrl+Shift+L"].activated.emit()
+    view = shell.history_view
+    assert view is not None and view.isVisible()
+    assert shell.open_history() is view  # one window, raised again
+    run(qtbot, qloop, shell.close())
+    assert not shell.history.available and shell.history_view is None
+    assert not view.isVisible()

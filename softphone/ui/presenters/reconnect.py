@@ -8,8 +8,8 @@ import logging
 
 from PySide6.QtCore import QObject
 
+from softphone.call.reconnect import ReconnectFailure
 from softphone.call.state import CallStatus
-from softphone.rtc.reconnect import ReconnectFailure
 from softphone.ui.main_window import MainWindow
 from softphone.ui.reconnect_error import ReconnectErrorBox
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
