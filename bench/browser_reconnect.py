@@ -145,17 +145,17 @@ def chromium_agent(
     widget_config: dict[str, object] | None = None,
 ) -> Call:
     def page_in(ns: str, origin: str) -> Page:
-        return stack.enter_context(nc.browser_page(pw, ns, origin, widget_config))
+        return stack.enter_context(nc.browser_page(pw, ns, origin))
 
     agent_page = page_in(topo.agent.ns, nc.origin(topo.agent))
-    nc.open_agent_page(agent_page, topo.agent)
+    nc.open_agent_page(agent_page, topo.agent, widget_config)
     page = page_in(topo.visitor.ns, nc.origin(topo.visitor))
-    nc.call_from_widget(page, topo.visitor)
+    nc.call_from_widget(page, topo.visitor, widget_config)
     nc.wait_js(agent_page, nc.CALL_CONNECTED, 20, "agent page connected")
     return Call(
         PageEnd(agent_page),
         PageEnd(page),
-        lambda: agent_page.evaluate("window.softphone.call.restart('manual')"),
+        lambda: agent_page.evaluate(f"{nc.HANDLE}.call.restart('manual')"),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,21 +20,27 @@ from softphone.rtc.ice import LOOPBACK
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
 from tests.browser import chromium
-from tests.browser.loopback_call import SITE_KEY, TOKEN, AgentSide
+from tests.browser.loopback_call import SITE_KEY, TOKEN, AgentSide, write_embed_pages
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
 
 @pytest.fixture
-async def agent_side(_no_leaked_tasks: None) -> AsyncIterator[AgentSide]:
-    """Depends on the leaked-task check so that it is torn down before the check runs."""
+async def agent_side(_no_leaked_tasks: None, tmp_path: Path) -> AsyncIterator[AgentSide]:
+    """Depends on the leaked-task check so that it is torn down before the check runs.
+
+    The server serves the widget at /widget/ (by default) and the embedding pages of
+    loopback_call.write_embed_pages at /test/.
+    """
+    write_embed_pages(tmp_path, SITE_KEY)
     server = SignalingServer(
         ServerConfig(
             host="127.0.0.1",
             port=0,
             agent_tokens={"Alice": TOKEN},
-            site_keys=[SITE_KEY],  # the widget itself is mounted at /widget/ by default
+            site_keys=[SITE_KEY],
+            static_dirs={"/test": str(tmp_path)},
         )
     )
     await server.start()

@@ -13,6 +13,7 @@ import os
 import signal
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,10 +42,21 @@ def origin(side: Side) -> str:
     return f"http://{side.gateway}:{SERVER_PORT}"
 
 
-def start_server(topo: Topology) -> JsonLines:
-    """The signaling server in the hub, serving the widget (by default) and the test agent page."""
+# The handle of the page's widget or test agent (the host element's ``softphone``).
+HANDLE = "document.querySelector('.softphone-widget, [data-softphone-agent]').softphone"
+
+
+def start_server(topo: Topology, reconnect: dict[str, object] | None = None) -> JsonLines:
+    """The signaling server in the hub, serving the widget (by default) and the test pages.
+
+    ``reconnect``: the server's ``[reconnect]`` policy (PROTOCOL item 6), which the widget
+    takes from ``welcome``; a server without that section in its config ignores it.
+    """
     fd, path = tempfile.mkstemp(prefix="softphone-browser-", suffix=".toml")
     with open(fd, "w") as fh:
+        if reconnect:
+            fh.write("[reconnect]\n")
+            fh.writelines(f"{key} = {json.dumps(value)}\n" for key, value in reconnect.items())
         fh.write(f'[static]\n"/test" = {json.dumps(str(PAGES_DIR))}\n')
     try:
         return start_signaling(topo, "--config", path)
@@ -53,13 +65,8 @@ def start_server(topo: Topology) -> JsonLines:
 
 
 @contextlib.contextmanager
-def browser_page(
-    pw: Playwright, ns: str, secure_origin: str, widget_config: dict[str, object] | None = None
-) -> Iterator[Page]:
-    """A Chromium page inside ``ns``; killed by its run tag however it ends.
-
-    ``widget_config`` becomes ``window.SoftphoneWidgetConfig`` (e.g. shorter timeouts).
-    """
+def browser_page(pw: Playwright, ns: str, secure_origin: str) -> Iterator[Page]:
+    """A Chromium page inside ``ns``; killed by its run tag however it ends."""
     tag = chromium.new_tag()
     try:
         with chromium.executable_in(ns) as executable:
@@ -72,10 +79,6 @@ def browser_page(
                 context = browser.new_context()
                 context.grant_permissions(["camera", "microphone"], origin=secure_origin)
                 context.add_init_script(path=chromium.MEDIA_PROBE)
-                if widget_config:
-                    context.add_init_script(
-                        script=f"window.SoftphoneWidgetConfig = {json.dumps(widget_config)};"
-                    )
                 yield context.new_page()
             finally:
                 with contextlib.suppress(Exception):
@@ -115,32 +118,44 @@ def start_agent_runner(topo: Topology, timeout: float = 30.0) -> JsonLines:
     return agent
 
 
-def call_from_widget(page: Page, side: Side, timeout: float = 30.0) -> None:
-    """Open the widget in ``side``'s Chromium and call; returns once connected."""
-    page.goto(origin(side) + "/widget/?name=Chromium", timeout=timeout * 1000)
+def page_config(config: dict[str, object] | None) -> str:
+    return urllib.parse.quote(json.dumps(config or {}))
+
+
+def call_from_widget(
+    page: Page, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+) -> None:
+    """Open the widget in ``side``'s Chromium and call; returns once connected.
+
+    Without ``config`` the server's own /widget/ page; with it, a test embedding page that
+    mounts the widget with those settings (e.g. a detector off) from its own script.
+    """
+    url = "/widget/" if config is None else f"/test/visitor.html#{page_config(config)}"
+    page.goto(origin(side) + url, timeout=timeout * 1000)
     page.click(".sp-call")
     wait_js(page, CALL_CONNECTED, timeout, "connected widget call")
 
 
-def open_agent_page(page: Page, side: Side, timeout: float = 30.0) -> None:
-    page.goto(origin(side) + f"/test/agent.html?token={AGENT_TOKEN}", timeout=timeout * 1000)
+def open_agent_page(
+    page: Page, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+) -> None:
+    query = f"token={AGENT_TOKEN}&config={page_config(config)}"
+    page.goto(origin(side) + f"/test/agent.html?{query}", timeout=timeout * 1000)
     wait_js(
         page,
-        "window.softphone.events.items.some(e => e.event === 'agent.signed_in')",
+        f"{HANDLE}.events.items.some(e => e.event === 'agent.signed_in')",
         timeout,
         "agent page sign-in",
     )
 
 
-CALL_CONNECTED = (
-    "window.softphone && window.softphone.call && window.softphone.call.state === 'connected'"
-)
+CALL_CONNECTED = f"{HANDLE} && {HANDLE}.call && {HANDLE}.call.state === 'connected'"
 
 
 def page_events(page: Page, name: str, since_ms: float) -> list[dict[str, Any]]:
     """The page's EventLog entries called ``name`` at or after wall-clock ``since_ms``."""
     result: list[dict[str, Any]] = page.evaluate(
-        "([name, t]) => window.softphone.events.items.filter(e => e.event === name && e.t >= t)",
+        f"([name, t]) => {HANDLE}.events.items.filter(e => e.event === name && e.t >= t)",
         [name, since_ms],
     )
     return result

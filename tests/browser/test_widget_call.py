@@ -42,6 +42,9 @@ async def test_chromium_widget_call_decodes_frames_both_ways(
     stats = await agent_side.agent.stats()
     assert stats is not None and stats.video_frames_decoded >= 60
 
+    # The strict CSP of the embedding page held and did not get in the way.
+    assert await page.evaluate("window.cspViolations") == []
+
     # The visitor hangs up: the agent's call ends, the widget is back to idle.
     await page.click(".sp-hangup")
     await wait_until(lambda: agent_side.ended == ["normal"])
@@ -77,7 +80,7 @@ async def test_no_available_agent_is_a_clear_message(agent_side: AgentSide, page
 
 
 async def test_a_wrong_site_key_is_refused(agent_side: AgentSide, page: Page) -> None:
-    await page.goto(agent_side.widget_url.replace("site_key=", "site_key=wrong"))
+    await page.goto(agent_side.url("wrong-key.html"))
     await page.click(".sp-call")
-    assert "Cannot reach the call service" in await error_shown(page)
+    assert "not allowed to call" in await error_shown(page)
     assert agent_side.rings.empty()

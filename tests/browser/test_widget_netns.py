@@ -22,15 +22,22 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 STATUS = "document.querySelector('.sp-status').textContent"
 
 
+# A short reconnect policy, from the server (welcome.reconnect) and, for a server that does
+# not send one yet, from the embedding page's mount() settings.
+QUICK_POLICY = {"max_attempts": 3, "attempt_timeout_s": 2.0, "backoff_s": [0.5, 0.5]}
+QUICK_PAGE = {"attemptTimeoutMs": 2000, "backoffMs": [500, 500]}
+
+
 @pytest.fixture
-def topo() -> Iterator[Topology]:
+def topo(request: pytest.FixtureRequest) -> Iterator[Topology]:
+    """``request.param`` (indirect parametrisation): the server's [reconnect] policy."""
     chromium.require()
     if not can_create_namespaces():
         pytest.fail("`ip netns` does not work here although we are root")
     sweep_stale()
     with Topology() as topology:
         try:
-            nc.start_server(topology)
+            nc.start_server(topology, getattr(request, "param", None))
             yield topology
         finally:
             for ns in (topology.agent.ns, topology.visitor.ns):
@@ -43,9 +50,9 @@ def in_call(topo: Topology, widget_config: dict[str, object] | None = None) -> I
 
     with (
         sync_playwright() as pw,
-        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), widget_config) as page,
+        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor)) as page,
     ):
-        nc.call_from_widget(page, topo.visitor)
+        nc.call_from_widget(page, topo.visitor, widget_config)
         yield page
 
 
@@ -59,7 +66,7 @@ def test_link_cut_and_restore_recovers_the_call(topo: Topology) -> None:
     agent = nc.start_agent_runner(topo)
     with in_call(topo) as page:
         agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium's video")
-        call_id = page.evaluate("window.softphone.callId")
+        call_id = page.evaluate(f"{nc.HANDLE}.callId")
         time.sleep(1.0)
         cut_at = topo.cut(topo.visitor)
         nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")
@@ -77,17 +84,17 @@ def test_link_cut_and_restore_recovers_the_call(topo: Topology) -> None:
         # ... the agent decodes Chromium's camera again, and it is the same call and DTLS.
         assert decoded_after(agent, restored_at + 0.5, 20)
         nc.wait_js(page, f"{STATUS} === 'Connected' || {STATUS} === 'Reconnected'", 15, "UI")
-        assert page.evaluate("window.softphone.callId") == call_id
+        assert page.evaluate(f"{nc.HANDLE}.callId") == call_id
         events = agent.snapshot()
         assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
         assert not any(e.get("ev") == "ended" for e in events)
         assert not page.is_visible(".sp-error")
 
 
+@pytest.mark.parametrize("topo", [QUICK_POLICY], indirect=True)
 def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology) -> None:
     nc.start_agent_runner(topo)
-    quick = {"attemptTimeoutMs": 2000, "backoffMs": [500, 500]}
-    with in_call(topo, quick) as page:
+    with in_call(topo, QUICK_PAGE) as page:
         time.sleep(1.0)
         topo.cut(topo.visitor)
         nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")

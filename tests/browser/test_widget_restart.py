@@ -18,6 +18,7 @@ import pytest
 
 from tests.browser.loopback_call import (
     VIDEO_FRAMES_DECODED,
+    WIDGET,
     AgentSide,
     page_wait,
     remote_stamps,
@@ -28,15 +29,15 @@ from tests.browser.loopback_call import (
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-TRANSPORT = """async () => {
-  const stats = await window.softphone.call.transportStats();
+TRANSPORT = f"""async () => {{
+  const stats = await {WIDGET}.call.transportStats();
   const t = stats.transports[0];
-  return {id: t.id, dtlsState: t.dtlsState, cipher: t.srtpCipher,
+  return {{id: t.id, dtlsState: t.dtlsState, cipher: t.srtpCipher,
           ufrag: t.iceLocalUsernameFragment,
           pairChanges: t.selectedCandidatePairChanges, pair: t.selectedCandidatePairId,
           localCert: t.localCertificateId, remoteCert: t.remoteCertificateId,
-          transports: stats.transports.length};
-}"""
+          transports: stats.transports.length}};
+}}"""
 
 
 class HandshakeCounter(logging.Handler):
@@ -116,8 +117,8 @@ async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
         agent_side.agent.restart_ice("manual")
 
     await restart_and_compare(page, agent_side, agent_restarts)
-    assert await page.evaluate("window.softphone.call.restarts") >= 1
-    assert await page.evaluate("window.softphone.call.state") == "connected"
+    assert await page.evaluate(f"{WIDGET}.call.restarts") >= 1
+    assert await page.evaluate(f"{WIDGET}.call.state") == "connected"
     assert dtls_handshakes.count == 1
     await page.click(".sp-hangup")
     await wait_until(lambda: agent_side.ended == ["normal"])
@@ -129,11 +130,11 @@ async def test_chromium_initiated_restart_is_answered_by_the_agent(
     await start_widget_call(agent_side, page)
 
     async def chromium_restarts() -> None:
-        await page.evaluate("window.softphone.call.restart('manual')")
+        await page.evaluate(f"{WIDGET}.call.restart('manual')")
 
     await restart_and_compare(page, agent_side, chromium_restarts)
-    await page_wait(page, "window.softphone.call.state === 'connected'")
-    events = await page.evaluate("window.softphone.events.items.map(e => e.event)")
+    await page_wait(page, f"{WIDGET}.call.state === 'connected'")
+    events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")
     assert "call.restart_offer_sent" in events and "call.reconnecting" in events
     assert await page.text_content(".sp-status") in ("Reconnected", "Connected")
     assert dtls_handshakes.count == 1
@@ -141,19 +142,19 @@ async def test_chromium_initiated_restart_is_answered_by_the_agent(
     await wait_until(lambda: agent_side.ended == ["normal"])
 
 
-HOLD_OUTGOING = """() => {
-  const signaling = window.softphone.call.signaling;
+HOLD_OUTGOING = f"""() => {{
+  const signaling = {WIDGET}.call.signaling;
   window.__held = [];
   window.__send = signaling.send.bind(signaling);
   signaling.send = (msg) => window.__held.push(msg);
-}"""
-RELEASE_OUTGOING = """() => {
-  const signaling = window.softphone.call.signaling;
+}}"""
+RELEASE_OUTGOING = f"""() => {{
+  const signaling = {WIDGET}.call.signaling;
   signaling.send = window.__send;
   const held = window.__held.splice(0);
   for (const msg of held) signaling.send(msg);
   return held.map(m => m.type);
-}"""
+}}"""
 
 
 async def test_glare_the_widget_yields_to_the_agent(
@@ -169,16 +170,15 @@ async def test_glare_the_widget_yields_to_the_agent(
     before = await transport(page)
     # The widget's offer is held back in the page so that the two offers surely cross.
     await page.evaluate(HOLD_OUTGOING)
-    await page.evaluate("window.softphone.call.restart('manual')")
+    await page.evaluate(f"{WIDGET}.call.restart('manual')")
     await page_wait(page, "window.__held.some(m => m.type === 'restart_offer')")
     agent_side.agent.restart_ice("manual")
-    await page_wait(
-        page, "window.softphone.events.items.some(e => e.event === 'call.glare_rollback')"
-    )
+    await page_wait(page, f"{WIDGET}.events.items.some(e => e.event === 'call.glare_rollback')")
+    await page_wait(page, "window.__held.some(m => m.type === 'restart_answer')")
     sent = await page.evaluate(RELEASE_OUTGOING)
     assert sent.index("restart_offer") < sent.index("restart_answer")
 
-    await page_wait(page, "window.softphone.call.state === 'connected'")
+    await page_wait(page, f"{WIDGET}.call.state === 'connected'")
     after = await transport(page)
     assert after["ufrag"] != before["ufrag"]
     assert (after["id"], after["dtlsState"]) == (before["id"], "connected")
