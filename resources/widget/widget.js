@@ -765,6 +765,9 @@
     unauthorized:
       "This page is not allowed to call the service (its access has expired or is wrong). Reload the page and try again.",
     forbidden: "This page is not allowed to call the service.",
+    unknown_site: "This page is not allowed to call the service (unknown site key).",
+    self_mint_disabled: "This page is not allowed to call the service (no visitor token).",
+    origin_not_allowed: "This page is not allowed to call the service from this address.",
     no_webrtc:
       "Your browser cannot make video calls (no WebRTC). Please use a current Chrome, Firefox, Edge or Safari.",
     permission_denied:
@@ -940,24 +943,28 @@
 
     /*
      * How this visitor is admitted: a token minted by the site's backend (data-visitor-token),
-     * else one the server mints for the site key (POST /visitor-token). A server that has no
-     * such endpoint (it answers without a JSON error code) gets the site key in the hello.
+     * else one the server mints for the site key (POST /visitor-token). The key goes in the
+     * query and in a JSON body sent as text/plain (a CORS "simple" request: no preflight for
+     * a page on another origin). A refusal carries a JSON code; a server that has no such
+     * endpoint (no JSON code, or no answer at all) gets the site key in the hello instead.
      */
     async _admission() {
       if (this.options.visitorToken) return { token: this.options.visitorToken };
       if (!this.options.siteKey) return {};
+      const key = this.options.siteKey;
       let response;
       try {
-        response = await fetch(`${httpOrigin(this.options.server)}/visitor-token`, {
+        const url = `${httpOrigin(this.options.server)}/visitor-token?site_key=${encodeURIComponent(key)}`;
+        response = await fetch(url, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ site_key: this.options.siteKey }),
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
+          body: JSON.stringify({ site_key: key }),
           credentials: "omit",
           cache: "no-store",
         });
       } catch (err) {
         this.events.add("widget.token_unreachable", { message: String(err.message || err) });
-        return { site_key: this.options.siteKey };
+        return { site_key: key };
       }
       let body = null;
       try {
@@ -965,13 +972,14 @@
       } catch (_err) {
         body = null;
       }
-      if (response.ok && body && typeof body.token === "string") {
+      if (response.ok && typeof body?.token === "string") {
         this.events.add("widget.token_minted");
         return { token: body.token };
       }
-      if (body && typeof body.code === "string") throw new SignalingError(body.code, body.message);
+      const code = body && (typeof body.code === "string" ? body.code : body.error);
+      if (typeof code === "string") throw new SignalingError(code, body.message);
       this.events.add("widget.token_unsupported", { status: response.status });
-      return { site_key: this.options.siteKey };
+      return { site_key: key };
     }
 
     _fail(err) {

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.netns import (
+    AGENT_NAME,
     AGENT_TOKEN,
     SERVER_PORT,
     JsonLines,
@@ -139,7 +140,7 @@ def call_from_widget(
 def open_agent_page(
     page: Page, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
 ) -> None:
-    query = f"token={AGENT_TOKEN}&config={page_config(config)}"
+    query = f"name={AGENT_NAME}&token={AGENT_TOKEN}&config={page_config(config)}"
     page.goto(origin(side) + f"/test/agent.html?{query}", timeout=timeout * 1000)
     wait_js(
         page,

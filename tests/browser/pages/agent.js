@@ -12,7 +12,7 @@
 
   const signaling = new W.Signaling({
     url: params.get("server") || `ws://${location.host}/ws`,
-    hello: { role: "agent", token: params.get("token") },
+    hello: { role: "agent", name: params.get("name"), token: params.get("token") },
     log: events,
     onMessage: onMessage,
   });
