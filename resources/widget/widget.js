@@ -943,10 +943,11 @@
 
     /*
      * How this visitor is admitted: a token minted by the site's backend (data-visitor-token),
-     * else one the server mints for the site key (POST /visitor-token). The key goes in the
-     * query and in a JSON body sent as text/plain (a CORS "simple" request: no preflight for
-     * a page on another origin). A refusal carries a JSON code; a server that has no such
-     * endpoint (no JSON code, or no answer at all) gets the site key in the hello instead.
+     * else one the server mints for the site key (POST /visitor-token?site_key=KEY, with no
+     * body: the server's HTTP parser takes none, and a body-less POST is a CORS "simple"
+     * request, without a preflight, for a page on another origin). A refusal carries a JSON
+     * code; a server without such an endpoint (no JSON code, or no answer at all) gets the
+     * site key in the hello instead.
      */
     async _admission() {
       if (this.options.visitorToken) return { token: this.options.visitorToken };
@@ -957,8 +958,6 @@
         const url = `${httpOrigin(this.options.server)}/visitor-token?site_key=${encodeURIComponent(key)}`;
         response = await fetch(url, {
           method: "POST",
-          headers: { "Content-Type": "text/plain;charset=UTF-8" },
-          body: JSON.stringify({ site_key: key }),
           credentials: "omit",
           cache: "no-store",
         });
