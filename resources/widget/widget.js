@@ -79,6 +79,22 @@
     return out;
   }
 
+  /* Everything received on the call's transports (RTP, RTCP, STUN). Firefox's transport
+     stats carry no byte counts: there, the selected candidate pair's count stands in. */
+  function receivedBytes(report) {
+    const pairs = new Map();
+    report.forEach((s) => {
+      if (s.type === "candidate-pair") pairs.set(s.id, s);
+    });
+    let bytes = 0;
+    report.forEach((s) => {
+      if (s.type !== "transport") return;
+      if (typeof s.bytesReceived === "number") bytes += s.bytesReceived;
+      else bytes += pairs.get(s.selectedCandidatePairId)?.bytesReceived || 0;
+    });
+    return bytes;
+  }
+
   function now() {
     return Math.round(performance.timeOrigin + performance.now());
   }
@@ -554,11 +570,7 @@
       // getStats under load must not pile up overlapping calls, as setInterval would).
       const look = async () => {
         if (this.state === "connected") {
-          let bytes = 0;
-          const report = await this.pc.getStats();
-          report.forEach((s) => {
-            if (s.type === "transport") bytes += s.bytesReceived || 0;
-          });
+          const bytes = receivedBytes(await this.pc.getStats());
           if (bytes !== lastBytes) {
             lastBytes = bytes;
             quietSince = Date.now();

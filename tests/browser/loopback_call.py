@@ -18,7 +18,7 @@ from softphone.signaling.server import SignalingServer
 from tests.browser import chromium
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
 TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
 VISITOR_NAME = "Browser Visitor"
@@ -69,7 +69,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> No
             await asyncio.sleep(0.05)
 
 
-async def page_wait(page: Page, expression: str, timeout: float = 15.0) -> object:  # noqa: ASYNC109
+async def page_wait(page: BrowserPage, expression: str, timeout: float = 15.0) -> object:  # noqa: ASYNC109
     """Poll a (possibly async) JS expression until truthy; bounded by ``timeout`` s."""
     async with asyncio.timeout(timeout):
         while True:
@@ -103,7 +103,7 @@ VIDEO_FRAMES_DECODED = f"""async () => {{
 }}"""
 
 
-async def start_widget_call(side: AgentSide, page: Page) -> str:
+async def start_widget_call(side: AgentSide, page: BrowserPage) -> str:
     """Open the widget, press "Call an agent", accept as the agent; returns the call id."""
     await page.goto(side.widget_url)
     await page.click(".sp-call")
@@ -116,7 +116,7 @@ async def start_widget_call(side: AgentSide, page: Page) -> str:
     return ring.call_id
 
 
-async def remote_stamps(page: Page, count: int) -> list[int]:
+async def remote_stamps(page: BrowserPage, count: int) -> list[int]:
     """Frame numbers of the agent's test pattern as Chromium shows them, ``count`` looks."""
     numbers = []
     for _ in range(count * 5):  # bounded: some grabs may catch no readable stamp

@@ -22,7 +22,7 @@ from tests.browser.loopback_call import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
 
 class Attacker:
@@ -55,7 +55,7 @@ async def attacker() -> AsyncIterator[Attacker]:
 
 
 async def test_address_bar_cannot_redirect_the_call(
-    agent_side: AgentSide, page: Page, attacker: Attacker
+    agent_side: AgentSide, page: BrowserPage, attacker: Attacker
 ) -> None:
     crafted = urlencode(
         {
@@ -78,7 +78,9 @@ async def test_address_bar_cannot_redirect_the_call(
     await page.click(".sp-hangup")
 
 
-async def test_no_instance_is_published_on_the_page(agent_side: AgentSide, page: Page) -> None:
+async def test_no_instance_is_published_on_the_page(
+    agent_side: AgentSide, page: BrowserPage
+) -> None:
     await page.goto(agent_side.url())
     await page_wait(page, f"{WIDGET} && {WIDGET}.phase === 'idle'")
     assert await page.evaluate("typeof window.softphone") == "undefined"
@@ -96,7 +98,7 @@ MINTING = "sites" in {f.name for f in dataclasses.fields(ServerConfig)}
 
 @pytest.mark.xfail(not MINTING, strict=True, reason="server without POST /visitor-token")
 async def test_the_widget_is_admitted_by_a_token_the_server_minted(
-    agent_side: AgentSide, page: Page
+    agent_side: AgentSide, page: BrowserPage
 ) -> None:
     await start_widget_call(agent_side, page)
     events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")

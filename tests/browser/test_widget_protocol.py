@@ -23,6 +23,8 @@ from tests.browser.loopback_call import page_wait
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
 
+    from tests.browser.browsers import BrowserPage
+
 WELCOME = {
     "type": "welcome",
     "session_id": "s",
@@ -100,7 +102,7 @@ MOUNT = """([url, options]) => {
 }"""
 
 
-async def open_widget(page: Page, origin: str, fake: Scripted, **options: object) -> None:
+async def open_widget(page: BrowserPage, origin: str, fake: Scripted, **options: object) -> None:
     await page.goto(f"{origin}/widget/index.html")
     await page.evaluate(MOUNT, [f"ws://127.0.0.1:{fake.port}/ws", options])
 
@@ -111,7 +113,9 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
             await asyncio.sleep(0.05)
 
 
-async def test_queue_position_then_a_refusal_in_clear_text(page: Page, widget_origin: str) -> None:
+async def test_queue_position_then_a_refusal_in_clear_text(
+    page: BrowserPage, widget_origin: str
+) -> None:
     async with scripted() as fake:
         await open_widget(page, widget_origin, fake)
         await page.click("#w .sp-call")
@@ -145,7 +149,7 @@ async def test_queue_position_then_a_refusal_in_clear_text(page: Page, widget_or
     ],
 )
 async def test_a_refused_hello_says_why(
-    page: Page, widget_origin: str, code: str, text: str
+    page: BrowserPage, widget_origin: str, code: str, text: str
 ) -> None:
     async def refuse(conn: ServerConnection, first: dict[str, Any]) -> None:
         await conn.send(json.dumps({"type": "error", "code": code, "message": "no"}))
@@ -159,7 +163,9 @@ async def test_a_refused_hello_says_why(
         assert fake.types() == ["hello"]  # no reconnect loop after a refusal
 
 
-async def test_every_heartbeat_acknowledges_the_highest_seq(page: Page, widget_origin: str) -> None:
+async def test_every_heartbeat_acknowledges_the_highest_seq(
+    page: BrowserPage, widget_origin: str
+) -> None:
     async with scripted() as fake:
         await open_widget(page, widget_origin, fake)
         await page.click("#w .sp-call")
@@ -174,7 +180,7 @@ async def test_every_heartbeat_acknowledges_the_highest_seq(page: Page, widget_o
 
 @pytest.mark.parametrize("policy", [POLICY, None], ids=["server-policy", "no-policy"])
 async def test_policy_from_welcome_and_turn_from_accepted(
-    page: Page, widget_origin: str, policy: dict[str, Any] | None
+    page: BrowserPage, widget_origin: str, policy: dict[str, Any] | None
 ) -> None:
     async def welcome(conn: ServerConnection, first: dict[str, Any]) -> None:
         reconnect = {"reconnect": policy} if policy else {}
@@ -223,7 +229,7 @@ SEND = """(type) => {
 
 
 async def test_a_full_queue_refuses_and_resume_failed_clears_it(
-    page: Page, widget_origin: str
+    page: BrowserPage, widget_origin: str
 ) -> None:
     async def resume_fails(conn: ServerConnection, first: dict[str, Any]) -> None:
         if first["type"] == "resume":
@@ -249,7 +255,10 @@ async def test_a_full_queue_refuses_and_resume_failed_clears_it(
 # --- visitor tokens (Chromium's request interception stands in for the server's endpoint) ---
 
 
-async def test_a_token_from_the_page_goes_in_the_hello(page: Page, widget_origin: str) -> None:
+async def test_a_token_from_the_page_goes_in_the_hello(
+    chromium_page: Page, widget_origin: str
+) -> None:
+    page = chromium_page
     minted: list[str] = []
     await page.route("**/visitor-token*", lambda route: minted.append(route.request.url))
     async with scripted() as fake:
@@ -272,7 +281,10 @@ def token_route(status: int, body: object) -> Callable[[Route], Awaitable[None]]
     return fulfill
 
 
-async def test_the_site_key_buys_a_token_from_the_server(page: Page, widget_origin: str) -> None:
+async def test_the_site_key_buys_a_token_from_the_server(
+    chromium_page: Page, widget_origin: str
+) -> None:
+    page = chromium_page
     requests: list[tuple[str, str]] = []
     fulfill = token_route(200, {"token": "minted.jwt", "expires_in": 600})
 
@@ -290,8 +302,9 @@ async def test_the_site_key_buys_a_token_from_the_server(page: Page, widget_orig
 
 
 async def test_a_refused_token_is_a_clear_error_and_no_connection(
-    page: Page, widget_origin: str
+    chromium_page: Page, widget_origin: str
 ) -> None:
+    page = chromium_page
     await page.route("**/visitor-token*", token_route(403, {"error": "origin_not_allowed"}))
     async with scripted() as fake:
         await open_widget(page, widget_origin, fake, siteKey="k")
@@ -302,8 +315,9 @@ async def test_a_refused_token_is_a_clear_error_and_no_connection(
 
 
 async def test_a_server_without_token_minting_gets_the_site_key(
-    page: Page, widget_origin: str
+    chromium_page: Page, widget_origin: str
 ) -> None:
+    page = chromium_page
     await page.route("**/visitor-token*", lambda route: route.abort())
     async with scripted() as fake:
         await open_widget(page, widget_origin, fake, siteKey="k")

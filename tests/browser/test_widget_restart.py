@@ -1,10 +1,11 @@
-"""ICE restarts between Chromium (the widget) and the Python agent, on loopback.
+"""ICE restarts between the widget (in each browser) and the Python agent, on loopback.
 
-Chromium aborts the renderer on a re-offer that renumbers payload types or extmap ids, so
-an agent-initiated restart that Chromium accepts proves the agent's re-offers are stable.
-"Same DTLS": Chromium's transport stats keep their id, stay ``connected`` throughout and
-keep the certificates, while the ICE username fragment changes; the agent logs one DTLS
-handshake for the whole call.
+Chromium aborts the renderer on a re-offer that renumbers payload types or extmap ids, and
+Firefox rejects one, so an agent-initiated restart that the browser accepts proves the
+agent's re-offers are stable for its numbering. "Same DTLS": the browser's transport stats
+keep their id and the senders keep the same RTCDtlsTransport object, ``connected``
+throughout, with the same certificates where the browser reports them, while the ICE
+username fragment changes; the agent logs one DTLS handshake for the whole call.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ from tests.browser.loopback_call import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
 TRANSPORT = f"""async () => {{
-  const stats = await {WIDGET}.call.transportStats();
+  const call = {WIDGET}.call;
+  const stats = await call.transportStats();
   const t = stats.transports[0];
+  const dtls = call.pc.getSenders()[0].transport;
+  window.__dtls = window.__dtls || dtls;
   return {{id: t.id, dtlsState: t.dtlsState, cipher: t.srtpCipher,
+          sameDtls: dtls === window.__dtls, dtlsObjectState: dtls.state,
           ufrag: t.iceLocalUsernameFragment,
           pairChanges: t.selectedCandidatePairChanges, pair: t.selectedCandidatePairId,
           localCert: t.localCertificateId, remoteCert: t.remoteCertificateId,
@@ -62,18 +67,20 @@ def dtls_handshakes() -> Iterator[HandshakeCounter]:
     logger.setLevel(level)
 
 
-async def transport(page: Page) -> dict[str, Any]:
+async def transport(page: BrowserPage) -> dict[str, Any]:
     result: dict[str, Any] = await page.evaluate(TRANSPORT)
     return result
 
 
-async def watch_transport(page: Page, seen: list[dict[str, Any]], stop: asyncio.Event) -> None:
+async def watch_transport(
+    page: BrowserPage, seen: list[dict[str, Any]], stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         seen.append(await transport(page))
         await asyncio.sleep(0.05)
 
 
-async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None:
+async def restart_and_compare(page: BrowserPage, side: AgentSide, restart: Any) -> None:
     """Run ``restart`` while sampling Chromium's transport; check DTLS survived it."""
     before = await transport(page)
     assert before["dtlsState"] == "connected" and before["transports"] == 1
@@ -93,10 +100,15 @@ async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None
         await watcher
     after = await transport(page)
     assert all(s["id"] == before["id"] and s["dtlsState"] == "connected" for s in seen)
-    assert (after["localCert"], after["cipher"]) == (before["localCert"], before["cipher"])
-    if before["remoteCert"]:  # Chromium fills this stat in lazily, sometimes never
+    assert all(s["sameDtls"] and s["dtlsObjectState"] == "connected" for s in seen)
+    # Certificate ids: Chromium only (it fills the remote one in lazily, sometimes never).
+    assert (after.get("localCert"), after["cipher"]) == (before.get("localCert"), before["cipher"])
+    if before.get("remoteCert"):
         assert after["remoteCert"] == before["remoteCert"]
-    assert after["pairChanges"] > before["pairChanges"]  # a new ICE pair, same transport
+    if before.get("pairChanges") is not None:  # Chromium counts pair switches
+        assert after["pairChanges"] > before["pairChanges"]  # a new ICE pair, same transport
+    else:  # Firefox names the selected pair
+        assert after["pair"] != before["pair"]
     assert after["transports"] == 1
     numbers = await remote_stamps(page, 2)
     assert len(numbers) == 2 and numbers[0] < numbers[1]
@@ -108,7 +120,7 @@ async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None
 
 
 async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
-    agent_side: AgentSide, page: Page, dtls_handshakes: HandshakeCounter
+    agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
     assert dtls_handshakes.count == 1
@@ -125,7 +137,7 @@ async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
 
 
 async def test_chromium_initiated_restart_is_answered_by_the_agent(
-    agent_side: AgentSide, page: Page, dtls_handshakes: HandshakeCounter
+    agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
 
@@ -159,7 +171,7 @@ RELEASE_OUTGOING = f"""() => {{
 
 async def test_glare_the_widget_yields_to_the_agent(
     agent_side: AgentSide,
-    page: Page,
+    page: BrowserPage,
     dtls_handshakes: HandshakeCounter,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
