@@ -28,7 +28,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ user_pref("media.navigator.permission.disabled", true);
 user_pref("media.autoplay.default", 0);
 user_pref("media.autoplay.blocking_policy", 0);
 user_pref("media.peerconnection.ice.loopback", true);
+// Namespace tests serve the widget over plain http from 198.18.0.0/15 (not a secure context).
+user_pref("media.devices.insecure.enabled", true);
+user_pref("media.getusermedia.insecure.enabled", true);
 user_pref("media.peerconnection.ice.obfuscate_host_addresses", false);
 user_pref("browser.shell.checkDefaultBrowser", false);
 user_pref("browser.startup.homepage_override.mstone", "ignore");
@@ -189,6 +193,14 @@ class FirefoxPage:
             {"context": self._context, "viewport": size},
         )
 
+    async def add_init_script(self, path: str | Path) -> None:
+        """Run the script at ``path`` in every document before its own scripts."""
+        source = await asyncio.to_thread(Path(path).read_text)
+        await self._bidi.send(
+            "script.addPreloadScript",
+            {"functionDeclaration": f"() => {{\n{source}\n}}", "contexts": [self._context]},
+        )
+
     async def close(self) -> None:
         with contextlib.suppress(BiDiError, TimeoutError):
             await self._bidi.send("browsingContext.close", {"context": self._context}, 5)
@@ -277,3 +289,55 @@ async def launch(ns: str | None = None, timeout: float = 60.0) -> AsyncIterator[
             with contextlib.suppress(asyncio.CancelledError):
                 await drain
         shutil.rmtree(profile, ignore_errors=True)
+
+
+class SyncFirefoxPage:
+    """The same page for synchronous code (the namespace tests and the bench): each call
+    runs on an event loop in a thread of its own."""
+
+    name = "firefox"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, page: FirefoxPage) -> None:
+        self._loop = loop
+        self._page = page
+
+    def _run(self, coro: Any, timeout: float = 120.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def goto(self, url: str, timeout: float = 30_000) -> None:
+        self._run(self._page.goto(url, timeout))
+
+    def evaluate(self, expression: str, arg: object = None) -> Any:
+        return self._run(self._page.evaluate(expression, arg))
+
+    def click(self, selector: str) -> None:
+        self._run(self._page.click(selector))
+
+    def is_visible(self, selector: str) -> bool:
+        return bool(self._run(self._page.is_visible(selector)))
+
+    def text_content(self, selector: str) -> str | None:
+        result = self._run(self._page.text_content(selector))
+        return None if result is None else str(result)
+
+    def add_init_script(self, path: str | Path) -> None:
+        self._run(self._page.add_init_script(path))
+
+
+@contextlib.contextmanager
+def launch_sync(ns: str | None = None) -> Iterator[SyncFirefoxPage]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="firefox-bidi", daemon=True)
+    thread.start()
+    try:
+        session = launch(ns)
+        page = asyncio.run_coroutine_threadsafe(session.__aenter__(), loop).result(120)
+        try:
+            yield SyncFirefoxPage(loop, page)
+        finally:
+            exit_ = session.__aexit__(None, None, None)
+            asyncio.run_coroutine_threadsafe(exit_, loop).result(60)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -1,5 +1,6 @@
-"""Chromium in network namespaces (bench/netns.py's topology): the widget as the visitor,
-the Python agent (tests/browser/agent_runner.py) or a second Chromium as the agent.
+"""Browsers in network namespaces (bench/netns.py's topology): the widget as the visitor
+in Chromium or Firefox, the Python agent (tests/browser/agent_runner.py) or a second
+browser running the test agent page as the agent.
 
 Shared by tests/browser/test_widget_netns.py and bench/browser_reconnect.py. Synchronous
 (playwright's sync API, threads for the runners): every wait is bounded.
@@ -16,7 +17,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bench.netns import (
     AGENT_NAME,
@@ -29,10 +30,10 @@ from bench.netns import (
     signaling_url,
     start_signaling,
 )
-from tests.browser import chromium
+from tests.browser import chromium, firefox
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Playwright
+    from playwright.sync_api import Playwright
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 AGENT_RUNNER = "tests.browser.agent_runner"
@@ -65,25 +66,46 @@ def start_server(topo: Topology, reconnect: dict[str, object] | None = None) -> 
         Path(path).unlink()
 
 
+class SyncPage(Protocol):
+    """What the namespace tests and the bench call on a page, in either browser."""
+
+    def goto(self, url: str, timeout: float = ...) -> Any: ...
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any: ...
+
+    def click(self, selector: str) -> None: ...
+
+    def is_visible(self, selector: str) -> bool: ...
+
+
 @contextlib.contextmanager
-def browser_page(pw: Playwright, ns: str, secure_origin: str) -> Iterator[Page]:
-    """A Chromium page inside ``ns``; killed by its run tag however it ends."""
+def browser_page(
+    pw: Playwright | None, ns: str, secure_origin: str, browser: str = "chromium"
+) -> Iterator[SyncPage]:
+    """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
+    tag, Firefox by its process group). ``pw``: playwright, for Chromium."""
+    if browser == "firefox":
+        with firefox.launch_sync(ns) as ff_page:
+            ff_page.add_init_script(chromium.MEDIA_PROBE)
+            yield ff_page
+        return
+    assert pw is not None
     tag = chromium.new_tag()
     try:
         with chromium.executable_in(ns) as executable:
-            browser = pw.chromium.launch(
+            launched = pw.chromium.launch(
                 executable_path=executable,
                 args=chromium.flags(tag, [secure_origin]),
                 timeout=30_000,
             )
             try:
-                context = browser.new_context()
+                context = launched.new_context()
                 context.grant_permissions(["camera", "microphone"], origin=secure_origin)
                 context.add_init_script(path=chromium.MEDIA_PROBE)
                 yield context.new_page()
             finally:
                 with contextlib.suppress(Exception):
-                    browser.close()
+                    launched.close()
     finally:
         chromium.kill_run(tag)
 
@@ -95,7 +117,7 @@ def kill_namespace_processes(ns: str) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
-def wait_js(page: Page, expression: str, timeout: float, what: str) -> Any:
+def wait_js(page: SyncPage, expression: str, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = page.evaluate(expression)
@@ -124,7 +146,7 @@ def page_config(config: dict[str, object] | None) -> str:
 
 
 def call_from_widget(
-    page: Page, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+    page: SyncPage, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
 ) -> None:
     """Open the widget in ``side``'s Chromium and call; returns once connected.
 
@@ -138,7 +160,7 @@ def call_from_widget(
 
 
 def open_agent_page(
-    page: Page, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+    page: SyncPage, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
 ) -> None:
     query = f"name={AGENT_NAME}&token={AGENT_TOKEN}&config={page_config(config)}"
     page.goto(origin(side) + f"/test/agent.html?{query}", timeout=timeout * 1000)
@@ -153,7 +175,7 @@ def open_agent_page(
 CALL_CONNECTED = f"{HANDLE} && {HANDLE}.call && {HANDLE}.call.state === 'connected'"
 
 
-def page_events(page: Page, name: str, since_ms: float) -> list[dict[str, Any]]:
+def page_events(page: SyncPage, name: str, since_ms: float) -> list[dict[str, Any]]:
     """The page's EventLog entries called ``name`` at or after wall-clock ``since_ms``."""
     result: list[dict[str, Any]] = page.evaluate(
         f"([name, t]) => {HANDLE}.events.items.filter(e => e.event === name && e.t >= t)",
@@ -162,7 +184,7 @@ def page_events(page: Page, name: str, since_ms: float) -> list[dict[str, Any]]:
     return result
 
 
-def probe_since(page: Page, since_ms: float) -> dict[str, Any]:
+def probe_since(page: SyncPage, since_ms: float) -> dict[str, Any]:
     result: dict[str, Any] = page.evaluate("(t) => window.__probe.since(t)", since_ms)
     return result
 

@@ -9,6 +9,7 @@ import av
 
 from tests.browser.loopback_call import (
     VIDEO_FRAMES_DECODED,
+    WIDGET,
     AgentSide,
     page_wait,
     remote_stamps,
@@ -45,6 +46,11 @@ async def test_widget_call_decodes_frames_both_ways(
     assert max(luma[1]) > 100 and luma[0] != luma[1]
     stats = await agent_side.agent.stats()
     assert stats is not None and stats.video_frames_decoded >= 60
+
+    # A healthy call never looked silent to the widget's watchdog (Firefox's transport
+    # stats carry no byte counts: counting those alone restarted the call every 1.2 s).
+    events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")
+    assert "call.silence" not in events and "call.reconnecting" not in events
 
     # The strict CSP of the embedding page held and did not get in the way.
     assert await page.evaluate("window.cspViolations") == []
