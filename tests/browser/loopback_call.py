@@ -39,15 +39,24 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def embed_page(widget_attrs: dict[str, str], csp: bool) -> str:
-    """A customer page embedding the widget with ``widget_attrs`` (data-* markup)."""
+# Page scripts that take away what a browser may lack or refuse (run before the widget).
+NO_WEBRTC = "window.RTCPeerConnection = undefined;\n"
+DENY_MEDIA = """navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+"""
+
+
+def embed_page(widget_attrs: dict[str, str], csp: bool, before: str = "") -> str:
+    """A customer page embedding the widget with ``widget_attrs`` (data-* markup);
+    ``before``: a script of the page that runs before the widget's."""
     attrs = "".join(f' data-{k}="{html.escape(v)}"' for k, v in widget_attrs.items())
     meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' if csp else ""
+    first = f'<script src="{before}"></script>' if before else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">{meta}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<title>Shop</title><link rel="stylesheet" href="/widget/widget.css">'
-        '<script src="csp_watch.js"></script></head>'
+        f'<script src="csp_watch.js"></script>{first}</head>'
         f"<body><div data-softphone-widget{attrs}></div>"
         '<script src="/widget/widget.js" defer></script></body></html>'
     )
@@ -61,6 +70,10 @@ def write_embed_pages(directory: Path, site_key: str) -> None:
     (directory / "embed.html").write_text(embed_page(attrs, csp=False))
     (directory / "wrong-key.html").write_text(embed_page({"site-key": "wrong"}, csp=True))
     (directory / "csp_watch.js").write_text(CSP_WATCH)
+    (directory / "no_webrtc.js").write_text(NO_WEBRTC)
+    (directory / "deny_media.js").write_text(DENY_MEDIA)
+    (directory / "no-webrtc.html").write_text(embed_page(attrs, True, "no_webrtc.js"))
+    (directory / "denied.html").write_text(embed_page(attrs, True, "deny_media.js"))
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:  # noqa: ASYNC109
