@@ -119,7 +119,7 @@ async def restart_and_compare(page: BrowserPage, side: AgentSide, restart: Any) 
     await wait_until(lambda: video.frames > frames + 30)  # the agent still decodes Chromium
 
 
-async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
+async def test_agent_initiated_restart_is_accepted_with_dtls_kept(
     agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
@@ -136,15 +136,15 @@ async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
     await wait_until(lambda: agent_side.ended == ["normal"])
 
 
-async def test_chromium_initiated_restart_is_answered_by_the_agent(
+async def test_browser_initiated_restart_is_answered_by_the_agent(
     agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
 
-    async def chromium_restarts() -> None:
+    async def browser_restarts() -> None:
         await page.evaluate(f"{WIDGET}.call.restart('manual')")
 
-    await restart_and_compare(page, agent_side, chromium_restarts)
+    await restart_and_compare(page, agent_side, browser_restarts)
     await page_wait(page, f"{WIDGET}.call.state === 'connected'")
     events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")
     assert "call.restart_offer_sent" in events and "call.reconnecting" in events
