@@ -765,6 +765,9 @@
   /* Texts for hangup reasons and error codes (stable codes from the server). */
   const ERRORS = {
     "no-agent-available": "No agent is available right now. Please try again later.",
+    "queue-timeout": "No agent could take your call in time. Please try again later.",
+    declined: "The agent could not take your call. Please try again.",
+    cancelled: "The call was cancelled.",
     "reconnect-failed":
       "The connection was lost and could not be restored. Check your network and call again.",
     "connect-failed": "The call could not be connected. Your network may block calls.",
