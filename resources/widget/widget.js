@@ -95,6 +95,10 @@
     return bytes;
   }
 
+  function iceUfrag(sdp) {
+    return /^a=ice-ufrag:(\S+)/m.exec(sdp || "")?.[1] || null;
+  }
+
   function now() {
     return Math.round(performance.timeOrigin + performance.now());
   }
@@ -539,6 +543,18 @@
 
     async _acceptAnswer(msg) {
       if (this.pc.signalingState !== "have-local-offer") {
+        const current = this.pc.remoteDescription?.sdp;
+        if (msg.type === "restart_answer" && this.state === "reconnecting" && current) {
+          if (iceUfrag(msg.sdp) !== iceUfrag(current)) {
+            // As the Python agent: we re-issued before our first offer was answered, and
+            // took that answer for the newer offer. The peer now answers with other ICE
+            // credentials than the ones we applied: restart once more, or we would check
+            // a dead generation until the attempt times out.
+            this.log.add("call.late_restart_answer");
+            await this._sendRestartOffer("late-answer");
+            return;
+          }
+        }
         this.log.add("call.stale_answer", { type: msg.type });
         return;
       }

@@ -14,22 +14,29 @@ from tests.browser.loopback_call import page_wait
 if TYPE_CHECKING:
     from tests.browser.browsers import BrowserPage
 
-# Two Calls joined by a pipe that delivers each message after 30 ms, unless held back.
+# Two Calls joined by an in-page signaling pipe per direction.
 PAIR = """async () => {
   const W = SoftphoneWidget;
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
   const calls = {};
-  const pipe = (from, to) => ({
-    held: false,
+  // mode "open": delivered after 30 ms; "drop": lost; "queue": kept until release().
+  const pipe = (to) => ({
+    mode: "open",
+    queued: [],
     sent: [],
     send(msg) {
       this.sent.push(msg.type);
-      if (this.held) return;
-      setTimeout(() => calls[to].handle(msg), 30);
+      if (this.mode === "drop") return;
+      if (this.mode === "queue") this.queued.push(msg);
+      else setTimeout(() => calls[to].handle(msg), 30);
+    },
+    release() {
+      this.mode = "open";
+      for (const msg of this.queued.splice(0)) setTimeout(() => calls[to].handle(msg), 30);
     },
     probe() {},
   });
-  const pipes = { visitor: pipe("visitor", "agent"), agent: pipe("agent", "visitor") };
+  const pipes = { visitor: pipe("agent"), agent: pipe("visitor") };
   window.pair = { log: new W.EventLog(), pipes: pipes };
   for (const [side, polite] of [["visitor", true], ["agent", false]]) {
     calls[side] = new W.Call({
@@ -38,20 +45,25 @@ PAIR = """async () => {
       polite: polite,
       stream: stream,
       log: window.pair.log,
-      config: { silenceMs: 0, staleOfferMs: 1000, reissueIntervalMs: 60000 },
+      config: { silenceMs: 0, attemptTimeoutMs: 30000, reissueIntervalMs: 60000 },
     });
   }
   window.pair.calls = calls;
   await calls.visitor.start();
 }"""
-MUTE_VISITOR = """async () => {
-  const senders = window.pair.calls.visitor.pc.getSenders();
-  window.pair.tracks = senders.map((s) => s.track);
-  for (const s of senders) await s.replaceTrack(null);
+MUTE = """async (sides) => {
+  window.pair.tracks = window.pair.tracks || {};
+  for (const side of sides) {
+    const senders = window.pair.calls[side].pc.getSenders();
+    window.pair.tracks[side] = senders.map((s) => s.track);
+    for (const s of senders) await s.replaceTrack(null);
+  }
 }"""
-UNMUTE_VISITOR = """async () => {
-  const senders = window.pair.calls.visitor.pc.getSenders();
-  for (const [i, s] of senders.entries()) await s.replaceTrack(window.pair.tracks[i]);
+UNMUTE = """async (sides) => {
+  for (const side of sides) {
+    const senders = window.pair.calls[side].pc.getSenders();
+    for (const [i, s] of senders.entries()) await s.replaceTrack(window.pair.tracks[side][i]);
+  }
 }"""
 BOTH_CONNECTED = "['visitor', 'agent'].every((s) => window.pair.calls[s].state === 'connected')"
 EVENTS = "window.pair.log.items.map((e) => e.event)"
@@ -92,15 +104,15 @@ async def test_a_stale_impolite_offer_is_reissued_like_the_python_agent(
         await open_pair(page, server)
         # The visitor's media pauses too (a real outage), or the agent would see media
         # flowing and call the episode over before the visitor's offer comes.
-        await page.evaluate(MUTE_VISITOR)
+        await page.evaluate(MUTE, ["visitor"])
         await page.evaluate(
-            "() => { pair.pipes.agent.held = true; pair.calls.agent.restart('x'); }"
+            "() => { pair.pipes.agent.mode = 'drop'; pair.calls.agent.restart('x'); }"
         )
         await page_wait(page, "window.pair.pipes.agent.sent.includes('restart_offer')")
         await page.evaluate("() => new Promise((r) => setTimeout(r, 1300))")  # older than 1 s
-        await page.evaluate(UNMUTE_VISITOR)
+        await page.evaluate(UNMUTE, ["visitor"])
         await page.evaluate(
-            "() => { pair.pipes.agent.held = false; pair.calls.visitor.restart('x'); }"
+            "() => { pair.pipes.agent.mode = 'open'; pair.calls.visitor.restart('x'); }"
         )
         await page_wait(page, BOTH_CONNECTED, 20)
         items = await page.evaluate("window.pair.log.items")
@@ -111,3 +123,31 @@ async def test_a_stale_impolite_offer_is_reissued_like_the_python_agent(
         sent = await page.evaluate("window.pair.pipes.agent.sent")
         assert "restart_answer" not in sent  # the impolite side never answered the visitor
         assert "call.glare_rollback" in [e["event"] for e in items]  # the visitor yielded
+
+
+async def test_a_late_answer_after_an_outage_is_followed_by_a_fresh_restart(
+    page: BrowserPage,
+) -> None:
+    """The visitor's link was down: its restart offer died, the agent's waited on the
+    server. When the visitor resumes, it resends its offer and gets the agent's replayed.
+    The impolite agent re-issues (its offer is stale) while the visitor answers the older
+    one, so the first answer the agent gets belongs to the older offer. Like the Python
+    agent it notices the next answer's other ICE credentials and restarts once more,
+    instead of checking a dead generation until the attempt times out (30 s here)."""
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server)
+        both = ["visitor", "agent"]
+        await page.evaluate(MUTE, both)
+        await page.evaluate(
+            "() => { pair.pipes.visitor.mode = 'drop'; pair.pipes.agent.mode = 'queue';"
+            " pair.calls.visitor.restart('x'); pair.calls.agent.restart('x'); }"
+        )
+        await page_wait(page, "pair.pipes.agent.queued.some((m) => m.type === 'restart_offer')")
+        await page.evaluate("() => new Promise((r) => setTimeout(r, 1300))")
+        await page.evaluate(UNMUTE, both)
+        await page.evaluate(
+            "() => { pair.pipes.visitor.mode = 'open'; pair.calls.visitor.signalingResumed();"
+            " pair.pipes.agent.release(); }"
+        )
+        await page_wait(page, BOTH_CONNECTED, 8)
+        assert "call.late_restart_answer" in await page.evaluate(EVENTS)
