@@ -1,16 +1,19 @@
-"""Reconnection with Chromium as the visitor (root; builds and removes its own namespaces).
+"""Reconnection with a browser as the visitor (root; builds and removes its own namespaces).
 
     sudo .venv/bin/python -m bench.browser_reconnect --runs 3
 
-The topology and faults are bench/netns.py's; the visitor is the web widget in headless
-Chromium (Debian's ``chromium`` through playwright) inside the visitor namespace. Faults hit
-the *visitor's* link, the side whose behaviour is under test. Two setups:
+The topology and faults are labnet/netns.py's; the visitor is the web widget in headless
+Chromium (Debian's ``chromium`` through playwright) or Firefox ESR (Debian's ``firefox-esr``
+over WebDriver BiDi) inside the visitor namespace. Faults hit the *visitor's* link, the side
+whose behaviour is under test. Setups:
 
-- ``py-agent``: the Python agent (AgentSession, tests/browser/agent_runner.py)
-- ``chromium-agent``: a second Chromium running the widget's call logic as the agent
-  (tests/browser/pages/agent.html), the browser-to-browser reference
-- ``chromium-native-detect``: the same with the widget's silence watchdog off, so that only
-  Chromium's own detection (connectionState) triggers restarts
+- ``py-agent`` / ``py-agent-firefox``: the Python agent (AgentSession,
+  labnet/browsers/agent_runner.py) with Chromium / Firefox as the visitor
+- ``chromium-agent`` / ``firefox-agent``: a second browser of the same kind running the
+  widget's call logic as the agent (labnet/browsers/pages/agent.html), the browser-to-browser
+  reference
+- ``chromium-native-detect``: Chromium↔Chromium with the widget's silence watchdog off, so
+  that only Chromium's own detection (connectionState) triggers restarts
 
 Scenarios (seconds; ``recovered`` = media flowed again at both ends afterwards):
 
@@ -22,7 +25,7 @@ Scenarios (seconds; ``recovered`` = media flowed again at both ends afterwards):
 - ``healthy_restart_gap``: agent-initiated ICE restart on a healthy network → longest video
   gap at either end
 
-"Arrives again": at Chromium, the first shown frame whose test-pattern stamp was captured
+"Arrives again": at the browser, the first shown frame whose test-pattern stamp was captured
 after the event when the agent sends the pattern; otherwise the first decoded frame (or
 audio packet) that ends a silence of at least 0.5 s after the event (getStats polled every
 50 ms, so those numbers carry up to 50 ms of polling delay).
@@ -40,12 +43,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bench.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
 from bench.reconnect import Outcome, Row, print_table
-from tests.browser import netns_call as nc
+from labnet.browsers import netns_call as nc
+from labnet.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Playwright
+    from playwright.sync_api import Playwright
+
+    from labnet.browsers.netns_call import SyncPage
 
 MEDIA_TIMEOUT_S = 20.0
 DETECT_TIMEOUT_S = 20.0
@@ -68,7 +73,7 @@ class End(Protocol):
 
 @dataclass
 class PageEnd:
-    page: Page
+    page: SyncPage
 
     def reconnecting_since(self, since: float) -> float | None:
         shown = nc.page_events(self.page, "call.reconnecting", since * 1000)
@@ -130,32 +135,37 @@ class Call:
 Setup = Callable[[Topology, "Playwright", contextlib.ExitStack], Call]
 
 
-def py_agent(topo: Topology, pw: Playwright, stack: contextlib.ExitStack) -> Call:
+def py_agent(
+    topo: Topology, pw: Playwright, stack: contextlib.ExitStack, browser: str = "chromium"
+) -> Call:
     agent = nc.start_agent_runner(topo)
-    page = stack.enter_context(nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor)))
+    page = stack.enter_context(
+        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), browser)
+    )
     nc.call_from_widget(page, topo.visitor)
     agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding video")
     return Call(RunnerEnd(agent), PageEnd(page), lambda: agent.send("restart"))
 
 
-def chromium_agent(
+def browser_agent(
     topo: Topology,
     pw: Playwright,
     stack: contextlib.ExitStack,
+    browser: str = "chromium",
     widget_config: dict[str, object] | None = None,
 ) -> Call:
-    def page_in(ns: str, origin: str) -> Page:
-        return stack.enter_context(nc.browser_page(pw, ns, origin, widget_config))
+    def page_in(ns: str, origin: str) -> SyncPage:
+        return stack.enter_context(nc.browser_page(pw, ns, origin, browser))
 
     agent_page = page_in(topo.agent.ns, nc.origin(topo.agent))
-    nc.open_agent_page(agent_page, topo.agent)
+    nc.open_agent_page(agent_page, topo.agent, widget_config)
     page = page_in(topo.visitor.ns, nc.origin(topo.visitor))
-    nc.call_from_widget(page, topo.visitor)
+    nc.call_from_widget(page, topo.visitor, widget_config)
     nc.wait_js(agent_page, nc.CALL_CONNECTED, 20, "agent page connected")
     return Call(
         PageEnd(agent_page),
         PageEnd(page),
-        lambda: agent_page.evaluate("window.softphone.call.restart('manual')"),
+        lambda: agent_page.evaluate(f"{nc.HANDLE}.call.restart('manual')"),
     )
 
 
@@ -239,9 +249,11 @@ def healthy_restart_gap(topo: Topology, call: Call) -> dict[str, Outcome]:
 Scenario = Callable[[Topology, Call], dict[str, Outcome]]
 SETUPS: dict[str, Setup] = {
     "py-agent": py_agent,
-    "chromium-agent": chromium_agent,
+    "chromium-agent": browser_agent,
     # Chromium's own loss detection only (the widget's silence watchdog off): the baseline.
-    "chromium-native-detect": functools.partial(chromium_agent, widget_config={"silenceMs": 0}),
+    "chromium-native-detect": functools.partial(browser_agent, widget_config={"silenceMs": 0}),
+    "py-agent-firefox": functools.partial(py_agent, browser="firefox"),
+    "firefox-agent": functools.partial(browser_agent, browser="firefox"),
 }
 SCENARIOS: dict[str, Scenario] = {
     "detect_cut": detect_cut,

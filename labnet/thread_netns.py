@@ -1,4 +1,4 @@
-"""Run this thread inside a network namespace of bench/netns.py for a while (setns(2)).
+"""Run this thread inside a network namespace of labnet/netns.py for a while (setns(2)).
 
 For a GUI under test or a screenshot: Qt, the asyncio loop and every socket the session
 opens stay in this process (so widgets can be read directly), yet the session's traffic

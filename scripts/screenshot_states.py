@@ -3,7 +3,7 @@
 ``--language de`` takes them in German into docs/screenshots/de/ (the app's own language
 override, with the catalogs the app loads). Nothing is staged: the signaling server and a
 Python visitor run in network namespaces
-(bench/netns.py), the agent's session runs in this process inside its own namespace
+(labnet/netns.py), the agent's session runs in this process inside its own namespace
 (bench/thread_netns.py), and "reconnecting" and "error" come from pulling the agent's
 cable under the product's default reconnect policy. Needs root. Run under X:
 scripts/screenshots.

@@ -1,12 +1,18 @@
 /*
- * Softphone "Call an agent" widget: plain JS, no build step.
+ * Softphone "Call an agent" widget: plain JS, no build step, no inline script or style
+ * (it runs under a CSP of script-src/style-src 'self' and connect-src of its own server).
  *
- * Embed:  <div data-softphone-widget data-site-key="KEY"></div>
- *         <script src="https://SERVER/widget/widget.js" defer></script>
- * The signaling URL defaults to the script's own server (ws[s]://host/ws); data-server
- * overrides it. ?site_key= / ?server= on the page URL override the data attributes.
- * Timeouts and attempts (DEFAULTS below) may be overridden page-wide by setting
- * window.SoftphoneWidgetConfig = {...} before this script runs.
+ * Embed (configuration comes only from the embedding page, never from its address bar):
+ *   <div data-softphone-widget data-site-key="KEY"></div>
+ *   <script src="https://SERVER/widget/widget.js" defer></script>
+ * or, from the page's own script: SoftphoneWidget.mount(element, {siteKey: "KEY"}), which
+ * returns the widget (the element's `softphone` property holds it too).
+ * Options (data attributes or mount() options): server (data-server; default: the origin
+ * this script was served from, ws[s]://host/ws), visitorToken (data-visitor-token: minted
+ * by the site's backend), siteKey (data-site-key: the widget asks the server for a visitor
+ * token, POST /visitor-token), name (data-name), config (mount() only: timing fallbacks).
+ * The reconnect policy (attempts, timeouts, backoff, re-issue interval) comes from the
+ * server's welcome; DEFAULTS only stand in for a server that sends none.
  * getUserMedia needs a secure context: serve the page over https (or from localhost).
  *
  * Why the reconnection logic looks the way it does (measured with Chromium 150-156):
@@ -18,18 +24,20 @@
  * - A WebSocket whose local address vanished never errors: the signaling has its own
  *   heartbeat, probed at once when the media path dies, then reconnects and resumes (and
  *   the pending restart offer is sent again: writes to the dead socket were lost).
- * - The agent is the "impolite" peer: in glare we roll back our restart offer and answer.
- *   The impolite side (the test agent page uses this code too) yields anyway when the
- *   peer's offer shows that ours was lost.
+ * - Glare as in the Python agent (softphone/rtc/call_recovery.py): the visitor is polite
+ *   and rolls its offer back to answer; the impolite side (the test agent page) keeps its
+ *   own offer, and when that offer is stale (the peer never saw it) issues a fresh one.
  */
-(function () {
+(() => {
   "use strict";
 
   const PROTOCOL = 1;
   const DEFAULTS = {
+    // The reconnect policy: replaced by the server's welcome.reconnect when it sends one.
     maxAttempts: 3,
     attemptTimeoutMs: 10000,
     backoffMs: [1000, 2000],
+    reissueIntervalMs: 2500, // an own restart offer unanswered this long: issue a fresh one
     probeTimeoutMs: 1000, // a pong must come this fast after a probe, or the socket is dead
     reconnectBackoffMs: [0, 250, 500, 1000, 2000, 4000],
     connectTimeoutMs: 5000, // a socket not welcomed by then is given up (a dead link may
@@ -41,21 +49,69 @@
     // one harmless make-before-break restart. 0 turns the watchdog off.
     silenceMs: 1200,
     silencePollMs: 200,
-    staleOfferMs: 1500, // an own restart offer unanswered this long was probably lost
+    staleOfferMs: 1000, // as STALE_OWN_OFFER_S in the Python agent
     queueLimit: 256,
   };
 
-  /* Page-wide overrides (window.SoftphoneWidgetConfig, set before the script loads), then
-     per-instance options: e.g. shorter timeouts in tests. */
   function settings(overrides) {
-    return Object.assign({}, DEFAULTS, window.SoftphoneWidgetConfig || {}, overrides || {});
+    return Object.assign({}, DEFAULTS, overrides || {});
+  }
+
+  /* welcome.reconnect (seconds) as widget settings (ms); {} when absent or malformed. */
+  function serverPolicy(welcome) {
+    const r = welcome?.reconnect;
+    if (!r || typeof r !== "object") return {};
+    const out = {};
+    if (Number.isInteger(r.max_attempts) && r.max_attempts > 0) out.maxAttempts = r.max_attempts;
+    if (typeof r.attempt_timeout_s === "number" && r.attempt_timeout_s > 0) {
+      out.attemptTimeoutMs = r.attempt_timeout_s * 1000;
+    }
+    if (
+      Array.isArray(r.backoff_s) &&
+      r.backoff_s.length &&
+      r.backoff_s.every((v) => typeof v === "number" && v >= 0)
+    ) {
+      out.backoffMs = r.backoff_s.map((v) => v * 1000);
+    }
+    if (typeof r.reissue_interval_s === "number" && r.reissue_interval_s > 0) {
+      out.reissueIntervalMs = r.reissue_interval_s * 1000;
+    }
+    return out;
+  }
+
+  /* Everything received on the call's transports (RTP, RTCP, STUN). Firefox's transport
+     stats carry no byte counts: there, the selected candidate pair's count stands in. */
+  function receivedBytes(report) {
+    const pairs = new Map();
+    report.forEach((s) => {
+      if (s.type === "candidate-pair") pairs.set(s.id, s);
+    });
+    let bytes = 0;
+    report.forEach((s) => {
+      if (s.type !== "transport") return;
+      if (typeof s.bytesReceived === "number") bytes += s.bytesReceived;
+      else bytes += pairs.get(s.selectedCandidatePairId)?.bytesReceived || 0;
+    });
+    return bytes;
+  }
+
+  function iceUfrag(sdp) {
+    return /^a=ice-ufrag:(\S+)/m.exec(sdp || "")?.[1] || null;
   }
 
   function now() {
     return Math.round(performance.timeOrigin + performance.now());
   }
 
-  /* A bounded in-memory event log that tests and support can read (window.softphone.events). */
+  /* An error with a stable code (as the Python client's SignalingError). */
+  class SignalingError extends Error {
+    constructor(code, message) {
+      super(message || code);
+      this.code = code;
+    }
+  }
+
+  /* A bounded in-memory event log that tests and support can read (widget.events). */
   class EventLog {
     constructor(limit) {
       this.limit = limit || 500;
@@ -79,8 +135,8 @@
     constructor(opts) {
       this.url = opts.url;
       this.hello = Object.assign({ type: "hello", protocol: PROTOCOL }, opts.hello);
-      this.onMessage = opts.onMessage || function () {};
-      this.onState = opts.onState || function () {};
+      this.onMessage = opts.onMessage || (() => {});
+      this.onState = opts.onState || (() => {});
       this.log = opts.log;
       this.cfg = settings(opts.config);
       this.state = "closed"; // connecting | open | reconnecting | closed
@@ -109,13 +165,24 @@
       return done;
     }
 
+    /* Send now, or queue until the session is back. A full queue refuses the message
+       (throws SignalingError "queue_full", as the Python client raises): dropping the
+       oldest would silently lose e.g. a hangup or an offer. */
     send(msg) {
       if (this.state === "open" && this.ws && this.ws.readyState === WebSocket.OPEN) {
         this.ws.send(JSON.stringify(msg));
         return;
       }
-      if (this.queue.length >= this.cfg.queueLimit) this.queue.shift();
+      if (this.state === "closed") throw new SignalingError("closed", "signaling is closed");
+      if (this.queue.length >= this.cfg.queueLimit) {
+        throw new SignalingError("queue_full", "signaling is down and the send queue is full");
+      }
       this.queue.push(msg);
+    }
+
+    /* The reconnect policy: the server's (welcome.reconnect) over the local fallbacks. */
+    policy() {
+      return serverPolicy(this.welcome);
     }
 
     /* Check the socket now (the media path just died: is signaling alive too?). */
@@ -139,7 +206,7 @@
     _setState(state) {
       if (state === this.state) return;
       this.state = state;
-      this.log.add("signaling." + state);
+      this.log.add(`signaling.${state}`);
       this.onState(state);
     }
 
@@ -148,7 +215,10 @@
       const ws = new WebSocket(this.url);
       this.ws = ws;
       clearTimeout(this.connectTimer);
-      this.connectTimer = setTimeout(() => this._lost("connect timeout"), this.cfg.connectTimeoutMs);
+      this.connectTimer = setTimeout(
+        () => this._lost("connect timeout"),
+        this.cfg.connectTimeoutMs,
+      );
       ws.onopen = () => {
         const first = this.resumeToken
           ? {
@@ -161,7 +231,7 @@
         ws.send(JSON.stringify(first));
       };
       ws.onmessage = (event) => this._receive(event.data);
-      ws.onclose = (event) => this._lost("closed " + event.code);
+      ws.onclose = (event) => this._lost(`closed ${event.code}`);
       ws.onerror = () => this.log.add("signaling.socket_error");
     }
 
@@ -171,7 +241,7 @@
       let msg;
       try {
         msg = JSON.parse(data);
-      } catch (e) {
+      } catch (_e) {
         this.log.add("signaling.bad_frame");
         return;
       }
@@ -189,12 +259,14 @@
         this.log.add("signaling.resume_failed");
         this.resumeToken = null;
         this.lastSeq = 0;
+        this.queue = []; // those messages belonged to the lost session (Python clears too)
         this.ws.send(JSON.stringify(this.hello));
         this.onMessage({ type: "session_lost" });
         return;
       }
-      if (msg.type === "error" && msg.code === "unauthorized" && this._welcomed) {
-        this._welcomed.reject(new Error(msg.message || "unauthorized"));
+      if (msg.type === "error" && this._welcomed && !this.welcome) {
+        // Refused before any welcome (unauthorized, rate_limited, ...): connect() fails.
+        this._welcomed.reject(new SignalingError(String(msg.code), msg.message || ""));
         this._welcomed = null;
       }
       this.onMessage(msg);
@@ -227,7 +299,8 @@
 
     _ping(deadlineMs) {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-      this.ws.send(JSON.stringify({ type: "ping" }));
+      // ack: the highest seq received, so the server can trim its replay history.
+      this.ws.send(JSON.stringify({ type: "ping", ack: this.lastSeq || null }));
       const due = Date.now() + deadlineMs;
       if (this.pongDeadline === null || due < this.pongDueAt) {
         clearTimeout(this.pongDeadline); // a probe tightens a pending heartbeat's deadline
@@ -250,13 +323,13 @@
         this.ws.onclose = this.ws.onmessage = this.ws.onerror = null;
         try {
           this.ws.close();
-        } catch (e) {
+        } catch (_e) {
           /* already closing */
         }
         this.ws = null;
       }
       if (this._welcomed && !this.resumeToken) {
-        this._welcomed.reject(new Error("cannot reach the server (" + why + ")"));
+        this._welcomed.reject(new SignalingError("server", `cannot reach the server (${why})`));
         this._welcomed = null;
         this._setState("closed");
         return;
@@ -283,14 +356,15 @@
       this.polite = opts.polite !== false;
       this.log = opts.log;
       this.cfg = settings(opts.config);
-      this.onState = opts.onState || function () {};
-      this.onRemoteStream = opts.onRemoteStream || function () {};
+      this.onState = opts.onState || (() => {});
+      this.onRemoteStream = opts.onRemoteStream || (() => {});
       this.state = "connecting"; // connecting | connected | reconnecting | failed | ended
       this.attempt = 0;
       this.restarts = 0; // completed ICE restarts (either side), for tests and support
       this.pendingCandidates = [];
       this.attemptTimer = null;
       this.backoffTimer = null;
+      this.reissueTimer = null;
       this.pollTimer = null;
       this.polling = false;
       this.watchdog = null;
@@ -380,20 +454,24 @@
 
     _serial(step) {
       const run = this.chain.then(step).catch((err) => {
-        this.log.add("call.error", { message: String(err && err.message ? err.message : err) });
+        this.log.add("call.error", { message: String(err?.message ? err.message : err) });
       });
       this.chain = run;
       return run;
     }
 
     _send(msg) {
-      this.signaling.send(Object.assign({ call_id: this.callId }, msg));
+      try {
+        this.signaling.send(Object.assign({ call_id: this.callId }, msg));
+      } catch (err) {
+        this.log.add("call.send_refused", { type: msg.type, code: err.code || String(err) });
+      }
     }
 
     _setState(state, fields) {
       if (state === this.state && !fields) return;
       this.state = state;
-      this.log.add("call." + state, Object.assign({ call_id: this.callId }, fields || {}));
+      this.log.add(`call.${state}`, Object.assign({ call_id: this.callId }, fields || {}));
       this.onState(state, fields || {});
     }
 
@@ -417,7 +495,7 @@
         await this.pc.addIceCandidate({
           candidate: msg.candidate.startsWith("candidate:")
             ? msg.candidate
-            : "candidate:" + msg.candidate.replace(/^a=candidate:/, ""),
+            : `candidate:${msg.candidate.replace(/^a=candidate:/, "")}`,
           sdpMid: msg.sdp_mid,
           sdpMLineIndex: msg.sdp_mline_index,
           usernameFragment: msg.ufrag || undefined,
@@ -435,16 +513,16 @@
 
     async _answer(msg, replyType) {
       if (this.pc.signalingState === "have-local-offer") {
-        // Impolite keeps its offer in true glare (offers crossed). But a peer back from a
-        // dead socket, or offering long after ours, never saw ours: yield, or both wait.
-        const stale =
-          msg.reason === "signaling-resumed" ||
-          Date.now() - this.offerSentAt > this.cfg.staleOfferMs;
-        if (!this.polite && !stale) {
-          this.log.add("call.glare_kept_own_offer", { attempt: msg.attempt || null });
+        if (!this.polite) {
+          // Impolite keeps its offer, as the Python agent does. An offer of ours that old
+          // was never seen by the peer (lost in a dead socket): issue a fresh one now
+          // rather than wait for the re-issue timer.
+          const stale = Date.now() - this.offerSentAt > this.cfg.staleOfferMs;
+          this.log.add("call.glare_kept_own_offer", { attempt: msg.attempt || null, stale: stale });
+          if (stale) this._serial(() => this._sendRestartOffer("peer-missed-offer"));
           return false;
         }
-        this.log.add("call.glare_rollback", { attempt: msg.attempt || null, stale: stale });
+        this.log.add("call.glare_rollback", { attempt: msg.attempt || null });
         await this.pc.setLocalDescription({ type: "rollback" });
       }
       await this.pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
@@ -465,6 +543,18 @@
 
     async _acceptAnswer(msg) {
       if (this.pc.signalingState !== "have-local-offer") {
+        const current = this.pc.remoteDescription?.sdp;
+        if (msg.type === "restart_answer" && this.state === "reconnecting" && current) {
+          if (iceUfrag(msg.sdp) !== iceUfrag(current)) {
+            // As the Python agent: we re-issued before our first offer was answered, and
+            // took that answer for the newer offer. The peer now answers with other ICE
+            // credentials than the ones we applied: restart once more, or we would check
+            // a dead generation until the attempt times out.
+            this.log.add("call.late_restart_answer");
+            await this._sendRestartOffer("late-answer");
+            return;
+          }
+        }
         this.log.add("call.stale_answer", { type: msg.type });
         return;
       }
@@ -492,24 +582,24 @@
       if (!this.cfg.silenceMs || this.watchdog !== null) return;
       let lastBytes = -1;
       let quietSince = Date.now();
-      this.watchdog = setInterval(async () => {
-        if (this.state !== "connected") {
+      // One look at a time: the next is scheduled only after getStats() answered (a slow
+      // getStats under load must not pile up overlapping calls, as setInterval would).
+      const look = async () => {
+        if (this.state === "connected") {
+          const bytes = receivedBytes(await this.pc.getStats());
+          if (bytes !== lastBytes) {
+            lastBytes = bytes;
+            quietSince = Date.now();
+          } else if (Date.now() - quietSince >= this.cfg.silenceMs && this.state === "connected") {
+            this.log.add("call.silence", { ms: Date.now() - quietSince });
+            this._beginReconnect("media-silence");
+          }
+        } else {
           quietSince = Date.now();
-          return;
         }
-        let bytes = 0;
-        const report = await this.pc.getStats();
-        report.forEach((s) => {
-          if (s.type === "transport") bytes += s.bytesReceived || 0;
-        });
-        if (bytes !== lastBytes) {
-          lastBytes = bytes;
-          quietSince = Date.now();
-        } else if (Date.now() - quietSince >= this.cfg.silenceMs && this.state === "connected") {
-          this.log.add("call.silence", { ms: Date.now() - quietSince });
-          this._beginReconnect("media-silence");
-        }
-      }, this.cfg.silencePollMs);
+        if (this.watchdog !== null) this.watchdog = setTimeout(look, this.cfg.silencePollMs);
+      };
+      this.watchdog = setTimeout(look, this.cfg.silencePollMs);
     }
 
     _beginReconnect(reason) {
@@ -538,7 +628,8 @@
     }
 
     async _sendRestartOffer(reason) {
-      if (this.state !== "reconnecting") return;
+      if (this.state === "ended" || this.state === "failed") return;
+      if (this.state !== "reconnecting" && reason !== "peer-missed-offer") return;
       if (this.pc.signalingState === "have-remote-offer") {
         this.log.add("call.restart_deferred", { signaling_state: this.pc.signalingState });
         return; // we are answering the peer's restart: let that exchange finish
@@ -553,6 +644,7 @@
 
     _sendOffer(attempt, reason) {
       this.offerSentAt = Date.now();
+      this._armReissue();
       this._send({
         type: "restart_offer",
         sdp: this.pc.localDescription.sdp,
@@ -560,6 +652,18 @@
         reason: reason,
       });
       this.log.add("call.restart_offer_sent", { attempt: attempt, reason: reason });
+    }
+
+    /* Our restart offer still unanswered after the policy's re-issue interval: a fresh
+       ICE generation (the offer or its answer may have died in a vanished socket). */
+    _armReissue() {
+      clearTimeout(this.reissueTimer);
+      this.reissueTimer = setTimeout(() => {
+        this.reissueTimer = null;
+        if (this.state === "reconnecting" && this.pc.signalingState === "have-local-offer") {
+          this._serial(() => this._sendRestartOffer("reissue"));
+        }
+      }, this.cfg.reissueIntervalMs);
     }
 
     _armAttemptTimer() {
@@ -626,6 +730,7 @@
     _recovered() {
       clearTimeout(this.attemptTimer);
       clearTimeout(this.backoffTimer);
+      clearTimeout(this.reissueTimer);
       this._serial(async () => {
         // Media came back before our offer was answered (e.g. the peer's restart won):
         // drop it, or it would block the next restart and a late answer would apply.
@@ -647,12 +752,13 @@
     }
 
     _clearTimers() {
-      clearInterval(this.watchdog);
+      clearTimeout(this.watchdog);
       this.watchdog = null;
+      clearTimeout(this.reissueTimer);
       clearTimeout(this.attemptTimer);
       clearTimeout(this.backoffTimer);
       clearTimeout(this.pollTimer);
-      this.attemptTimer = this.backoffTimer = this.pollTimer = null;
+      this.attemptTimer = this.backoffTimer = this.pollTimer = this.reissueTimer = null;
       this.polling = false;
     }
   }
@@ -663,6 +769,7 @@
     idle: "Talk to us face to face.",
     media: "Allow camera and microphone to start the call\u2026",
     connecting: "Connecting to the service\u2026",
+    queued: "Waiting for an agent\u2026",
     ringing: "Calling an agent\u2026",
     accepted: "Connecting the call\u2026",
     connected: "Connected",
@@ -671,49 +778,88 @@
     ended: "Call ended.",
   };
 
+  /* Texts for hangup reasons and error codes (stable codes from the server). */
   const ERRORS = {
     "no-agent-available": "No agent is available right now. Please try again later.",
+    "queue-timeout": "No agent could take your call in time. Please try again later.",
+    declined: "The agent could not take your call. Please try again.",
+    cancelled: "The call was cancelled.",
     "reconnect-failed":
       "The connection was lost and could not be restored. Check your network and call again.",
     "connect-failed": "The call could not be connected. Your network may block calls.",
     "peer-lost": "The agent's connection was lost.",
     "session-lost": "The connection to the service was lost. Please call again.",
+    rate_limited: "Too many call attempts from your network. Please wait a minute and try again.",
+    queue_full: "All our agents are busy and the waiting line is full. Please try again later.",
+    too_many_calls:
+      "Too many calls are waiting from your network or this site. Please try again later.",
+    unauthorized:
+      "This page is not allowed to call the service (its access has expired or is wrong). Reload the page and try again.",
+    forbidden: "This page is not allowed to call the service.",
+    unknown_site: "This page is not allowed to call the service (unknown site key).",
+    self_mint_disabled: "This page is not allowed to call the service (no visitor token).",
+    origin_not_allowed: "This page is not allowed to call the service from this address.",
+    no_webrtc:
+      "Your browser cannot make video calls (no WebRTC). Please use a current Chrome, Firefox, Edge or Safari.",
+    permission_denied:
+      "Camera and microphone access was refused. Allow them for this site in your browser's settings, then call again.",
+    no_device: "No camera or microphone was found. Connect one and call again.",
     media: "Camera or microphone unavailable: ",
     server: "Cannot reach the call service: ",
   };
 
-  function scriptOrigin() {
-    const script =
-      document.currentScript || document.querySelector('script[src$="widget.js"]');
-    return script ? new URL(script.src, location.href) : new URL(location.href);
+  /* The URL of this script: the widget's own server, whatever page embeds it. */
+  function scriptUrl() {
+    const script = document.currentScript || document.querySelector('script[src$="widget.js"]');
+    return script ? new URL(script.src, document.baseURI) : new URL(document.baseURI);
   }
 
-  const SCRIPT_URL = scriptOrigin();
+  const SCRIPT_URL = scriptUrl();
 
   function defaultServer() {
     const scheme = SCRIPT_URL.protocol === "https:" ? "wss:" : "ws:";
-    return scheme + "//" + SCRIPT_URL.host + "/ws";
+    return `${scheme}//${SCRIPT_URL.host}/ws`;
+  }
+
+  /* The signaling server's HTTP origin (for POST /visitor-token). */
+  function httpOrigin(wsUrl) {
+    const url = new URL(wsUrl);
+    return `${url.protocol === "wss:" ? "https:" : "http:"}//${url.host}`;
+  }
+
+  function hasWebRTC() {
+    return typeof window.RTCPeerConnection === "function" && !!navigator.mediaDevices?.getUserMedia;
+  }
+
+  /* getUserMedia's failure as one of our error keys. */
+  function mediaErrorKey(err) {
+    const name = err?.name;
+    if (name === "NotAllowedError" || name === "SecurityError") return "permission_denied";
+    if (name === "NotFoundError" || name === "OverconstrainedError") return "no_device";
+    return "media";
   }
 
   class Widget {
+    /* Options come from the embedding page only: mount() options over data attributes. */
     constructor(root, options) {
-      const params = new URLSearchParams(location.search);
       const data = root.dataset;
       this.root = root;
       this.options = Object.assign(
         {
-          server: params.get("server") || data.server || defaultServer(),
-          siteKey: params.get("site_key") || data.siteKey || null,
-          name: params.get("name") || data.name || "Visitor",
+          server: data.server || defaultServer(),
+          siteKey: data.siteKey || null,
+          visitorToken: data.visitorToken || null,
+          name: data.name || "Visitor",
           page: location.pathname,
           config: {},
         },
-        options || {}
+        options || {},
       );
       this.events = new EventLog();
       this.signaling = null;
       this.call = null;
       this.callId = null;
+      this.position = null;
       this.stream = null;
       this._render();
     }
@@ -742,43 +888,75 @@
       this.el.call.addEventListener("click", () => this.start());
       this.el.hangup.addEventListener("click", () => this.hangup());
       this._show("idle");
+      if (!hasWebRTC()) {
+        this._error("no_webrtc");
+        this.el.call.disabled = true;
+      }
     }
 
     _show(phase, detail) {
       this.phase = phase;
       let text = MESSAGES[phase] || phase;
       if (phase === "reconnecting" && detail && detail.attempt) {
-        text = "Reconnecting\u2026 (" + detail.attempt + " of " + detail.max + ")";
+        text = `Reconnecting\u2026 (${detail.attempt} of ${detail.max})`;
+      } else if (phase === "queued" && this.position) {
+        text =
+          this.position === 1
+            ? "You are next in line. An agent will answer soon\u2026"
+            : `You are number ${this.position} in line. Please wait\u2026`;
       }
       this.el.status.textContent = text;
       this.root.dataset.phase = phase;
-      const inCall = ["media", "connecting", "ringing", "accepted", "connected", "reconnected", "reconnecting"].includes(phase);
+      const inCall = [
+        "media",
+        "connecting",
+        "queued",
+        "ringing",
+        "accepted",
+        "connected",
+        "reconnected",
+        "reconnecting",
+      ].includes(phase);
       this.el.call.hidden = inCall;
       this.el.hangup.hidden = !inCall;
     }
 
     _error(key, extra) {
-      const text = (ERRORS[key] || key) + (extra || "");
-      this.el.error.textContent = text;
+      const text = (ERRORS[key] || `The call failed (${key}).`) + (extra || "");
+      this.el.error.textContent = text; // plain text, whatever the server sent
       this.el.error.hidden = false;
       this.events.add("widget.error", { key: key, text: text });
     }
 
     async start() {
       if (this.call || this.signaling) return;
+      if (!hasWebRTC()) {
+        this._error("no_webrtc");
+        return;
+      }
       this.el.error.hidden = true;
       this._show("media");
       try {
         this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
       } catch (err) {
-        this._error("media", err.message || String(err));
+        const key = mediaErrorKey(err);
+        this._error(key, key === "media" ? err.message || String(err) : "");
         this._show("idle");
         return;
       }
       this.el.local.srcObject = this.stream;
       this._show("connecting");
-      const hello = { role: "visitor", name: this.options.name, page: this.options.page };
-      if (this.options.siteKey) hello.site_key = this.options.siteKey;
+      let credentials;
+      try {
+        credentials = await this._admission();
+      } catch (err) {
+        this._fail(err);
+        return;
+      }
+      const hello = Object.assign(
+        { role: "visitor", name: this.options.name, page: this.options.page },
+        credentials,
+      );
       this.signaling = new Signaling({
         url: this.options.server,
         hello: hello,
@@ -788,23 +966,77 @@
       });
       try {
         await this.signaling.connect();
+        this.signaling.send({ type: "call_request" });
       } catch (err) {
-        this._error("server", err.message || String(err));
-        this._teardown("idle");
-        return;
+        this._fail(err);
       }
-      this.signaling.send({ type: "call_request" });
+    }
+
+    /*
+     * How this visitor is admitted: a token minted by the site's backend (data-visitor-token),
+     * else one the server mints for the site key (POST /visitor-token?site_key=KEY, with no
+     * body: the server's HTTP parser takes none, and a body-less POST is a CORS "simple"
+     * request, without a preflight, for a page on another origin). A refusal carries a JSON
+     * code; a server without such an endpoint (no JSON code, or no answer at all) gets the
+     * site key in the hello instead.
+     */
+    async _admission() {
+      if (this.options.visitorToken) return { token: this.options.visitorToken };
+      if (!this.options.siteKey) return {};
+      const key = this.options.siteKey;
+      let response;
+      try {
+        const url = `${httpOrigin(this.options.server)}/visitor-token?site_key=${encodeURIComponent(key)}`;
+        response = await fetch(url, {
+          method: "POST",
+          credentials: "omit",
+          cache: "no-store",
+        });
+      } catch (err) {
+        this.events.add("widget.token_unreachable", { message: String(err.message || err) });
+        return { site_key: key };
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_err) {
+        body = null;
+      }
+      if (response.ok && typeof body?.token === "string") {
+        this.events.add("widget.token_minted");
+        return { token: body.token };
+      }
+      const code = body && (typeof body.code === "string" ? body.code : body.error);
+      if (typeof code === "string") throw new SignalingError(code, body.message);
+      this.events.add("widget.token_unsupported", { status: response.status });
+      return { site_key: key };
+    }
+
+    _fail(err) {
+      const code = err?.code || "server";
+      this._error(code, code === "server" ? err.message || String(err) : "");
+      this._teardown("idle");
     }
 
     hangup() {
       if (this.call) this.call.hangup("normal");
-      else if (this.callId && this.signaling) this.signaling.send({ type: "hangup", call_id: this.callId, reason: "cancelled" });
+      else if (this.callId && this.signaling) {
+        try {
+          this.signaling.send({ type: "hangup", call_id: this.callId, reason: "cancelled" });
+        } catch (err) {
+          this.events.add("widget.hangup_unsent", { code: err.code || String(err) });
+        }
+      }
       this._teardown("ended");
     }
 
     _onMessage(msg) {
-      this.events.add("signal." + msg.type, msg.call_id ? { call_id: msg.call_id } : {});
-      if (msg.type === "ringing") {
+      this.events.add(`signal.${msg.type}`, msg.call_id ? { call_id: msg.call_id } : {});
+      if (msg.type === "queued" && !this.call) {
+        this.callId = msg.call_id;
+        this.position = Number.isInteger(msg.position) && msg.position > 0 ? msg.position : null;
+        this._show("queued");
+      } else if (msg.type === "ringing") {
         this.callId = msg.call_id;
         this._show("ringing");
       } else if (msg.type === "no_agent") {
@@ -812,7 +1044,7 @@
         this._teardown("idle");
       } else if (msg.type === "accepted") {
         this._show("accepted");
-        this._startCall(msg.call_id);
+        this._startCall(msg);
       } else if (msg.type === "hangup" && msg.call_id === this.callId) {
         if (msg.reason !== "normal") this._error(msg.reason);
         this._teardown("ended");
@@ -828,22 +1060,30 @@
         } else if (this.call) {
           this.call.signalingResumed();
         }
+      } else if (msg.type === "error" && !this.call && msg.code in ERRORS) {
+        // A refused call request (rate_limited, queue_full, too_many_calls, ...).
+        this._error(msg.code);
+        this._teardown("idle");
       } else if (this.call && (msg.call_id === this.callId || msg.type === "error")) {
         this.call.handle(msg);
       }
     }
 
-    _startCall(callId) {
+    _startCall(accepted) {
       const welcome = this.signaling.welcome || {};
-      this.callId = callId;
+      // Per-call TURN credentials come with "accepted"; welcome has credential-less ones.
+      const iceServers = Array.isArray(accepted.ice_servers)
+        ? accepted.ice_servers
+        : welcome.ice_servers || [];
+      this.callId = accepted.call_id;
       this.call = new Call({
         signaling: this.signaling,
-        callId: callId,
-        iceServers: welcome.ice_servers || [],
+        callId: accepted.call_id,
+        iceServers: iceServers,
         stream: this.stream,
         polite: true,
         log: this.events,
-        config: this.options.config,
+        config: Object.assign({}, this.options.config, this.signaling.policy()),
         onRemoteStream: (stream) => {
           this.el.remote.srcObject = stream;
         },
@@ -863,7 +1103,7 @@
       } else if (state === "reconnecting") {
         this._show("reconnecting", detail);
       } else if (state === "failed") {
-        this._error(this.call && this.call.attempt ? "reconnect-failed" : "connect-failed");
+        this._error(this.call?.attempt ? "reconnect-failed" : "connect-failed");
         this._teardown("ended");
       }
     }
@@ -872,6 +1112,7 @@
       const call = this.call;
       this.call = null;
       this.callId = null;
+      this.position = null;
       if (call && call.state !== "ended" && call.state !== "failed") call.close("ended");
       if (this.signaling) this.signaling.close();
       this.signaling = null;
@@ -882,14 +1123,24 @@
     }
   }
 
-  function mountAll() {
-    const roots = document.querySelectorAll("[data-softphone-widget]");
-    api.instances = Array.from(roots).map((root) => new Widget(root));
-    if (api.instances.length) window.softphone = api.instances[0]; // for support and tests
+  /* Mount a widget on ``root`` (once); the handle is also root.softphone. */
+  function mount(root, options) {
+    if (!root.softphone) root.softphone = new Widget(root, options);
+    return root.softphone;
   }
 
-  const api = { Signaling: Signaling, Call: Call, Widget: Widget, EventLog: EventLog, instances: [] };
-  window.SoftphoneWidget = api;
+  function mountAll() {
+    for (const root of document.querySelectorAll("[data-softphone-widget]")) mount(root);
+  }
+
+  // The library's one name on the page; no instance is published globally.
+  window.SoftphoneWidget = Object.freeze({
+    mount: mount,
+    Signaling: Signaling,
+    Call: Call,
+    EventLog: EventLog,
+    SignalingError: SignalingError,
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();
 })();

@@ -1,23 +1,79 @@
-"""The loopback interop pieces: the Python agent's side of a widget call, and waits and
-looks at the Chromium page (the fixtures that build them are in conftest.py)."""
+"""The loopback interop pieces: the Python agent's side of a widget call, the embedding
+pages the server serves for the visitor, and waits and looks at the browser page (the
+fixtures that build them are in conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from labnet.browsers import chromium
 from softphone.agent import AgentSession, CallInfo
 from softphone.media.pattern import read_stamp
 from softphone.signaling.server import SignalingServer
-from tests.browser import chromium
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
 TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+VISITOR_NAME = "Browser Visitor"
+
+# The widget instance of the page: the host element's handle (no page globals).
+WIDGET = "document.querySelector('[data-softphone-widget]').softphone"
+
+# A strict CSP as a customer page may set it (meta: the static handler sets no headers):
+# scripts and styles only from the server, connections only to the server itself.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; media-src 'self' blob: mediastream:"
+)
+CSP_WATCH = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+# Page scripts that take away what a browser may lack or refuse (run before the widget).
+NO_WEBRTC = "window.RTCPeerConnection = undefined;\n"
+DENY_MEDIA = """navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+"""
+
+
+def embed_page(widget_attrs: dict[str, str], csp: bool, before: str = "") -> str:
+    """A customer page embedding the widget with ``widget_attrs`` (data-* markup);
+    ``before``: a script of the page that runs before the widget's."""
+    attrs = "".join(f' data-{k}="{html.escape(v)}"' for k, v in widget_attrs.items())
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' if csp else ""
+    first = f'<script src="{before}"></script>' if before else ""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">{meta}'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>Shop</title><link rel="stylesheet" href="/widget/widget.css">'
+        f'<script src="csp_watch.js"></script>{first}</head>'
+        f"<body><div data-softphone-widget{attrs}></div>"
+        '<script src="/widget/widget.js" defer></script></body></html>'
+    )
+
+
+def write_embed_pages(directory: Path, site_key: str) -> None:
+    """``csp.html``: the site key in markup under a strict CSP; ``embed.html``: the same
+    without a CSP (so only the widget itself stands between a crafted URL and a leak)."""
+    attrs = {"site-key": site_key, "name": VISITOR_NAME}
+    (directory / "csp.html").write_text(embed_page(attrs, csp=True))
+    (directory / "embed.html").write_text(embed_page(attrs, csp=False))
+    (directory / "wrong-key.html").write_text(embed_page({"site-key": "wrong"}, csp=True))
+    (directory / "csp_watch.js").write_text(CSP_WATCH)
+    (directory / "no_webrtc.js").write_text(NO_WEBRTC)
+    (directory / "deny_media.js").write_text(DENY_MEDIA)
+    (directory / "no-webrtc.html").write_text(embed_page(attrs, True, "no_webrtc.js"))
+    (directory / "denied.html").write_text(embed_page(attrs, True, "deny_media.js"))
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:  # noqa: ASYNC109
@@ -26,7 +82,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> No
             await asyncio.sleep(0.05)
 
 
-async def page_wait(page: Page, expression: str, timeout: float = 15.0) -> object:  # noqa: ASYNC109
+async def page_wait(page: BrowserPage, expression: str, timeout: float = 15.0) -> object:  # noqa: ASYNC109
     """Poll a (possibly async) JS expression until truthy; bounded by ``timeout`` s."""
     async with asyncio.timeout(timeout):
         while True:
@@ -44,33 +100,36 @@ class AgentSide:
     states: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
 
+    def url(self, page: str = "csp.html") -> str:
+        return f"http://127.0.0.1:{self.server.port}/test/{page}"
+
     @property
     def widget_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}/widget/?site_key={SITE_KEY}&name=Chromium"
+        return self.url()
 
 
-VIDEO_FRAMES_DECODED = """async () => {
-  const call = window.softphone && window.softphone.call;
+VIDEO_FRAMES_DECODED = f"""async () => {{
+  const call = {WIDGET}.call;
   if (!call) return 0;
   const s = await call.transportStats();
   return s.inbound.video ? s.inbound.video.framesDecoded : 0;
-}"""
+}}"""
 
 
-async def start_widget_call(side: AgentSide, page: Page) -> str:
+async def start_widget_call(side: AgentSide, page: BrowserPage) -> str:
     """Open the widget, press "Call an agent", accept as the agent; returns the call id."""
     await page.goto(side.widget_url)
     await page.click(".sp-call")
     ring = await asyncio.wait_for(side.rings.get(), 15)
-    assert ring.visitor_name == "Chromium"
+    assert ring.visitor_name == VISITOR_NAME
     await side.agent.accept(ring.call_id)
-    await page_wait(page, "window.softphone.call && window.softphone.call.state === 'connected'")
+    await page_wait(page, f"{WIDGET}.call && {WIDGET}.call.state === 'connected'")
     await wait_until(lambda: "connected" in side.states)
     assert await page.text_content(".sp-status") == "Connected"
     return ring.call_id
 
 
-async def remote_stamps(page: Page, count: int) -> list[int]:
+async def remote_stamps(page: BrowserPage, count: int) -> list[int]:
     """Frame numbers of the agent's test pattern as Chromium shows them, ``count`` looks."""
     numbers = []
     for _ in range(count * 5):  # bounded: some grabs may catch no readable stamp

@@ -1,5 +1,6 @@
-"""The widget in Chromium survives a real link cut (network namespaces, bench/netns.py):
-the call recovers on the same DTLS session, or ends with a clear error when it cannot."""
+"""The widget, in Chromium and in Firefox, survives real network faults (network
+namespaces, labnet/netns.py): a link cut and an address switch recover on the same DTLS
+session; a link that stays down ends with a clear error on both sides."""
 
 from __future__ import annotations
 
@@ -10,27 +11,39 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bench.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
-from tests.browser import chromium
-from tests.browser import netns_call as nc
+from labnet.browsers import netns_call as nc
+from labnet.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
+from tests.browser.browsers import BROWSERS, require
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from labnet.browsers.netns_call import SyncPage
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 STATUS = "document.querySelector('.sp-status').textContent"
 
 
+# A short reconnect policy, from the server (welcome.reconnect) and, for a server that does
+# not send one yet, from the embedding page's mount() settings.
+QUICK_POLICY = {"max_attempts": 3, "attempt_timeout_s": 2.0, "backoff_s": [0.5, 0.5]}
+QUICK_PAGE = {"attemptTimeoutMs": 2000, "backoffMs": [500, 500]}
+
+
+@pytest.fixture(params=BROWSERS)
+def browser(request: pytest.FixtureRequest) -> str:
+    require(request.param)
+    return str(request.param)
+
+
 @pytest.fixture
-def topo() -> Iterator[Topology]:
-    chromium.require()
+def topo(request: pytest.FixtureRequest, browser: str) -> Iterator[Topology]:
+    """``request.param`` (indirect parametrisation): the server's [reconnect] policy."""
     if not can_create_namespaces():
         pytest.fail("`ip netns` does not work here although we are root")
     sweep_stale()
     with Topology() as topology:
         try:
-            nc.start_server(topology)
+            nc.start_server(topology, getattr(request, "param", None))
             yield topology
         finally:
             for ns in (topology.agent.ns, topology.visitor.ns):
@@ -38,14 +51,16 @@ def topo() -> Iterator[Topology]:
 
 
 @contextlib.contextmanager
-def in_call(topo: Topology, widget_config: dict[str, object] | None = None) -> Iterator[Page]:
+def in_call(
+    topo: Topology, browser: str, widget_config: dict[str, object] | None = None
+) -> Iterator[SyncPage]:
     from playwright.sync_api import sync_playwright
 
     with (
         sync_playwright() as pw,
-        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), widget_config) as page,
+        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), browser) as page,
     ):
-        nc.call_from_widget(page, topo.visitor)
+        nc.call_from_widget(page, topo.visitor, widget_config)
         yield page
 
 
@@ -55,11 +70,11 @@ def decoded_after(agent: JsonLines, moment: float, timeout: float) -> bool:
     )
 
 
-def test_link_cut_and_restore_recovers_the_call(topo: Topology) -> None:
+def test_link_cut_and_restore_recovers_the_call(topo: Topology, browser: str) -> None:
     agent = nc.start_agent_runner(topo)
-    with in_call(topo) as page:
+    with in_call(topo, browser) as page:
         agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium's video")
-        call_id = page.evaluate("window.softphone.callId")
+        call_id = page.evaluate(f"{nc.HANDLE}.callId")
         time.sleep(1.0)
         cut_at = topo.cut(topo.visitor)
         nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")
@@ -77,17 +92,17 @@ def test_link_cut_and_restore_recovers_the_call(topo: Topology) -> None:
         # ... the agent decodes Chromium's camera again, and it is the same call and DTLS.
         assert decoded_after(agent, restored_at + 0.5, 20)
         nc.wait_js(page, f"{STATUS} === 'Connected' || {STATUS} === 'Reconnected'", 15, "UI")
-        assert page.evaluate("window.softphone.callId") == call_id
+        assert page.evaluate(f"{nc.HANDLE}.callId") == call_id
         events = agent.snapshot()
         assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
         assert not any(e.get("ev") == "ended" for e in events)
         assert not page.is_visible(".sp-error")
 
 
-def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology) -> None:
-    nc.start_agent_runner(topo)
-    quick = {"attemptTimeoutMs": 2000, "backoffMs": [500, 500]}
-    with in_call(topo, quick) as page:
+@pytest.mark.parametrize("topo", [QUICK_POLICY], indirect=True)
+def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology, browser: str) -> None:
+    agent = nc.start_agent_runner(topo)
+    with in_call(topo, browser, QUICK_PAGE) as page:
         time.sleep(1.0)
         topo.cut(topo.visitor)
         nc.wait_js(page, f"{STATUS}.startsWith('Reconnecting')", 10, "'Reconnecting…' shown")
@@ -101,3 +116,31 @@ def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology) -> None:
         )
         assert "could not be restored" in error and "network" in error
         assert page.is_visible(".sp-call")  # the visitor can call again
+        # The agent's side ends too, with the same reason (its own attempts, or the
+        # widget's hangup when the link comes back is not needed: it stays down).
+        ended = agent.wait_for(lambda e: e.get("ev") == "ended", 45)
+        assert ended is not None and ended["reason"] in ("reconnect-failed", "peer-lost")
+
+
+def test_a_visitor_address_switch_recovers_the_call(topo: Topology, browser: str) -> None:
+    """The visitor's address changes under the call (Wi-Fi to another network): the old
+    address is gone, so media and signaling must move to the new one."""
+    agent = nc.start_agent_runner(topo)
+    with in_call(topo, browser) as page:
+        agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding the browser's video")
+        call_id = page.evaluate(f"{nc.HANDLE}.callId")
+        time.sleep(1.0)
+        _, switched_at = topo.switch_address(topo.visitor, "198.18.2.3")
+        nc.wait_js(
+            page,
+            f"window.__probe.since({switched_at * 1000}).frames.some("
+            f"f => f.ts !== null && ((f.t - f.ts) >>> 0) <= f.t - {switched_at * 1000})",
+            30,
+            "agent video captured after the switch, shown in the browser",
+        )
+        assert decoded_after(agent, switched_at + 0.5, 30)
+        nc.wait_js(page, f"{STATUS} === 'Connected' || {STATUS} === 'Reconnected'", 15, "UI")
+        assert page.evaluate(f"{nc.HANDLE}.callId") == call_id
+        events = agent.snapshot()
+        assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
+        assert not any(e.get("ev") == "ended" for e in events)

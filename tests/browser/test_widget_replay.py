@@ -15,7 +15,7 @@ from softphone.signaling.server import SignalingServer
 from tests.browser.loopback_call import page_wait
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
 WELCOME = {
     "type": "welcome",
@@ -36,7 +36,7 @@ START = """(url) => {
 }"""
 
 
-async def test_widget_resumes_with_last_seq_and_drops_duplicates(page: Page) -> None:
+async def test_widget_resumes_with_last_seq_and_drops_duplicates(page: BrowserPage) -> None:
     firsts: list[dict[str, Any]] = []
 
     def offer(seq: int) -> str:
@@ -61,7 +61,7 @@ async def test_widget_resumes_with_last_seq_and_drops_duplicates(page: Page) -> 
         port = fake.sockets[0].getsockname()[1]
         async with SignalingServer(ServerConfig(port=0)) as http:  # serves /widget/
             await page.goto(f"http://127.0.0.1:{http.port}/widget/index.html")
-            await page_wait(page, "window.SoftphoneWidget", timeout=10)
+            await page_wait(page, "!!window.SoftphoneWidget", timeout=10)
         await page.evaluate(START, f"ws://127.0.0.1:{port}/ws")
         await page_wait(page, "window.got.length >= 4", timeout=10)
         await asyncio.sleep(0.2)  # nothing more trickles in

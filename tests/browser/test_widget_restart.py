@@ -1,10 +1,11 @@
-"""ICE restarts between Chromium (the widget) and the Python agent, on loopback.
+"""ICE restarts between the widget (in each browser) and the Python agent, on loopback.
 
-Chromium aborts the renderer on a re-offer that renumbers payload types or extmap ids, so
-an agent-initiated restart that Chromium accepts proves the agent's re-offers are stable.
-"Same DTLS": Chromium's transport stats keep their id, stay ``connected`` throughout and
-keep the certificates, while the ICE username fragment changes; the agent logs one DTLS
-handshake for the whole call.
+Chromium aborts the renderer on a re-offer that renumbers payload types or extmap ids, and
+Firefox rejects one, so an agent-initiated restart that the browser accepts proves the
+agent's re-offers are stable for its numbering. "Same DTLS": the browser's transport stats
+keep their id and the senders keep the same RTCDtlsTransport object, ``connected``
+throughout, with the same certificates where the browser reports them, while the ICE
+username fragment changes; the agent logs one DTLS handshake for the whole call.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from tests.browser.loopback_call import (
     VIDEO_FRAMES_DECODED,
+    WIDGET,
     AgentSide,
     page_wait,
     remote_stamps,
@@ -26,17 +28,21 @@ from tests.browser.loopback_call import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from tests.browser.browsers import BrowserPage
 
-TRANSPORT = """async () => {
-  const stats = await window.softphone.call.transportStats();
+TRANSPORT = f"""async () => {{
+  const call = {WIDGET}.call;
+  const stats = await call.transportStats();
   const t = stats.transports[0];
-  return {id: t.id, dtlsState: t.dtlsState, cipher: t.srtpCipher,
+  const dtls = call.pc.getSenders()[0].transport;
+  window.__dtls = window.__dtls || dtls;
+  return {{id: t.id, dtlsState: t.dtlsState, cipher: t.srtpCipher,
+          sameDtls: dtls === window.__dtls, dtlsObjectState: dtls.state,
           ufrag: t.iceLocalUsernameFragment,
           pairChanges: t.selectedCandidatePairChanges, pair: t.selectedCandidatePairId,
           localCert: t.localCertificateId, remoteCert: t.remoteCertificateId,
-          transports: stats.transports.length};
-}"""
+          transports: stats.transports.length}};
+}}"""
 
 
 class HandshakeCounter(logging.Handler):
@@ -61,18 +67,20 @@ def dtls_handshakes() -> Iterator[HandshakeCounter]:
     logger.setLevel(level)
 
 
-async def transport(page: Page) -> dict[str, Any]:
+async def transport(page: BrowserPage) -> dict[str, Any]:
     result: dict[str, Any] = await page.evaluate(TRANSPORT)
     return result
 
 
-async def watch_transport(page: Page, seen: list[dict[str, Any]], stop: asyncio.Event) -> None:
+async def watch_transport(
+    page: BrowserPage, seen: list[dict[str, Any]], stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         seen.append(await transport(page))
         await asyncio.sleep(0.05)
 
 
-async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None:
+async def restart_and_compare(page: BrowserPage, side: AgentSide, restart: Any) -> None:
     """Run ``restart`` while sampling Chromium's transport; check DTLS survived it."""
     before = await transport(page)
     assert before["dtlsState"] == "connected" and before["transports"] == 1
@@ -92,10 +100,15 @@ async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None
         await watcher
     after = await transport(page)
     assert all(s["id"] == before["id"] and s["dtlsState"] == "connected" for s in seen)
-    assert (after["localCert"], after["cipher"]) == (before["localCert"], before["cipher"])
-    if before["remoteCert"]:  # Chromium fills this stat in lazily, sometimes never
+    assert all(s["sameDtls"] and s["dtlsObjectState"] == "connected" for s in seen)
+    # Certificate ids: Chromium only (it fills the remote one in lazily, sometimes never).
+    assert (after.get("localCert"), after["cipher"]) == (before.get("localCert"), before["cipher"])
+    if before.get("remoteCert"):
         assert after["remoteCert"] == before["remoteCert"]
-    assert after["pairChanges"] > before["pairChanges"]  # a new ICE pair, same transport
+    if before.get("pairChanges") is not None:  # Chromium counts pair switches
+        assert after["pairChanges"] > before["pairChanges"]  # a new ICE pair, same transport
+    else:  # Firefox names the selected pair
+        assert after["pair"] != before["pair"]
     assert after["transports"] == 1
     numbers = await remote_stamps(page, 2)
     assert len(numbers) == 2 and numbers[0] < numbers[1]
@@ -106,8 +119,8 @@ async def restart_and_compare(page: Page, side: AgentSide, restart: Any) -> None
     await wait_until(lambda: video.frames > frames + 30)  # the agent still decodes Chromium
 
 
-async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
-    agent_side: AgentSide, page: Page, dtls_handshakes: HandshakeCounter
+async def test_agent_initiated_restart_is_accepted_with_dtls_kept(
+    agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
     assert dtls_handshakes.count == 1
@@ -116,24 +129,24 @@ async def test_agent_initiated_restart_is_accepted_by_chromium_with_dtls_kept(
         agent_side.agent.restart_ice("manual")
 
     await restart_and_compare(page, agent_side, agent_restarts)
-    assert await page.evaluate("window.softphone.call.restarts") >= 1
-    assert await page.evaluate("window.softphone.call.state") == "connected"
+    assert await page.evaluate(f"{WIDGET}.call.restarts") >= 1
+    assert await page.evaluate(f"{WIDGET}.call.state") == "connected"
     assert dtls_handshakes.count == 1
     await page.click(".sp-hangup")
     await wait_until(lambda: agent_side.ended == ["normal"])
 
 
-async def test_chromium_initiated_restart_is_answered_by_the_agent(
-    agent_side: AgentSide, page: Page, dtls_handshakes: HandshakeCounter
+async def test_browser_initiated_restart_is_answered_by_the_agent(
+    agent_side: AgentSide, page: BrowserPage, dtls_handshakes: HandshakeCounter
 ) -> None:
     await start_widget_call(agent_side, page)
 
-    async def chromium_restarts() -> None:
-        await page.evaluate("window.softphone.call.restart('manual')")
+    async def browser_restarts() -> None:
+        await page.evaluate(f"{WIDGET}.call.restart('manual')")
 
-    await restart_and_compare(page, agent_side, chromium_restarts)
-    await page_wait(page, "window.softphone.call.state === 'connected'")
-    events = await page.evaluate("window.softphone.events.items.map(e => e.event)")
+    await restart_and_compare(page, agent_side, browser_restarts)
+    await page_wait(page, f"{WIDGET}.call.state === 'connected'")
+    events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")
     assert "call.restart_offer_sent" in events and "call.reconnecting" in events
     assert await page.text_content(".sp-status") in ("Reconnected", "Connected")
     assert dtls_handshakes.count == 1
@@ -141,24 +154,24 @@ async def test_chromium_initiated_restart_is_answered_by_the_agent(
     await wait_until(lambda: agent_side.ended == ["normal"])
 
 
-HOLD_OUTGOING = """() => {
-  const signaling = window.softphone.call.signaling;
+HOLD_OUTGOING = f"""() => {{
+  const signaling = {WIDGET}.call.signaling;
   window.__held = [];
   window.__send = signaling.send.bind(signaling);
   signaling.send = (msg) => window.__held.push(msg);
-}"""
-RELEASE_OUTGOING = """() => {
-  const signaling = window.softphone.call.signaling;
+}}"""
+RELEASE_OUTGOING = f"""() => {{
+  const signaling = {WIDGET}.call.signaling;
   signaling.send = window.__send;
   const held = window.__held.splice(0);
   for (const msg of held) signaling.send(msg);
   return held.map(m => m.type);
-}"""
+}}"""
 
 
 async def test_glare_the_widget_yields_to_the_agent(
     agent_side: AgentSide,
-    page: Page,
+    page: BrowserPage,
     dtls_handshakes: HandshakeCounter,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -169,16 +182,15 @@ async def test_glare_the_widget_yields_to_the_agent(
     before = await transport(page)
     # The widget's offer is held back in the page so that the two offers surely cross.
     await page.evaluate(HOLD_OUTGOING)
-    await page.evaluate("window.softphone.call.restart('manual')")
+    await page.evaluate(f"{WIDGET}.call.restart('manual')")
     await page_wait(page, "window.__held.some(m => m.type === 'restart_offer')")
     agent_side.agent.restart_ice("manual")
-    await page_wait(
-        page, "window.softphone.events.items.some(e => e.event === 'call.glare_rollback')"
-    )
+    await page_wait(page, f"{WIDGET}.events.items.some(e => e.event === 'call.glare_rollback')")
+    await page_wait(page, "window.__held.some(m => m.type === 'restart_answer')")
     sent = await page.evaluate(RELEASE_OUTGOING)
     assert sent.index("restart_offer") < sent.index("restart_answer")
 
-    await page_wait(page, "window.softphone.call.state === 'connected'")
+    await page_wait(page, f"{WIDGET}.call.state === 'connected'")
     after = await transport(page)
     assert after["ufrag"] != before["ufrag"]
     assert (after["id"], after["dtlsState"]) == (before["id"], "connected")

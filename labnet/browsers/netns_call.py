@@ -1,5 +1,6 @@
-"""Chromium in network namespaces (bench/netns.py's topology): the widget as the visitor,
-the Python agent (tests/browser/agent_runner.py) or a second Chromium as the agent.
+"""Browsers in network namespaces (labnet/netns.py's topology): the widget as the visitor
+in Chromium or Firefox, the Python agent (labnet/browsers/agent_runner.py) or a second
+browser running the test agent page as the agent.
 
 Shared by tests/browser/test_widget_netns.py and bench/browser_reconnect.py. Synchronous
 (playwright's sync API, threads for the runners): every wait is bounded.
@@ -13,11 +14,14 @@ import os
 import signal
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bench.netns import (
+from labnet.browsers import chromium, firefox
+from labnet.netns import (
+    AGENT_NAME,
     AGENT_TOKEN,
     SERVER_PORT,
     JsonLines,
@@ -27,13 +31,12 @@ from bench.netns import (
     signaling_url,
     start_signaling,
 )
-from tests.browser import chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Playwright
+    from playwright.sync_api import Playwright
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
-AGENT_RUNNER = "tests.browser.agent_runner"
+AGENT_RUNNER = "labnet.browsers.agent_runner"
 
 
 def origin(side: Side) -> str:
@@ -41,10 +44,21 @@ def origin(side: Side) -> str:
     return f"http://{side.gateway}:{SERVER_PORT}"
 
 
-def start_server(topo: Topology) -> JsonLines:
-    """The signaling server in the hub, serving the widget (by default) and the test agent page."""
+# The handle of the page's widget or test agent (the host element's ``softphone``).
+HANDLE = "document.querySelector('.softphone-widget, [data-softphone-agent]').softphone"
+
+
+def start_server(topo: Topology, reconnect: dict[str, object] | None = None) -> JsonLines:
+    """The signaling server in the hub, serving the widget (by default) and the test pages.
+
+    ``reconnect``: the server's ``[reconnect]`` policy (PROTOCOL item 6), which the widget
+    takes from ``welcome``; a server without that section in its config ignores it.
+    """
     fd, path = tempfile.mkstemp(prefix="softphone-browser-", suffix=".toml")
     with open(fd, "w") as fh:
+        if reconnect:
+            fh.write("[reconnect]\n")
+            fh.writelines(f"{key} = {json.dumps(value)}\n" for key, value in reconnect.items())
         fh.write(f'[static]\n"/test" = {json.dumps(str(PAGES_DIR))}\n')
     try:
         return start_signaling(topo, "--config", path)
@@ -52,34 +66,46 @@ def start_server(topo: Topology) -> JsonLines:
         Path(path).unlink()
 
 
+class SyncPage(Protocol):
+    """What the namespace tests and the bench call on a page, in either browser."""
+
+    def goto(self, url: str, timeout: float = ...) -> Any: ...
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any: ...
+
+    def click(self, selector: str) -> None: ...
+
+    def is_visible(self, selector: str) -> bool: ...
+
+
 @contextlib.contextmanager
 def browser_page(
-    pw: Playwright, ns: str, secure_origin: str, widget_config: dict[str, object] | None = None
-) -> Iterator[Page]:
-    """A Chromium page inside ``ns``; killed by its run tag however it ends.
-
-    ``widget_config`` becomes ``window.SoftphoneWidgetConfig`` (e.g. shorter timeouts).
-    """
+    pw: Playwright | None, ns: str, secure_origin: str, browser: str = "chromium"
+) -> Iterator[SyncPage]:
+    """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
+    tag, Firefox by its process group). ``pw``: playwright, for Chromium."""
+    if browser == "firefox":
+        with firefox.launch_sync(ns) as ff_page:
+            ff_page.add_init_script(chromium.MEDIA_PROBE)
+            yield ff_page
+        return
+    assert pw is not None
     tag = chromium.new_tag()
     try:
         with chromium.executable_in(ns) as executable:
-            browser = pw.chromium.launch(
+            launched = pw.chromium.launch(
                 executable_path=executable,
                 args=chromium.flags(tag, [secure_origin]),
                 timeout=30_000,
             )
             try:
-                context = browser.new_context()
+                context = launched.new_context()
                 context.grant_permissions(["camera", "microphone"], origin=secure_origin)
                 context.add_init_script(path=chromium.MEDIA_PROBE)
-                if widget_config:
-                    context.add_init_script(
-                        script=f"window.SoftphoneWidgetConfig = {json.dumps(widget_config)};"
-                    )
                 yield context.new_page()
             finally:
                 with contextlib.suppress(Exception):
-                    browser.close()
+                    launched.close()
     finally:
         chromium.kill_run(tag)
 
@@ -91,7 +117,7 @@ def kill_namespace_processes(ns: str) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
-def wait_js(page: Page, expression: str, timeout: float, what: str) -> Any:
+def wait_js(page: SyncPage, expression: str, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = page.evaluate(expression)
@@ -115,38 +141,50 @@ def start_agent_runner(topo: Topology, timeout: float = 30.0) -> JsonLines:
     return agent
 
 
-def call_from_widget(page: Page, side: Side, timeout: float = 30.0) -> None:
-    """Open the widget in ``side``'s Chromium and call; returns once connected."""
-    page.goto(origin(side) + "/widget/?name=Chromium", timeout=timeout * 1000)
+def page_config(config: dict[str, object] | None) -> str:
+    return urllib.parse.quote(json.dumps(config or {}))
+
+
+def call_from_widget(
+    page: SyncPage, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+) -> None:
+    """Open the widget in ``side``'s Chromium and call; returns once connected.
+
+    Without ``config`` the server's own /widget/ page; with it, a test embedding page that
+    mounts the widget with those settings (e.g. a detector off) from its own script.
+    """
+    url = "/widget/" if config is None else f"/test/visitor.html#{page_config(config)}"
+    page.goto(origin(side) + url, timeout=timeout * 1000)
     page.click(".sp-call")
     wait_js(page, CALL_CONNECTED, timeout, "connected widget call")
 
 
-def open_agent_page(page: Page, side: Side, timeout: float = 30.0) -> None:
-    page.goto(origin(side) + f"/test/agent.html?token={AGENT_TOKEN}", timeout=timeout * 1000)
+def open_agent_page(
+    page: SyncPage, side: Side, config: dict[str, object] | None = None, timeout: float = 30.0
+) -> None:
+    query = f"name={AGENT_NAME}&token={AGENT_TOKEN}&config={page_config(config)}"
+    page.goto(origin(side) + f"/test/agent.html?{query}", timeout=timeout * 1000)
     wait_js(
         page,
-        "window.softphone.events.items.some(e => e.event === 'agent.signed_in')",
+        f"{HANDLE}.events.items.some(e => e.event === 'agent.signed_in')",
         timeout,
         "agent page sign-in",
     )
 
 
-CALL_CONNECTED = (
-    "window.softphone && window.softphone.call && window.softphone.call.state === 'connected'"
-)
+CALL_CONNECTED = f"{HANDLE} && {HANDLE}.call && {HANDLE}.call.state === 'connected'"
 
 
-def page_events(page: Page, name: str, since_ms: float) -> list[dict[str, Any]]:
+def page_events(page: SyncPage, name: str, since_ms: float) -> list[dict[str, Any]]:
     """The page's EventLog entries called ``name`` at or after wall-clock ``since_ms``."""
     result: list[dict[str, Any]] = page.evaluate(
-        "([name, t]) => window.softphone.events.items.filter(e => e.event === name && e.t >= t)",
+        f"([name, t]) => {HANDLE}.events.items.filter(e => e.event === name && e.t >= t)",
         [name, since_ms],
     )
     return result
 
 
-def probe_since(page: Page, since_ms: float) -> dict[str, Any]:
+def probe_since(page: SyncPage, since_ms: float) -> dict[str, Any]:
     result: dict[str, Any] = page.evaluate("(t) => window.__probe.since(t)", since_ms)
     return result
 

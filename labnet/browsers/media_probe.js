@@ -6,15 +6,23 @@
  * is not enough: a page's callbacks may stop while its decoder runs on).
  * Python reads window.__probe.since(t).
  */
-(function () {
+(() => {
   "use strict";
-  const COLUMNS = 16, ROWS = 5, BLOCK_ROWS_OF_FRAME = 15, THRESHOLD = (16 + 235) >> 1;
+  const COLUMNS = 16,
+    ROWS = 5,
+    BLOCK_ROWS_OF_FRAME = 15,
+    THRESHOLD = (16 + 235) >> 1;
   const LIMIT = 4000;
   const frames = []; // {t, n, ts}  (n/ts null when the picture carries no stamp)
   const audio = []; // t of each poll that saw audio packetsReceived grow
   const decoded = []; // t of each poll that saw video framesDecoded grow
-  let canvas = null, ctx = null, watched = null, lastAudio = null, lastDecoded = null;
-  let chain = 0, lastCallback = 0; // a stalled callback chain is replaced by a new one
+  let canvas = null,
+    ctx = null,
+    watched = null,
+    lastAudio = null,
+    lastDecoded = null;
+  let chain = 0,
+    lastCallback = 0; // a stalled callback chain is replaced by a new one
 
   const CRC_TABLE = (() => {
     const table = new Uint32Array(256);
@@ -33,8 +41,10 @@
   }
 
   function readStamp(video) {
-    const w = video.videoWidth, h = video.videoHeight;
-    const bw = Math.floor(w / COLUMNS), bh = Math.floor(h / BLOCK_ROWS_OF_FRAME);
+    const w = video.videoWidth,
+      h = video.videoHeight;
+    const bw = Math.floor(w / COLUMNS),
+      bh = Math.floor(h / BLOCK_ROWS_OF_FRAME);
     if (bw < 4 || bh < 4) return null;
     if (!canvas || canvas.width !== w || canvas.height !== ROWS * bh) {
       canvas = document.createElement("canvas");
@@ -52,10 +62,11 @@
         const x0 = col * bw + (bw >> 2);
         const xs = [x0, x0 + (bw >> 2), x0 + (bw >> 1)];
         let total = 0;
-        for (const y of ys) for (const x of xs) {
-          const i = 4 * (y * w + x);
-          total += (px[i] * 77 + px[i + 1] * 150 + px[i + 2] * 29) >> 8;
-        }
+        for (const y of ys)
+          for (const x of xs) {
+            const i = 4 * (y * w + x);
+            total += (px[i] * 77 + px[i + 1] * 150 + px[i + 2] * 29) >> 8;
+          }
         bits.push(total > THRESHOLD * 9 ? 1 : 0);
       }
     }
@@ -67,7 +78,8 @@
     }
     const check = ((bytes[8] << 8) | bytes[9]) >>> 0;
     if (check !== ((crc32(bytes.slice(0, 8)) & 0xffff) ^ 0x5a5a)) return null;
-    const word = (a) => ((bytes[a] << 24) | (bytes[a + 1] << 16) | (bytes[a + 2] << 8) | bytes[a + 3]) >>> 0;
+    const word = (a) =>
+      ((bytes[a] << 24) | (bytes[a + 1] << 16) | (bytes[a + 2] << 8) | bytes[a + 3]) >>> 0;
     return { n: word(0), ts: word(4) };
   }
 
@@ -85,7 +97,7 @@
       let stamp = null;
       try {
         stamp = readStamp(video);
-      } catch (e) {
+      } catch (_e) {
         stamp = null;
       }
       push(frames, { t: Date.now(), n: stamp ? stamp.n : null, ts: stamp ? stamp.ts : null });
@@ -96,7 +108,7 @@
 
   async function pollStats() {
     const call = window.__probeCall ? window.__probeCall() : null;
-    if (!call || !call.pc || call.pc.connectionState === "closed") return;
+    if (!call?.pc || call.pc.connectionState === "closed") return;
     const report = await call.pc.getStats();
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "audio") {
@@ -112,14 +124,24 @@
 
   setInterval(() => {
     const video = document.querySelector(window.__probeSelector || ".sp-remote");
-    if (video && video.requestVideoFrameCallback) {
+    if (video?.requestVideoFrameCallback) {
       if (video !== watched || Date.now() - lastCallback > 1000) arm(video);
       watched = video;
     }
   }, 100);
-  setInterval(pollStats, 50);
+  // One poll at a time: the next starts 50 ms after the previous getStats answered.
+  function pollLoop() {
+    pollStats()
+      .catch(() => null)
+      .then(() => setTimeout(pollLoop, 50));
+  }
+  pollLoop();
 
-  window.__probeCall = () => window.softphone && window.softphone.call;
+  // The call of the widget (or the test agent page): the host element's handle.
+  window.__probeCall = () => {
+    const host = document.querySelector("[data-softphone-widget], [data-softphone-agent]");
+    return host?.softphone ? host.softphone.call : null;
+  };
   window.__probe = {
     frames: frames,
     audio: audio,

@@ -1,5 +1,7 @@
-/* Test agent page: signs in with ?token=, auto-accepts the first ring, answers the offer. */
-(function () {
+/* Test agent page (not a customer page: it may read its own URL): signs in with ?token=,
+   auto-accepts the first ring, answers the offer. The recovery logic is the widget's Call
+   as the impolite peer, which follows the Python agent (softphone/rtc/call_recovery.py). */
+(() => {
   "use strict";
   const W = window.SoftphoneWidget;
   const params = new URLSearchParams(location.search);
@@ -9,22 +11,25 @@
   let stream = null;
 
   const signaling = new W.Signaling({
-    url: params.get("server") || "ws://" + location.host + "/ws",
-    hello: { role: "agent", token: params.get("token") },
+    url: params.get("server") || `ws://${location.host}/ws`,
+    hello: { role: "agent", name: params.get("name"), token: params.get("token") },
     log: events,
     onMessage: onMessage,
   });
 
   function onMessage(msg) {
-    events.add("signal." + msg.type, msg.call_id ? { call_id: msg.call_id } : {});
+    events.add(`signal.${msg.type}`, msg.call_id ? { call_id: msg.call_id } : {});
     if (msg.type === "ring" && !call) {
       call = new W.Call({
         signaling: signaling,
         callId: msg.call_id,
-        iceServers: (signaling.welcome && signaling.welcome.ice_servers) || [],
+        iceServers: Array.isArray(msg.ice_servers)
+          ? msg.ice_servers
+          : signaling.welcome?.ice_servers || [],
         stream: stream,
         polite: false,
         log: events,
+        config: Object.assign(JSON.parse(params.get("config") || "{}"), signaling.policy()),
         onRemoteStream: (s) => {
           remote.srcObject = s;
         },
@@ -48,7 +53,7 @@
     events.add("agent.signed_in");
   }
 
-  window.softphone = {
+  document.querySelector("[data-softphone-agent]").softphone = {
     events: events,
     get call() {
       return call;

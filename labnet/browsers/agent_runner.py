@@ -1,12 +1,12 @@
-"""The Python agent for browser tests in network namespaces: bench/call_runner.py's agent,
+"""The Python agent for browser tests in network namespaces: labnet/call_runner.py's agent,
 reporting *every* decoded video frame (Chromium's fake camera carries no test-pattern stamp,
 so call_runner's stamped-frame events would never come).
 
-    python -m tests.browser.agent_runner --url ws://HOST:PORT/ws --token TOKEN
+    python -m labnet.browsers.agent_runner --url ws://HOST:PORT/ws --token TOKEN
 
-JSON lines on stdout as in bench/call_runner.py, with ``{"ev": "frame", "n": <frames
+JSON lines on stdout as in labnet/call_runner.py, with ``{"ev": "frame", "n": <frames
 decoded so far>}`` and ``{"ev": "audio", "n": <audio frames so far>}`` whenever they grow.
-Commands on stdin: as in bench/call_runner.py (``restart``, ``hangup``, ``tasks``).
+Commands on stdin: as in labnet/call_runner.py (``restart``, ``hangup``, ``tasks``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import signal
 
-from bench.call_runner import emit, install_logging, serve_agent
+from labnet.call_runner import emit, install_logging, serve_agent
 from softphone.agent import AgentConfig, AgentSession
 from softphone.rtc.ice import IceSettings
 

@@ -1,0 +1,153 @@
+"""The widget's Call as both peers in one page (the polite visitor and the impolite test
+agent of labnet/browsers/pages/agent.js), over an in-page signaling pipe: the impolite side
+follows the Python agent's glare rule (softphone/rtc/call_recovery.py), so the test agent
+page behaves like the real agent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from softphone.signaling.config import ServerConfig
+from softphone.signaling.server import SignalingServer
+from tests.browser.loopback_call import page_wait
+
+if TYPE_CHECKING:
+    from tests.browser.browsers import BrowserPage
+
+# Two Calls joined by an in-page signaling pipe per direction.
+PAIR = """async () => {
+  const W = SoftphoneWidget;
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  const calls = {};
+  // mode "open": delivered after 30 ms; "drop": lost; "queue": kept until release().
+  const pipe = (to) => ({
+    mode: "open",
+    queued: [],
+    sent: [],
+    send(msg) {
+      this.sent.push(msg.type);
+      if (this.mode === "drop") return;
+      if (this.mode === "queue") this.queued.push(msg);
+      else setTimeout(() => calls[to].handle(msg), 30);
+    },
+    release() {
+      this.mode = "open";
+      for (const msg of this.queued.splice(0)) setTimeout(() => calls[to].handle(msg), 30);
+    },
+    probe() {},
+  });
+  const pipes = { visitor: pipe("agent"), agent: pipe("visitor") };
+  window.pair = { log: new W.EventLog(), pipes: pipes };
+  for (const [side, polite] of [["visitor", true], ["agent", false]]) {
+    calls[side] = new W.Call({
+      signaling: window.pair.pipes[side],
+      callId: "c1",
+      polite: polite,
+      stream: stream,
+      log: window.pair.log,
+      config: { silenceMs: 0, attemptTimeoutMs: 30000, reissueIntervalMs: 60000 },
+    });
+  }
+  window.pair.calls = calls;
+  await calls.visitor.start();
+}"""
+MUTE = """async (sides) => {
+  window.pair.tracks = window.pair.tracks || {};
+  for (const side of sides) {
+    const senders = window.pair.calls[side].pc.getSenders();
+    window.pair.tracks[side] = senders.map((s) => s.track);
+    for (const s of senders) await s.replaceTrack(null);
+  }
+}"""
+UNMUTE = """async (sides) => {
+  for (const side of sides) {
+    const senders = window.pair.calls[side].pc.getSenders();
+    for (const [i, s] of senders.entries()) await s.replaceTrack(window.pair.tracks[side][i]);
+  }
+}"""
+BOTH_CONNECTED = "['visitor', 'agent'].every((s) => window.pair.calls[s].state === 'connected')"
+EVENTS = "window.pair.log.items.map((e) => e.event)"
+
+
+async def open_pair(page: BrowserPage, server: SignalingServer) -> None:
+    await page.goto(f"http://127.0.0.1:{server.port}/widget/index.html")
+    await page.evaluate(PAIR)
+    await page_wait(page, BOTH_CONNECTED)
+
+
+async def test_in_glare_the_impolite_side_keeps_its_offer(page: BrowserPage) -> None:
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server)
+        # Both restart in the same instant: the offers cross in the pipe.
+        await page.evaluate(
+            "() => { window.pair.calls.visitor.restart('manual');"
+            " window.pair.calls.agent.restart('manual'); }"
+        )
+        await page_wait(page, f"{EVENTS}.includes('call.glare_rollback')")
+        await page_wait(page, BOTH_CONNECTED, 20)
+        events = await page.evaluate(EVENTS)
+        kept = [e for e in await page.evaluate("window.pair.log.items")
+                if e["event"] == "call.glare_kept_own_offer"]  # fmt: skip
+        assert kept and not any(e["stale"] for e in kept)  # true glare: no fresh offer
+        assert events.count("call.glare_rollback") == 1  # only the polite side yielded
+        assert (
+            await page.evaluate("window.pair.pipes.agent.sent.includes('restart_answer')") is False
+        )
+
+
+async def test_a_stale_impolite_offer_is_reissued_like_the_python_agent(
+    page: BrowserPage,
+) -> None:
+    """The agent's restart offer dies (a vanished socket); the visitor's own restart offer
+    arrives much later: the impolite agent neither yields nor waits, it offers afresh."""
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server)
+        # The visitor's media pauses too (a real outage), or the agent would see media
+        # flowing and call the episode over before the visitor's offer comes.
+        await page.evaluate(MUTE, ["visitor"])
+        await page.evaluate(
+            "() => { pair.pipes.agent.mode = 'drop'; pair.calls.agent.restart('x'); }"
+        )
+        await page_wait(page, "window.pair.pipes.agent.sent.includes('restart_offer')")
+        await page.evaluate("() => new Promise((r) => setTimeout(r, 1300))")  # older than 1 s
+        await page.evaluate(UNMUTE, ["visitor"])
+        await page.evaluate(
+            "() => { pair.pipes.agent.mode = 'open'; pair.calls.visitor.restart('x'); }"
+        )
+        await page_wait(page, BOTH_CONNECTED, 20)
+        items = await page.evaluate("window.pair.log.items")
+        kept = [e for e in items if e["event"] == "call.glare_kept_own_offer"]
+        assert kept and kept[0]["stale"] is True
+        reasons = [e.get("reason") for e in items if e["event"] == "call.restart_offer_sent"]
+        assert "peer-missed-offer" in reasons  # a fresh offer, as the Python agent sends
+        sent = await page.evaluate("window.pair.pipes.agent.sent")
+        assert "restart_answer" not in sent  # the impolite side never answered the visitor
+        assert "call.glare_rollback" in [e["event"] for e in items]  # the visitor yielded
+
+
+async def test_a_late_answer_after_an_outage_is_followed_by_a_fresh_restart(
+    page: BrowserPage,
+) -> None:
+    """The visitor's link was down: its restart offer died, the agent's waited on the
+    server. When the visitor resumes, it resends its offer and gets the agent's replayed.
+    The impolite agent re-issues (its offer is stale) while the visitor answers the older
+    one, so the first answer the agent gets belongs to the older offer. Like the Python
+    agent it notices the next answer's other ICE credentials and restarts once more,
+    instead of checking a dead generation until the attempt times out (30 s here)."""
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server)
+        both = ["visitor", "agent"]
+        await page.evaluate(MUTE, both)
+        await page.evaluate(
+            "() => { pair.pipes.visitor.mode = 'drop'; pair.pipes.agent.mode = 'queue';"
+            " pair.calls.visitor.restart('x'); pair.calls.agent.restart('x'); }"
+        )
+        await page_wait(page, "pair.pipes.agent.queued.some((m) => m.type === 'restart_offer')")
+        await page.evaluate("() => new Promise((r) => setTimeout(r, 1300))")
+        await page.evaluate(UNMUTE, both)
+        await page.evaluate(
+            "() => { pair.pipes.visitor.mode = 'open'; pair.calls.visitor.signalingResumed();"
+            " pair.pipes.agent.release(); }"
+        )
+        await page_wait(page, BOTH_CONNECTED, 8)
+        assert "call.late_restart_answer" in await page.evaluate(EVENTS)
