@@ -11,6 +11,7 @@ usage: python deb_depends.py PACKAGE_ROOT BUNDLE_DIR_INSIDE_ROOT
 
 from __future__ import annotations
 
+import platform
 import re
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def external_needs(bundle: Path, elfs: list[Path]) -> dict[str, list[Path]]:
 
 def system_paths() -> dict[str, str]:
     """soname -> path of this machine's native library (from the linker cache)."""
-    machine = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
+    machine = platform.machine()
     tag = {"x86_64": "x86-64", "aarch64": "AArch64"}.get(machine, machine)
     paths: dict[str, str] = {}
     listing = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True)
@@ -70,7 +71,9 @@ def owning_package(path: str) -> str | None:
     for name in list(candidates):
         candidates.add(name.removeprefix("/usr") if name.startswith("/usr/") else "/usr" + name)
     for candidate in sorted(candidates):
-        found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        found = subprocess.run(
+            ["dpkg", "-S", candidate], capture_output=True, text=True, check=False
+        )
         if found.returncode == 0:
             return found.stdout.split(":", 1)[0].strip()
     return None
@@ -88,6 +91,7 @@ def versioned(packages: set[str], elfs: list[Path], root: Path) -> list[str]:
             cwd=work,
             capture_output=True,
             text=True,
+            check=False,
         )
     if result.returncode != 0:
         raise SystemExit(f"deb_depends: dpkg-shlibdeps failed:\n{result.stderr[-3000:]}")
