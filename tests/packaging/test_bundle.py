@@ -7,29 +7,16 @@ import signal
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("bundle")
-    result = subprocess.run(
-        [str(ROOT / "packaging" / "build.sh")],
-        env={**os.environ, "BUILD_DIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(result.stdout)
-    yield out / "dist"
+def bundle(build_dir: Path) -> Path:
+    return build_dir / "dist"
 
 
 def _frozen_env(tmp_path: Path) -> dict[str, str]:
