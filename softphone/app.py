@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from softphone import __version__
+from softphone.autostart import apply_autostart
 from softphone.logging_setup import setup_logging
 from softphone.settings import Settings, default_log_dir, load_settings, merge_overrides
 
@@ -92,6 +93,7 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
         log.info("app.focus_running_instance")
         return 0
     instance.listen()
+    apply_autostart(settings.start_with_session)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     install_crash_handlers(loop)

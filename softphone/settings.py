@@ -65,6 +65,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     reconnect: ReconnectSettings = msgspec.field(default_factory=ReconnectSettings)
     media: MediaSettings = msgspec.field(default_factory=MediaSettings)
     start_minimized: bool = False
+    # An XDG autostart entry starts the app at login (softphone.autostart); off by default.
+    start_with_session: bool = False
 
 
 def default_config_path() -> Path:

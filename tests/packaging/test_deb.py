@@ -17,7 +17,8 @@ import pytest
 from tests.packaging.conftest import run_build
 from tests.packaging.debian_root import debian_root, run_in_root
 
-pytestmark = pytest.mark.slow
+# The first test also waits for the bundle and both .deb builds (minutes on a busy machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 AGENT = "1000:1000"
 HOME = "/home/agent"
@@ -102,7 +103,6 @@ def _files_left(root: Path, owned: list[str]) -> list[str]:
 
 
 @pytest.mark.netns  # root: debootstrap, chroot and a loopback-only namespace for the app
-@pytest.mark.timeout(2400)
 def test_deb_installs_self_tests_upgrades_and_removes_cleanly_in_a_clean_root(
     debs: tuple[Path, Path], tmp_path: Path
 ) -> None:
