@@ -15,14 +15,7 @@ start=$(date +%s)
 version=$(PYTHONPATH=$PWD "$PY" -c "import softphone; print(softphone.__version__)")
 revision=${DEB_REVISION:-1}
 arch=$(dpkg --print-architecture)
-app_id=io.github.softphone.Softphone
-linux=packaging/linux
-
-grep -q "<release version=\"$version\"" "$linux/$app_id.metainfo.xml" \
-  || { echo "build_deb: $linux/$app_id.metainfo.xml has no <release> for $version" >&2; exit 1; }
-desktop-file-validate "$linux/softphone.desktop"
-appstreamcli validate --no-net --no-color "$linux/$app_id.metainfo.xml" >/dev/null \
-  || { appstreamcli validate --no-net "$linux/$app_id.metainfo.xml" >&2; exit 1; }
+export PY
 
 stage=$out/deb/softphone_${version}-${revision}_${arch}
 rm -rf "$stage"
@@ -31,12 +24,9 @@ cp -a "$bundle" "$stage/opt/softphone"
 # build.sh puts these beside the binary for tar.gz users; the package installs them properly.
 rm -f "$stage/opt/softphone/softphone.desktop" "$stage/opt/softphone/softphone.svg"
 ln -s /opt/softphone/softphone "$stage/usr/bin/softphone"
-install -Dm644 "$linux/softphone.desktop" "$stage/usr/share/applications/softphone.desktop"
-install -Dm644 "$linux/$app_id.metainfo.xml" "$stage/usr/share/metainfo/$app_id.metainfo.xml"
-install -Dm644 "$linux/copyright" "$stage/usr/share/doc/softphone/copyright"
-PYTHONPATH=$PWD "$PY" "$linux/render_icons.py" resources/icons/softphone.svg \
-  "$stage/usr/share/icons/hicolor" >/dev/null
-depends=$("$PY" "$linux/deb_depends.py" "$stage" opt/softphone)
+packaging/linux/install_desktop_files.sh "$stage/usr"
+install -Dm644 packaging/linux/copyright "$stage/usr/share/doc/softphone/copyright"
+depends=$("$PY" packaging/linux/deb_depends.py "$stage" opt/softphone)
 installed_kb=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat >"$stage/DEBIAN/control" <<CONTROL
 Package: softphone

@@ -33,6 +33,7 @@ def test_bundle_leaves_out_unused_qt_parts_and_ships_resources(bundle: Path) -> 
     names = {str(p.relative_to(internal)) for p in internal.rglob("*")}
     assert not any("libqgtk3" in n or "ffmpegmediaplugin" in n for n in names)
     assert not any("platforminputcontexts" in n or "libQt6Quick" in n for n in names)
+    assert not any(n.startswith(("numpy", "scipy", "libmvec")) for n in names)
     assert "resources/icons/softphone.svg" in names
     assert (bundle / "softphone" / "softphone.desktop").is_file()
     archives = list(bundle.glob("softphone-*-linux-*.tar.gz"))
