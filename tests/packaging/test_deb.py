@@ -8,6 +8,7 @@ Why debootstrap + chroot and not a container or the build machine: see packaging
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -121,7 +122,8 @@ def test_deb_installs_self_tests_upgrades_and_removes_cleanly_in_a_clean_root(
         timings["apt install (with Depends)"] = time.monotonic() - phase
         assert _installed_version(root).endswith("installed 0.1.0-1")
         for path in SYSTEM_FILES:
-            assert (root / path.lstrip("/")).exists(), path
+            assert os.path.lexists(root / path.lstrip("/")), path
+        assert os.readlink(root / "usr/bin/softphone") == "/opt/softphone/softphone"
         owned = run_in_root(root, ["dpkg-query", "-L", "softphone"]).stdout.split("\n")
         owned = [p for p in owned if p.startswith("/")]
 
