@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import tarfile
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.packaging.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first test waits for the build
 
@@ -55,7 +58,7 @@ def test_frozen_app_reports_version(bundle: Path, tmp_path: Path) -> None:
     assert result.stdout.startswith("softphone ")
 
 
-def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
+def test_frozen_app_logs_hands_a_second_start_to_the_running_one_and_quits_cleanly(
     bundle: Path, tmp_path: Path
 ) -> None:
     proc = subprocess.Popen(
@@ -72,6 +75,20 @@ def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
                 break
             time.sleep(0.2)
         assert "app.ready" in log_file.read_text()
+        # A second start from the menu: the desktop entry's command, found on PATH.
+        exec_line = (ROOT / "packaging" / "linux" / "softphone.desktop").read_text()
+        command = shlex.split(next(x for x in exec_line.splitlines() if x.startswith("Exec="))[5:])
+        env = _frozen_env(tmp_path)
+        second = subprocess.run(
+            command,
+            env={**env, "PATH": f"{bundle / 'softphone'}{os.pathsep}{env['PATH']}"},
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert second.returncode == 0
+        assert "app.focus_running_instance" in log_file.read_text()
+        assert proc.poll() is None  # the first one keeps running
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:

@@ -139,8 +139,9 @@ def test_deb_installs_self_tests_upgrades_and_removes_cleanly_in_a_clean_root(
         log_file = home / ".local" / "state" / "softphone" / "log" / "softphone.log"
         first_log = log_file.read_text()
         assert "app.start" in first_log
+        for folder in (config.parent, prefs.parent):
+            folder.mkdir(parents=True, exist_ok=True)
         config.write_text('log_format = "json"\n')  # the upgraded app must honour it
-        prefs.parent.mkdir(parents=True)
         prefs.write_text("[sign_in]\nserver_url=wss://calls.example.test/ws\nagent_name=Ana\n")
         subprocess.run(["chown", "-R", AGENT, str(home)], check=True)
         kept = {path: path.read_bytes() for path in (config, prefs)}
