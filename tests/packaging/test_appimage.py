@@ -32,6 +32,7 @@ def appimage_build(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return runtime
 
 
+@pytest.mark.usefixtures("appimage_build")
 def test_appdir_has_the_entry_points_appimage_tools_read(build_dir: Path) -> None:
     appdir = build_dir / "appimage" / "Softphone.AppDir"
     assert os.readlink(appdir / "AppRun") == "usr/bin/softphone"
