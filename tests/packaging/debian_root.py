@@ -23,25 +23,19 @@ from pathlib import Path
 SUITE = "bookworm"
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 CACHE_DIR = Path(os.environ.get("SOFTPHONE_PKGTEST_CACHE", "/var/tmp/softphone-pkgtest"))
-DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
-
 # $1 = root, $2 = "lo" for loopback-only networking, $3 = chroot --userspec ("" for root).
-_ENTER = (
-    r"""
+_ENTER = r"""
 set -eu
 root=$1; net=$2; user=$3; shift 3
 mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=755,size=8m dev "$root/dev"
-for node in """
-    + " ".join(DEVICES)
-    + r"""; do
+for node in null zero full random urandom tty; do
   touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"
 done
 mkdir -m 1777 "$root/dev/shm"; ln -s /proc/self/fd "$root/dev/fd"
 if [ "$net" = lo ]; then ip link set lo up; fi
 exec chroot ${user:+--userspec="$user"} "$root" "$@"
 """
-)
 
 
 def apt_mirror(sources: Path = Path("/etc/apt")) -> str:

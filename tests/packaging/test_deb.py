@@ -40,6 +40,15 @@ SYSTEM_FILES = (
     "/opt/softphone/softphone",
 )
 
+# Starts the installed app, waits (at most 30 s) for its window, then asks it to quit.
+GUI_START_AND_QUIT = """
+softphone & app=$!
+log="$HOME/.local/state/softphone/log/softphone.log"
+for _ in $(seq 150); do grep -q app.ready "$log" 2>/dev/null && break; sleep 0.2; done
+grep -q app.ready "$log" || { kill -9 $app; echo "no app.ready"; exit 1; }
+kill -TERM $app; wait $app
+"""
+
 
 @pytest.fixture(scope="module")
 def debs(build_dir: Path) -> tuple[Path, Path]:
@@ -132,6 +141,20 @@ def test_deb_installs_self_tests_upgrades_and_removes_cleanly_in_a_clean_root(
         timings["frozen self-test"] = time.monotonic() - phase
         assert first.returncode == 0, first.stdout + first.stderr[-3000:]
         assert "Softphone self-test: PASSED" in first.stdout
+
+        # The window too: the self-test never loads Qt's GUI libraries, so without this step a
+        # missing libgl1 or libxcb1 in Depends would pass. Offscreen, then SIGTERM.
+        phase = time.monotonic()
+        gui = run_in_root(
+            root,
+            ["sh", "-c", GUI_START_AND_QUIT],
+            user=AGENT,
+            network=False,
+            env=AGENT_ENV,
+            timeout=120,
+        )
+        assert gui.returncode == 0, gui.stdout + gui.stderr[-3000:]
+        timings["window up and quit"] = time.monotonic() - phase
 
         # The agent's own files: settings (TOML), the GUI's remembered choices, the log.
         config = home / ".config" / "softphone" / "config.toml"
