@@ -167,12 +167,13 @@ def test_deb_installs_self_tests_upgrades_and_removes_cleanly_in_a_clean_root(
         config.write_text('log_format = "json"\n')  # the upgraded app must honour it
         prefs.write_text("[sign_in]\nserver_url=wss://calls.example.test/ws\nagent_name=Ana\n")
         subprocess.run(["chown", "-R", AGENT, str(home)], check=True)
-        # Everything the agent has besides the log: also the call history database once the
-        # app keeps one (the window started above creates it).
+        # All of the agent's settings and data: with the call history (the window started
+        # above creates ~/.local/share/softphone/history.sqlite3) once the app keeps one.
         kept = {
             path: path.read_bytes()
-            for path in home.rglob("*")
-            if path.is_file() and log_file.parent not in path.parents
+            for folder in (home / ".config", home / ".local" / "share")
+            for path in folder.rglob("*")
+            if path.is_file()
         }
         assert {config, prefs} <= kept.keys()
 
