@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from softphone import __version__
+from softphone.autostart import apply_autostart
 from softphone.logging_setup import setup_logging
 from softphone.settings import Settings, default_log_dir, load_settings, merge_overrides
 
@@ -93,6 +94,7 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
         log.info("app.focus_running_instance")
         return 0
     instance.listen()
+    apply_autostart(settings.start_with_session)
     from softphone.ui.i18n import install_translators, system_language
     from softphone.ui.preferences import Preferences
 

@@ -71,6 +71,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     language: Language = ""
     # Calls kept in the local history; older ones are dropped (docs/history.md "Privacy").
     history_max_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
+    # An XDG autostart entry starts the app at login (softphone.autostart); off by default.
+    start_with_session: bool = False
 
 
 def default_config_path() -> Path:

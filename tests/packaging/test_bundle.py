@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
-pytestmark = pytest.mark.slow
+from tests.packaging.conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first test waits for the build
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("bundle")
-    result = subprocess.run(
-        [str(ROOT / "packaging" / "build.sh")],
-        env={**os.environ, "BUILD_DIR": str(out)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    print(result.stdout)
-    yield out / "dist"
+def bundle(build_dir: Path) -> Path:
+    return build_dir / "dist"
 
 
 def _frozen_env(tmp_path: Path) -> dict[str, str]:
@@ -46,6 +36,7 @@ def test_bundle_leaves_out_unused_qt_parts_and_ships_resources(bundle: Path) -> 
     names = {str(p.relative_to(internal)) for p in internal.rglob("*")}
     assert not any("libqgtk3" in n or "ffmpegmediaplugin" in n for n in names)
     assert not any("platforminputcontexts" in n or "libQt6Quick" in n for n in names)
+    assert not any(n.startswith(("numpy", "scipy", "libmvec")) for n in names)
     assert "resources/icons/softphone.svg" in names
     assert (bundle / "softphone" / "softphone.desktop").is_file()
     archives = list(bundle.glob("softphone-*-linux-*.tar.gz"))
@@ -67,7 +58,7 @@ def test_frozen_app_reports_version(bundle: Path, tmp_path: Path) -> None:
     assert result.stdout.startswith("softphone ")
 
 
-def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
+def test_frozen_app_logs_hands_a_second_start_to_the_running_one_and_quits_cleanly(
     bundle: Path, tmp_path: Path
 ) -> None:
     proc = subprocess.Popen(
@@ -84,6 +75,20 @@ def test_frozen_app_logs_to_the_platform_folder_and_quits_cleanly(
                 break
             time.sleep(0.2)
         assert "app.ready" in log_file.read_text()
+        # A second start from the menu: the desktop entry's command, found on PATH.
+        exec_line = (ROOT / "packaging" / "linux" / "softphone.desktop").read_text()
+        command = shlex.split(next(x for x in exec_line.splitlines() if x.startswith("Exec="))[5:])
+        env = _frozen_env(tmp_path)
+        second = subprocess.run(
+            command,
+            env={**env, "PATH": f"{bundle / 'softphone'}{os.pathsep}{env['PATH']}"},
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert second.returncode == 0
+        assert "app.focus_running_instance" in log_file.read_text()
+        assert proc.poll() is None  # the first one keeps running
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
