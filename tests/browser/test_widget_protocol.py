@@ -16,9 +16,8 @@ import pytest
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from softphone.signaling.config import ServerConfig
-from softphone.signaling.server import SignalingServer
 from tests.browser.loopback_call import page_wait
+from tests.browser.widget_origin import serve_widget_files
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
@@ -76,20 +75,15 @@ class Scripted:
         return [m["type"] for m in self.received]
 
 
-@pytest.fixture
-async def widget_origin() -> AsyncIterator[str]:
-    """An HTTP origin serving /widget/ (the scripted servers only speak websocket)."""
-    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as http:
-        yield f"http://127.0.0.1:{http.port}"
-
-
 @contextlib.asynccontextmanager
 async def scripted(script: Script | None = None) -> AsyncIterator[Scripted]:
     async def welcome(conn: ServerConnection, first: dict[str, Any]) -> None:
         await conn.send(json.dumps(WELCOME))
 
     fake = Scripted(script or welcome)
-    async with websockets.serve(fake.handle, "127.0.0.1", 0) as server:
+    async with websockets.serve(
+        fake.handle, "127.0.0.1", 0, process_request=serve_widget_files
+    ) as server:
         fake.port = server.sockets[0].getsockname()[1]
         yield fake
 
@@ -102,8 +96,8 @@ MOUNT = """([url, options]) => {
 }"""
 
 
-async def open_widget(page: BrowserPage, origin: str, fake: Scripted, **options: object) -> None:
-    await page.goto(f"{origin}/widget/index.html")
+async def open_widget(page: BrowserPage, fake: Scripted, **options: object) -> None:
+    await page.goto(f"http://127.0.0.1:{fake.port}/widget/index.html")
     await page.evaluate(MOUNT, [f"ws://127.0.0.1:{fake.port}/ws", options])
 
 
@@ -113,11 +107,9 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
             await asyncio.sleep(0.05)
 
 
-async def test_queue_position_then_a_refusal_in_clear_text(
-    page: BrowserPage, widget_origin: str
-) -> None:
+async def test_queue_position_then_a_refusal_in_clear_text(page: BrowserPage) -> None:
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake)
+        await open_widget(page, fake)
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
         hello = fake.received[0]
@@ -148,26 +140,22 @@ async def test_queue_position_then_a_refusal_in_clear_text(
         ("something_new", "The call failed (something_new)."),
     ],
 )
-async def test_a_refused_hello_says_why(
-    page: BrowserPage, widget_origin: str, code: str, text: str
-) -> None:
+async def test_a_refused_hello_says_why(page: BrowserPage, code: str, text: str) -> None:
     async def refuse(conn: ServerConnection, first: dict[str, Any]) -> None:
         await conn.send(json.dumps({"type": "error", "code": code, "message": "no"}))
         await conn.close()
 
     async with scripted(refuse) as fake:
-        await open_widget(page, widget_origin, fake)
+        await open_widget(page, fake)
         await page.click("#w .sp-call")
         assert text in str(await page_wait(page, ERROR))
         await page_wait(page, f"{W}.phase === 'idle'")
         assert fake.types() == ["hello"]  # no reconnect loop after a refusal
 
 
-async def test_every_heartbeat_acknowledges_the_highest_seq(
-    page: BrowserPage, widget_origin: str
-) -> None:
+async def test_every_heartbeat_acknowledges_the_highest_seq(page: BrowserPage) -> None:
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake)
+        await open_widget(page, fake)
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
         for seq in (1, 2, 3):
@@ -180,7 +168,7 @@ async def test_every_heartbeat_acknowledges_the_highest_seq(
 
 @pytest.mark.parametrize("policy", [POLICY, None], ids=["server-policy", "no-policy"])
 async def test_policy_from_welcome_and_turn_from_accepted(
-    page: BrowserPage, widget_origin: str, policy: dict[str, Any] | None
+    page: BrowserPage, policy: dict[str, Any] | None
 ) -> None:
     async def welcome(conn: ServerConnection, first: dict[str, Any]) -> None:
         reconnect = {"reconnect": policy} if policy else {}
@@ -188,7 +176,7 @@ async def test_policy_from_welcome_and_turn_from_accepted(
 
     async with scripted(welcome) as fake:
         # The page's own fallbacks lose against the server's policy.
-        await open_widget(page, widget_origin, fake, config={"maxAttempts": 9})
+        await open_widget(page, fake, config={"maxAttempts": 9})
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
         accepted = {"type": "accepted", "call_id": "c1", "agent_name": "A", "ice_servers": [TURN]}
@@ -228,9 +216,7 @@ SEND = """(type) => {
 }"""
 
 
-async def test_a_full_queue_refuses_and_resume_failed_clears_it(
-    page: BrowserPage, widget_origin: str
-) -> None:
+async def test_a_full_queue_refuses_and_resume_failed_clears_it(page: BrowserPage) -> None:
     async def resume_fails(conn: ServerConnection, first: dict[str, Any]) -> None:
         if first["type"] == "resume":
             await conn.send(json.dumps({"type": "error", "code": "resume_failed", "message": ""}))
@@ -238,7 +224,7 @@ async def test_a_full_queue_refuses_and_resume_failed_clears_it(
         await conn.send(json.dumps(WELCOME))
 
     async with scripted(resume_fails) as fake:
-        await page.goto(f"{widget_origin}/widget/index.html")
+        await page.goto(f"http://127.0.0.1:{fake.port}/widget/index.html")
         assert await page.evaluate(SIGNALING, [f"ws://127.0.0.1:{fake.port}/ws"])
         fake.connections[-1].transport.abort()  # no close handshake
         await page_wait(page, "window.sig.state === 'reconnecting'")
@@ -255,14 +241,12 @@ async def test_a_full_queue_refuses_and_resume_failed_clears_it(
 # --- visitor tokens (Chromium's request interception stands in for the server's endpoint) ---
 
 
-async def test_a_token_from_the_page_goes_in_the_hello(
-    chromium_page: Page, widget_origin: str
-) -> None:
+async def test_a_token_from_the_page_goes_in_the_hello(chromium_page: Page) -> None:
     page = chromium_page
     minted: list[str] = []
     await page.route("**/visitor-token*", lambda route: minted.append(route.request.url))
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake, visitorToken="backend.jwt", siteKey="k")
+        await open_widget(page, fake, visitorToken="backend.jwt", siteKey="k")
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
         assert fake.received[0]["token"] == "backend.jwt" and "site_key" not in fake.received[0]
@@ -281,9 +265,7 @@ def token_route(status: int, body: object) -> Callable[[Route], Awaitable[None]]
     return fulfill
 
 
-async def test_the_site_key_buys_a_token_from_the_server(
-    chromium_page: Page, widget_origin: str
-) -> None:
+async def test_the_site_key_buys_a_token_from_the_server(chromium_page: Page) -> None:
     page = chromium_page
     requests: list[tuple[str, str]] = []
     fulfill = token_route(200, {"token": "minted.jwt", "expires_in": 600})
@@ -294,33 +276,29 @@ async def test_the_site_key_buys_a_token_from_the_server(
 
     await page.route("**/visitor-token*", mint)
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake, siteKey="shop key")
+        await open_widget(page, fake, siteKey="shop key")
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
     assert requests == [("POST", f"http://127.0.0.1:{fake.port}/visitor-token?site_key=shop%20key")]
     assert fake.received[0]["token"] == "minted.jwt" and "site_key" not in fake.received[0]
 
 
-async def test_a_refused_token_is_a_clear_error_and_no_connection(
-    chromium_page: Page, widget_origin: str
-) -> None:
+async def test_a_refused_token_is_a_clear_error_and_no_connection(chromium_page: Page) -> None:
     page = chromium_page
     await page.route("**/visitor-token*", token_route(403, {"error": "origin_not_allowed"}))
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake, siteKey="k")
+        await open_widget(page, fake, siteKey="k")
         await page.click("#w .sp-call")
         assert "from this address" in str(await page_wait(page, ERROR))
         await asyncio.sleep(0.3)
         assert fake.received == []
 
 
-async def test_a_server_without_token_minting_gets_the_site_key(
-    chromium_page: Page, widget_origin: str
-) -> None:
+async def test_a_server_without_token_minting_gets_the_site_key(chromium_page: Page) -> None:
     page = chromium_page
     await page.route("**/visitor-token*", lambda route: route.abort())
     async with scripted() as fake:
-        await open_widget(page, widget_origin, fake, siteKey="k")
+        await open_widget(page, fake, siteKey="k")
         await page.click("#w .sp-call")
         await wait_for(lambda: "call_request" in fake.types())
         assert fake.received[0]["site_key"] == "k" and "token" not in fake.received[0]

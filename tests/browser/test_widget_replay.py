@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 import websockets
 from websockets.asyncio.server import ServerConnection
 
-from softphone.signaling.config import ServerConfig
-from softphone.signaling.server import SignalingServer
 from tests.browser.loopback_call import page_wait
+from tests.browser.widget_origin import serve_widget_files
 
 if TYPE_CHECKING:
     from tests.browser.browsers import BrowserPage
@@ -57,11 +56,12 @@ async def test_widget_resumes_with_last_seq_and_drops_duplicates(page: BrowserPa
             conn.transport.abort()  # no close handshake: the widget reconnects and resumes
         await conn.wait_closed()
 
-    async with websockets.serve(scripted, "127.0.0.1", 0) as fake:
+    async with websockets.serve(
+        scripted, "127.0.0.1", 0, process_request=serve_widget_files
+    ) as fake:
         port = fake.sockets[0].getsockname()[1]
-        async with SignalingServer(ServerConfig(port=0)) as http:  # serves /widget/
-            await page.goto(f"http://127.0.0.1:{http.port}/widget/index.html")
-            await page_wait(page, "!!window.SoftphoneWidget", timeout=10)
+        await page.goto(f"http://127.0.0.1:{port}/widget/index.html")
+        await page_wait(page, "!!window.SoftphoneWidget", timeout=10)
         await page.evaluate(START, f"ws://127.0.0.1:{port}/ws")
         await page_wait(page, "window.got.length >= 4", timeout=10)
         await asyncio.sleep(0.2)  # nothing more trickles in
