@@ -1,0 +1,352 @@
+"""Audio bench: speech in at the visitor, speech out of the agent's real playout path.
+
+    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15
+
+Per run: espeak-ng speech (48 kHz mono) is the Python visitor's microphone
+(``file:`` source, softphone.media.file_mic); the agent (bench/audio_peer.py) answers and
+plays the call through QtMultimedia's QAudioSink into a private PulseAudio null sink, whose
+monitor ``parec`` records with wall-clock timestamps. Visitor and agent run in network
+namespaces (bench/netns.py); random loss is an nftables rule in the hub's forward chain
+(UDP only, so signaling is untouched). Root and a running PulseAudio are required.
+
+Measured against the original speech:
+
+- ``m2e_p50/p95_ms``: mouth-to-ear latency, from the cross-correlation lag of every voiced
+  0.5 s window (mouth = when the microphone spoke the sample, ear = when the sink rendered it)
+- ``pesq``: wideband PESQ MOS-LQO (ITU-T P.862.2) and ``stoi`` on the aligned recording
+- ``kbps_in``: what the agent receives (audio plus a 5 fps black video placeholder)
+
+Prints a Markdown table with valid/total runs and the targets (issue: ≤ 150 ms p50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pesq import pesq
+from pystoi import stoi
+from scipy import signal
+
+from bench.netns import (
+    AGENT_TOKEN,
+    JsonLines,
+    Topology,
+    can_create_namespaces,
+    signaling_url,
+    start_signaling,
+    stop_process,
+    sweep_stale,
+)
+
+RATE = 48_000
+RUNNER = "bench.audio_peer"
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please hold the line while I check your order number.",
+    "Your parcel left our warehouse on Tuesday morning.",
+    "Is there anything else I can help you with today?",
+)
+WINDOW_S = 0.5
+MAX_LATENCY_S = 1.5  # lags searched; a slower path is reported as not measured
+TARGET_M2E_MS = 150
+
+
+# --- speech and recording ------------------------------------------------------------------
+
+
+def make_speech(directory: Path) -> Path:
+    """espeak-ng sentences with 0.4 s pauses, as a 48 kHz mono WAV."""
+    parts = []
+    for index, sentence in enumerate(SENTENCES):
+        raw = directory / f"s{index}.wav"
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), sentence], check=True)
+        parts.append(str(raw))
+    out = directory / "speech.wav"
+    subprocess.run(
+        ["sox", *parts, "-r", str(RATE), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4"],
+        check=True,
+    )
+    return out
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A 48 kHz mono s16 WAV (what make_speech writes) as floats in [-1, 1)."""
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (RATE, 1, 2)
+        pcm = wav.readframes(wav.getnframes())
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
+
+
+class NullSink:
+    """A private PulseAudio null sink (48 kHz mono), unloaded on exit."""
+
+    def __init__(self) -> None:
+        self.name = f"spnaudio{secrets.token_hex(3)}"
+        self._module: str | None = None
+
+    def __enter__(self) -> NullSink:
+        self._module = subprocess.run(
+            ["pactl", "load-module", "module-null-sink", f"sink_name={self.name}",
+             f"rate={RATE}", "channels=1", "format=s16le"],
+            check=True, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._module:
+            subprocess.run(["pactl", "unload-module", self._module], check=False, timeout=10)
+
+
+class Recorder:
+    """``parec`` on the sink's monitor; every chunk's arrival time bounds when it was rendered.
+
+    A stream of zeros keeps the null sink running, so the monitor delivers a continuous
+    timeline (an idle sink renders nothing, and the recording would have holes).
+    """
+
+    def __init__(self, sink: str) -> None:
+        self._keepalive = subprocess.Popen(
+            ["pacat", "--playback", "-d", sink, "--raw", "--format=s16le", f"--rate={RATE}",
+             "--channels=1", "--latency-msec=20", "/dev/zero"],
+        )  # fmt: skip
+        self._proc = subprocess.Popen(
+            ["parec", "-d", f"{sink}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
+             "--channels=1", "--latency-msec=5"],
+            stdout=subprocess.PIPE,
+        )  # fmt: skip
+        self._data = bytearray()
+        self._t0 = float("inf")
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while chunk := self._proc.stdout.read1(4096):
+            now = time.time()
+            self._data += chunk
+            # The newest sample was rendered before now: the earliest bound is the tightest.
+            self._t0 = min(self._t0, now - len(self._data) / 2 / RATE)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Until the monitor delivers (parec takes a moment to start)."""
+        deadline = time.monotonic() + timeout
+        while not self._data and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not self._data:
+            raise AssertionError(f"parec delivered nothing within {timeout} s")
+
+    def stop(self) -> tuple[np.ndarray, float]:
+        """The recording and the wall-clock time of its first sample."""
+        for proc in (self._proc, self._keepalive):
+            proc.terminate()
+            proc.wait(timeout=5)
+        self._thread.join(timeout=5)
+        usable = len(self._data) - len(self._data) % 2
+        pcm = np.frombuffer(bytes(self._data[:usable]), dtype=np.int16).astype(np.float64) / 32768
+        return pcm, self._t0
+
+
+# --- analysis ------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    pesq: float | None = None
+    stoi: float | None = None
+    kbps_in: float | None = None
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None and bool(self.latencies_ms)
+
+
+def best_lag(needle: np.ndarray, haystack: np.ndarray) -> tuple[int, float]:
+    """Where ``needle`` sits in ``haystack`` and the normalised correlation there."""
+    if len(haystack) < len(needle):
+        return 0, 0.0
+    corr = signal.correlate(haystack, needle, mode="valid", method="fft")
+    cumulative = np.concatenate(([0.0], np.cumsum(haystack**2)))
+    sliding = cumulative[len(needle) :] - cumulative[: -len(needle)]
+    energy = np.sqrt(np.maximum(sliding, 0) * np.sum(needle**2))
+    score = corr / np.maximum(energy, 1e-12)
+    lag = int(np.argmax(score))
+    return lag, float(score[lag])
+
+
+def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) -> RunResult:
+    """Per-window latency, then PESQ/STOI on the recording aligned by the median lag."""
+    result = RunResult()
+    window = int(WINDOW_S * RATE)
+    search = int(MAX_LATENCY_S * RATE)
+    start_offset = round((mouth_t - rec_t0) * RATE)  # speech sample 0 at zero latency
+    offsets = []
+    for begin in range(0, len(speech) - window, window):
+        needle = speech[begin : begin + window]
+        if np.sqrt(np.mean(needle**2)) < 0.01:
+            continue  # a pause: nothing to correlate
+        lo = max(0, start_offset + begin)
+        lag, score = best_lag(needle, rec[lo : lo + search + window])
+        if score < 0.5:
+            continue  # lost or unrecognisable here
+        offsets.append(lo + lag - begin)
+        result.latencies_ms.append((lo + lag - start_offset - begin) / RATE * 1000)
+    if not offsets:
+        result.error = "speech not found in the recording"
+        return result
+    align = int(statistics.median(offsets))
+    degraded = rec[align : align + len(speech)]
+    if len(degraded) < len(speech):
+        degraded = np.pad(degraded, (0, len(speech) - len(degraded)))
+    ref16 = signal.resample_poly(speech, 1, 3)
+    deg16 = signal.resample_poly(degraded, 1, 3)
+    try:
+        result.pesq = float(pesq(16_000, ref16, deg16, "wb"))
+    except ValueError as exc:  # e.g. no utterance found: the run is reported, not fatal
+        result.error = f"PESQ: {exc}"
+    result.stoi = float(stoi(ref16, deg16, 16_000, extended=False))
+    return result
+
+
+# --- one call ------------------------------------------------------------------------------
+
+
+def add_loss(topo: Topology, percent: int) -> None:
+    """Random loss of forwarded UDP (media) in the hub, both directions."""
+    table = ("inet", "spnloss")
+    topo.ns_run(topo.hub, "nft", "add", "table", *table)
+    topo.ns_run(
+        topo.hub, "nft", "add", "chain", *table, "lossy",
+        "{ type filter hook forward priority 0 ; }",
+    )  # fmt: skip
+    topo.ns_run(
+        topo.hub, "nft", "add", "rule", *table, "lossy",
+        "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "lt", str(percent), "drop",
+    )  # fmt: skip
+
+
+def run_once(speech_path: Path, speech: np.ndarray, loss: int) -> RunResult:
+    duration = len(speech) / RATE
+    with NullSink() as sink, Topology() as topo:
+        start_signaling(topo)
+        if loss:
+            add_loss(topo, loss)
+        agent = topo.spawn_python(
+            topo.agent.ns, "agent", RUNNER, "--url", signaling_url(topo.agent),
+            "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name,
+        )  # fmt: skip
+        agent.expect(lambda e: e.get("ev") == "signed_in", 30, "agent sign-in")
+        recorder = Recorder(sink.name)
+        recorder.wait_ready()
+        visitor: JsonLines | None = None
+        try:
+            visitor = topo.spawn_python(
+                topo.visitor.ns, "visitor", RUNNER, "--url", signaling_url(topo.visitor),
+                "--role", "visitor", "--speech", str(speech_path),
+            )  # fmt: skip
+            started = visitor.expect(
+                lambda e: e.get("msg") == "media.file_mic_started", 30, "microphone start"
+            )
+            playing = agent.expect(lambda e: e.get("ev") == "playout_started", 30, "playout")
+            if playing.get("error"):
+                return RunResult(error=str(playing["error"]))
+            time.sleep(duration + MAX_LATENCY_S)
+        finally:
+            rec, rec_t0 = recorder.stop()
+            if visitor is not None:
+                stop_process(visitor.proc)
+        result = analyse(speech, float(started["at"]), rec, rec_t0)
+        rates = [e["kbps_in"] for e in agent.snapshot() if e.get("ev") == "playout"]
+        rates = [r for r in rates if r]
+        result.kbps_in = statistics.median(rates) if rates else None
+        return result
+
+
+# --- table ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def med(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(label: str, rows: dict[int, list[RunResult]]) -> None:
+    print(f"\n{label}\n")
+    print("| loss % | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI | kbit/s in |"
+          " target |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for loss, results in rows.items():
+        valid = [r for r in results if r.valid]
+        lat = [ms for r in valid for ms in r.latencies_ms]
+        print(
+            f"| {loss} | {len(valid)}/{len(results)} "
+            f"| {fmt(percentile(lat, 0.5) if lat else None)} "
+            f"| {fmt(percentile(lat, 0.95) if lat else None)} "
+            f"| {fmt(med([r.pesq for r in valid if r.pesq is not None]), 2)} "
+            f"| {fmt(med([r.stoi for r in valid if r.stoi is not None]), 2)} "
+            f"| {fmt(med([r.kbps_in for r in valid if r.kbps_in is not None]), 0)} "
+            f"| m2e ≤ {TARGET_M2E_MS} ms p50 |"
+        )
+    for loss, results in rows.items():
+        for r in results:
+            if r.error:
+                print(f"loss {loss} %: invalid run: {r.error}", file=sys.stderr)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--loss", type=int, nargs="+", default=[0, 5, 15])
+    parser.add_argument("--label", default="Python visitor → agent app (QAudioSink)")
+    args = parser.parse_args()
+    if not can_create_namespaces():
+        print("bench.audio needs root (network namespaces)", file=sys.stderr)
+        return 2
+    sweep_stale()
+    rows: dict[int, list[RunResult]] = {}
+    with tempfile.TemporaryDirectory(prefix="softphone-audio-") as tmp:
+        speech_path = make_speech(Path(tmp))
+        speech = read_wav(speech_path)
+        for loss in args.loss:
+            rows[loss] = []
+            for run in range(args.runs):
+                try:
+                    result = run_once(speech_path, speech, loss)
+                except (AssertionError, subprocess.SubprocessError, OSError) as exc:
+                    result = RunResult(error=str(exc)[:300])
+                rows[loss].append(result)
+                print(
+                    f"loss {loss} % run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
+                    f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)}"
+                    f"{' ' + result.error if result.error else ''}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    print_table(args.label, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
