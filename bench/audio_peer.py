@@ -50,8 +50,9 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
                 stats = await _session.stats()
                 emit(
                     "playout",
-                    queued_bytes=len(buffer),
-                    dropped_bytes=buffer.dropped_bytes,
+                    depth_ms=buffer.depth_ms,
+                    target_ms=buffer.target_ms,
+                    **vars(buffer.counters),
                     kbps_in=stats.bitrate_in_kbps if stats else None,
                 )
             with contextlib.suppress(TimeoutError):

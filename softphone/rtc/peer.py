@@ -18,6 +18,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from softphone.events import Signal
 from softphone.media.local import LocalMedia
+from softphone.media.opus_config import install_voice_opus
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.ice_restart import IceRestarter
@@ -49,6 +50,7 @@ class CallPeer:
         self.restarter: IceRestarter | None = None
         ice.apply_host_allowlist()
         install_ice_restart()  # before the pc: its ICE transports must be restartable
+        install_voice_opus()  # before the senders' encoders exist
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)
