@@ -167,6 +167,7 @@ class RunResult:
     pesq: float | None = None
     stoi: float | None = None
     kbps_in: float | None = None
+    playout: dict[str, float] = field(default_factory=dict)  # the agent's last buffer report
     error: str | None = None
 
     @property
@@ -269,7 +270,9 @@ def run_once(speech_path: Path, speech: np.ndarray, loss: int) -> RunResult:
             if visitor is not None:
                 stop_process(visitor.proc)
         result = analyse(speech, float(started["at"]), rec, rec_t0)
-        rates = [e["kbps_in"] for e in agent.snapshot() if e.get("ev") == "playout"]
+        reports = [e for e in agent.snapshot() if e.get("ev") == "playout"]
+        result.playout = reports[-1] if reports else {}
+        rates = [e["kbps_in"] for e in reports]
         rates = [r for r in rates if r]
         result.kbps_in = statistics.median(rates) if rates else None
         return result

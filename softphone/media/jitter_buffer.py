@@ -20,6 +20,7 @@ from array import array
 from dataclasses import dataclass
 
 CONCEAL_GAINS = (0.8, 0.55, 0.35, 0.2, 0.1)  # per 10 ms of a gap, then silence
+LEVEL_SMOOTHING = 0.1  # per pull: pulls come every 10-20 ms, so ~0.1-0.2 s of memory
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class JitterBuffer:
         self._base_transit: float | None = None  # smallest now - media time seen lately
         self._next_pts_ms: float | None = None
         self._last_push: float | None = None
+        self._level_ms = 0.0  # what stays queued after a pull, smoothed over a few pulls
 
     # --- state -----------------------------------------------------------------------------
 
@@ -109,6 +111,7 @@ class JitterBuffer:
         """Back to live audio, e.g. after a reconnect: whatever is queued is old speech."""
         self._data.clear()
         self.primed = False
+        self._level_ms = 0.0
         self.counters.flushes += 1
         self._restart_timing()
 
@@ -149,23 +152,25 @@ class JitterBuffer:
     # --- output ----------------------------------------------------------------------------
 
     def pull(self, max_bytes: int) -> bytes:
-        """``max_bytes`` for the sink (what it plays next), after one depth correction in
-        silence; less than asked is an underrun, and playing waits for the target again."""
+        """Up to ``max_bytes`` for the sink (what it plays next), after at most one depth
+        correction in silence. Running dry is an underrun: playing waits for the target."""
         if not self.primed:
             return b""
-        self._correct_depth(max_bytes)
+        remaining_ms = (len(self._data) - max_bytes) / self.bytes_per_ms
+        self._level_ms += LEVEL_SMOOTHING * (remaining_ms - self._level_ms)
+        self._correct_depth()
         count = min(max_bytes, len(self._data))
         count -= count % self.frame_bytes
         chunk = bytes(self._data[:count])
         del self._data[:count]
         if count < max_bytes - max_bytes % self.frame_bytes:
-            self.primed = False  # underrun: re-prime to the target before playing again
+            self.primed = False
             self.counters.underruns += 1
         return chunk
 
-    def _correct_depth(self, max_bytes: int) -> None:
-        """Steer what stays queued after this pull towards the target."""
-        error = (len(self._data) - max_bytes) / self.bytes_per_ms - self.target_ms
+    def _correct_depth(self) -> None:
+        """Steer the smoothed level (not one sawtooth sample of it) towards the target."""
+        error = self._level_ms - self.target_ms
         if abs(error) <= self.policy.hysteresis_ms or len(self._data) < self._slice:
             return
         head = self._data[: self._slice]
@@ -174,9 +179,11 @@ class JitterBuffer:
         if error > 0:
             del self._data[: self._slice]
             self.counters.dropped_ms += self.policy.slice_ms
+            self._level_ms -= self.policy.slice_ms
         else:
             self._data[:0] = bytes(self._slice)
             self.counters.inserted_ms += self.policy.slice_ms
+            self._level_ms += self.policy.slice_ms
 
 
 def peak(pcm: bytes | bytearray) -> int:

@@ -20,6 +20,7 @@ from softphone.events import Signal
 from softphone.media.local import LocalMedia
 from softphone.media.opus_config import install_voice_opus
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
+from softphone.media.voice_receiver import install_voice_receiver
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.ice_restart import IceRestarter
 from softphone.rtc.seams import install_ice_restart
@@ -51,6 +52,7 @@ class CallPeer:
         ice.apply_host_allowlist()
         install_ice_restart()  # before the pc: its ICE transports must be restartable
         install_voice_opus()  # before the senders' encoders exist
+        install_voice_receiver()  # and before the audio receiver exists
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)
