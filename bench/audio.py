@@ -239,7 +239,9 @@ def add_loss(topo: Topology, percent: int) -> None:
     )  # fmt: skip
 
 
-def run_once(speech_path: Path, speech: np.ndarray, loss: int) -> RunResult:
+def run_once(speech_path: Path, speech: np.ndarray, loss: int, tree: Path) -> RunResult:
+    """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts)."""
+    env = {"PYTHONPATH": str(tree.resolve())}
     duration = len(speech) / RATE
     with NullSink() as sink, Topology() as topo:
         start_signaling(topo)
@@ -247,7 +249,7 @@ def run_once(speech_path: Path, speech: np.ndarray, loss: int) -> RunResult:
             add_loss(topo, loss)
         agent = topo.spawn_python(
             topo.agent.ns, "agent", RUNNER, "--url", signaling_url(topo.agent),
-            "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name,
+            "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name, env=env,
         )  # fmt: skip
         agent.expect(lambda e: e.get("ev") == "signed_in", 30, "agent sign-in")
         recorder = Recorder(sink.name)
@@ -256,7 +258,7 @@ def run_once(speech_path: Path, speech: np.ndarray, loss: int) -> RunResult:
         try:
             visitor = topo.spawn_python(
                 topo.visitor.ns, "visitor", RUNNER, "--url", signaling_url(topo.visitor),
-                "--role", "visitor", "--speech", str(speech_path),
+                "--role", "visitor", "--speech", str(speech_path), env=env,
             )  # fmt: skip
             started = visitor.expect(
                 lambda e: e.get("msg") == "media.file_mic_started", 30, "microphone start"
@@ -321,32 +323,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--loss", type=int, nargs="+", default=[0, 5, 15])
-    parser.add_argument("--label", default="Python visitor → agent app (QAudioSink)")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        metavar="LABEL=DIR",
+        help="a checkout to measure (repeatable; runs interleave, so a busy machine "
+        "hurts all alike); default: this one",
+    )
     args = parser.parse_args()
     if not can_create_namespaces():
         print("bench.audio needs root (network namespaces)", file=sys.stderr)
         return 2
+    here = Path(__file__).resolve().parent.parent
+    trees = [tuple(t.split("=", 1)) for t in args.tree or [f"this checkout={here}"]]
     sweep_stale()
-    rows: dict[int, list[RunResult]] = {}
+    rows: dict[str, dict[int, list[RunResult]]] = {label: {} for label, _ in trees}
     with tempfile.TemporaryDirectory(prefix="softphone-audio-") as tmp:
         speech_path = make_speech(Path(tmp))
         speech = read_wav(speech_path)
         for loss in args.loss:
-            rows[loss] = []
             for run in range(args.runs):
-                try:
-                    result = run_once(speech_path, speech, loss)
-                except (AssertionError, subprocess.SubprocessError, OSError) as exc:
-                    result = RunResult(error=str(exc)[:300])
-                rows[loss].append(result)
-                print(
-                    f"loss {loss} % run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
-                    f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)}"
-                    f"{' ' + result.error if result.error else ''}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-    print_table(args.label, rows)
+                for label, tree in trees:
+                    try:
+                        result = run_once(speech_path, speech, loss, Path(tree))
+                    except (AssertionError, subprocess.SubprocessError, OSError) as exc:
+                        result = RunResult(error=str(exc)[:300])
+                    rows[label].setdefault(loss, []).append(result)
+                    print(
+                        f"{label}: loss {loss} % run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
+                        f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)} "
+                        f"{result.error or result.playout}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    for label, by_loss in rows.items():
+        print_table(label, by_loss)
     return 0
 
 

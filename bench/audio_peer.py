@@ -52,6 +52,8 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
                     "playout",
                     depth_ms=buffer.depth_ms,
                     target_ms=buffer.target_ms,
+                    lead_ms=playouts[-1].lead_ms,
+                    sink_underruns=playouts[-1].sink_underruns,
                     **vars(buffer.counters),
                     kbps_in=stats.bitrate_in_kbps if stats else None,
                 )

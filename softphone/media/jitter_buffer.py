@@ -23,6 +23,20 @@ CONCEAL_GAINS = (0.8, 0.55, 0.35, 0.2, 0.1)  # per 10 ms of a gap, then silence
 LEVEL_SMOOTHING = 0.1  # per pull: pulls come every 10-20 ms, so ~0.1-0.2 s of memory
 
 
+class Spread:
+    """How late things have been lately: jumps up to any new lateness at once, decays with
+    time constant ``release_s`` when calm. Sizes the jitter buffer and the sink's lead."""
+
+    def __init__(self, release_s: float) -> None:
+        self.release_s = release_s
+        self.ms = 0.0
+
+    def observe(self, late_ms: float, elapsed_s: float) -> float:
+        self.ms *= max(0.0, 1 - elapsed_s / self.release_s)
+        self.ms = max(late_ms, self.ms)
+        return self.ms
+
+
 @dataclass(frozen=True)
 class BufferPolicy:
     min_ms: float = 20.0  # target depth on a calm network
@@ -62,7 +76,7 @@ class JitterBuffer:
         self._data = bytearray()
         self._slice = self.policy.slice_ms * bytes_per_ms
         self._last_slice = bytes(self._slice)
-        self._spread_ms = 0.0
+        self._spread = Spread(self.policy.release_s)
         self._base_transit: float | None = None  # smallest now - media time seen lately
         self._next_pts_ms: float | None = None
         self._last_push: float | None = None
@@ -80,7 +94,7 @@ class JitterBuffer:
     @property
     def target_ms(self) -> float:
         p = self.policy
-        return min(p.max_ms, max(p.min_ms, self._spread_ms + p.margin_ms))
+        return min(p.max_ms, max(p.min_ms, self._spread.ms + p.margin_ms))
 
     # --- input -----------------------------------------------------------------------------
 
@@ -128,8 +142,7 @@ class JitterBuffer:
         transit = now * 1000 - end_pts_ms
         if self._base_transit is None or transit < self._base_transit:
             self._base_transit = transit
-        self._spread_ms *= max(0.0, 1 - seconds / self.policy.release_s)
-        self._spread_ms = max(transit - self._base_transit, self._spread_ms)
+        self._spread.observe(transit - self._base_transit, seconds)
         self._base_transit += 0.2 * seconds
 
     def _conceal(self, gap_ms: float) -> None:

@@ -17,12 +17,14 @@ from aiortc.mediastreams import MediaStreamError
 from PySide6.QtCore import QIODevice
 from PySide6.QtMultimedia import QAudioDevice, QAudioFormat, QAudioSink, QtAudio
 
-from softphone.media.jitter_buffer import JitterBuffer
+from softphone.media.jitter_buffer import JitterBuffer, Spread
 
 log = logging.getLogger(__name__)
 
-SINK_BUFFER_MS = 100  # the sink's own buffer: room for the lead plus a late feed tick
-SINK_LEAD_MS = 40  # what the sink holds: enough to ride out a busy event loop
+SINK_BUFFER_MS = 250  # the sink's own buffer: room for the largest lead
+MIN_LEAD_MS = 30  # what the sink holds at least, topped up every FEED_INTERVAL_S
+MAX_LEAD_MS = 200
+LEAD_RELEASE_S = 10.0  # a busy spell of the event loop is remembered this long
 FEED_INTERVAL_S = 0.010
 
 
@@ -52,7 +54,10 @@ class AudioPlayout:
         )
         self._sink = QAudioSink(device, self.format)
         self._sink.setBufferSize(SINK_BUFFER_MS * rate // 1000 * self._bytes_per_frame)
-        self._lead_bytes = SINK_LEAD_MS * rate // 1000 * self._bytes_per_frame
+        self._bytes_per_ms = rate * self._bytes_per_frame // 1000
+        # A late feed tick must not starve the sink: its lead covers how late ticks come.
+        self.feed_lateness = Spread(LEAD_RELEASE_S)
+        self.sink_underruns = 0
         self._io: QIODevice | None = self._sink.start()
         self.error: str | None = None
         if self._io is None or self._sink.error() != QtAudio.Error.NoError:
@@ -80,11 +85,21 @@ class AudioPlayout:
         except MediaStreamError:
             log.debug("ui.remote_audio_ended")
 
+    @property
+    def lead_ms(self) -> float:
+        return min(MAX_LEAD_MS, MIN_LEAD_MS + self.feed_lateness.ms)
+
     async def _feed(self) -> None:
         """Keep the sink at its lead: a small, steady queue the jitter buffer can steer."""
+        last = time.monotonic()
         while self._io is not None:
+            now = time.monotonic()
+            self.feed_lateness.observe((now - last - FEED_INTERVAL_S) * 1000, now - last)
+            last = now
             queued = self._sink.bufferSize() - self._sink.bytesFree()
-            wanted = self._lead_bytes - queued
+            if queued <= 0 and self.buffer.primed:
+                self.sink_underruns += 1
+            wanted = int(self.lead_ms * self._bytes_per_ms) - queued
             wanted -= wanted % self._bytes_per_frame
             if wanted > 0:
                 chunk = self.buffer.pull(wanted)
