@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from dataclasses import dataclass, field
@@ -49,8 +47,8 @@ from bench.netns import (
     stop_process,
     sweep_stale,
 )
+from bench.pulse import RATE, NullSink, Recorder
 
-RATE = 48_000
 RUNNER = "bench.audio_peer"
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
@@ -87,75 +85,6 @@ def read_wav(path: Path) -> np.ndarray:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (RATE, 1, 2)
         pcm = wav.readframes(wav.getnframes())
     return np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
-
-
-class NullSink:
-    """A private PulseAudio null sink (48 kHz mono), unloaded on exit."""
-
-    def __init__(self) -> None:
-        self.name = f"spnaudio{secrets.token_hex(3)}"
-        self._module: str | None = None
-
-    def __enter__(self) -> NullSink:
-        self._module = subprocess.run(
-            ["pactl", "load-module", "module-null-sink", f"sink_name={self.name}",
-             f"rate={RATE}", "channels=1", "format=s16le"],
-            check=True, capture_output=True, text=True, timeout=10,
-        ).stdout.strip()  # fmt: skip
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._module:
-            subprocess.run(["pactl", "unload-module", self._module], check=False, timeout=10)
-
-
-class Recorder:
-    """``parec`` on the sink's monitor; every chunk's arrival time bounds when it was rendered.
-
-    A stream of zeros keeps the null sink running, so the monitor delivers a continuous
-    timeline (an idle sink renders nothing, and the recording would have holes).
-    """
-
-    def __init__(self, sink: str) -> None:
-        self._keepalive = subprocess.Popen(
-            ["pacat", "--playback", "-d", sink, "--raw", "--format=s16le", f"--rate={RATE}",
-             "--channels=1", "--latency-msec=20", "/dev/zero"],
-        )  # fmt: skip
-        self._proc = subprocess.Popen(
-            ["parec", "-d", f"{sink}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
-             "--channels=1", "--latency-msec=5"],
-            stdout=subprocess.PIPE,
-        )  # fmt: skip
-        self._data = bytearray()
-        self._t0 = float("inf")
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        while chunk := self._proc.stdout.read1(4096):
-            now = time.time()
-            self._data += chunk
-            # The newest sample was rendered before now: the earliest bound is the tightest.
-            self._t0 = min(self._t0, now - len(self._data) / 2 / RATE)
-
-    def wait_ready(self, timeout: float = 10.0) -> None:
-        """Until the monitor delivers (parec takes a moment to start)."""
-        deadline = time.monotonic() + timeout
-        while not self._data and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not self._data:
-            raise AssertionError(f"parec delivered nothing within {timeout} s")
-
-    def stop(self) -> tuple[np.ndarray, float]:
-        """The recording and the wall-clock time of its first sample."""
-        for proc in (self._proc, self._keepalive):
-            proc.terminate()
-            proc.wait(timeout=5)
-        self._thread.join(timeout=5)
-        usable = len(self._data) - len(self._data) % 2
-        pcm = np.frombuffer(bytes(self._data[:usable]), dtype=np.int16).astype(np.float64) / 32768
-        return pcm, self._t0
 
 
 # --- analysis ------------------------------------------------------------------------------
@@ -242,23 +171,25 @@ def add_loss(topo: Topology, percent: int) -> None:
 def run_once(speech_path: Path, speech: np.ndarray, loss: int, tree: Path) -> RunResult:
     """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts)."""
     env = {"PYTHONPATH": str(tree.resolve())}
+    # -P: the working directory (this checkout) must not shadow the tree under test.
+    runner = [sys.executable, "-P", "-u", "-m", RUNNER]
     duration = len(speech) / RATE
     with NullSink() as sink, Topology() as topo:
         start_signaling(topo)
         if loss:
             add_loss(topo, loss)
-        agent = topo.spawn_python(
-            topo.agent.ns, "agent", RUNNER, "--url", signaling_url(topo.agent),
-            "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name, env=env,
+        agent = topo.spawn(
+            topo.agent.ns, "agent", [*runner, "--url", signaling_url(topo.agent),
+            "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name], env,
         )  # fmt: skip
         agent.expect(lambda e: e.get("ev") == "signed_in", 30, "agent sign-in")
         recorder = Recorder(sink.name)
         recorder.wait_ready()
         visitor: JsonLines | None = None
         try:
-            visitor = topo.spawn_python(
-                topo.visitor.ns, "visitor", RUNNER, "--url", signaling_url(topo.visitor),
-                "--role", "visitor", "--speech", str(speech_path), env=env,
+            visitor = topo.spawn(
+                topo.visitor.ns, "visitor", [*runner, "--url", signaling_url(topo.visitor),
+                "--role", "visitor", "--speech", str(speech_path)], env,
             )  # fmt: skip
             started = visitor.expect(
                 lambda e: e.get("msg") == "media.file_mic_started", 30, "microphone start"
@@ -268,7 +199,8 @@ def run_once(speech_path: Path, speech: np.ndarray, loss: int, tree: Path) -> Ru
                 return RunResult(error=str(playing["error"]))
             time.sleep(duration + MAX_LATENCY_S)
         finally:
-            rec, rec_t0 = recorder.stop()
+            pcm, rec_t0 = recorder.stop()
+            rec = np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
             if visitor is not None:
                 stop_process(visitor.proc)
         result = analyse(speech, float(started["at"]), rec, rec_t0)
