@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -168,11 +169,14 @@ def add_loss(topo: Topology, percent: int) -> None:
     )  # fmt: skip
 
 
-def run_once(speech_path: Path, speech: np.ndarray, loss: int, tree: Path) -> RunResult:
-    """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts)."""
+def run_once(
+    speech_path: Path, speech: np.ndarray, loss: int, tree: Path, nice: int = 0
+) -> RunResult:
+    """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts) and
+    run at ``nice`` (a negative value: a desktop's foreground app on a box busy with builds)."""
     env = {"PYTHONPATH": str(tree.resolve())}
     # -P: the working directory (this checkout) must not shadow the tree under test.
-    runner = [sys.executable, "-P", "-u", "-m", RUNNER]
+    runner = ["nice", "-n", str(nice), sys.executable, "-P", "-u", "-m", RUNNER]
     duration = len(speech) / RATE
     with NullSink() as sink, Topology() as topo:
         start_signaling(topo)
@@ -262,6 +266,9 @@ def main() -> int:
         help="a checkout to measure (repeatable; runs interleave, so a busy machine "
         "hurts all alike); default: this one",
     )
+    parser.add_argument(
+        "--nice", type=int, default=0, help="the peers' niceness (negative needs root)"
+    )
     args = parser.parse_args()
     if not can_create_namespaces():
         print("bench.audio needs root (network namespaces)", file=sys.stderr)
@@ -277,7 +284,7 @@ def main() -> int:
             for run in range(args.runs):
                 for label, tree in trees:
                     try:
-                        result = run_once(speech_path, speech, loss, Path(tree))
+                        result = run_once(speech_path, speech, loss, Path(tree), args.nice)
                     except (AssertionError, subprocess.SubprocessError, OSError) as exc:
                         result = RunResult(error=str(exc)[:300])
                     rows[label].setdefault(loss, []).append(result)
@@ -289,7 +296,7 @@ def main() -> int:
                         flush=True,
                     )
     for label, by_loss in rows.items():
-        print_table(label, by_loss)
+        print_table(f"{label} (nice {args.nice}, load average {os.getloadavg()[0]:.1f})", by_loss)
     return 0
 
 
