@@ -58,6 +58,7 @@ SENTENCES = (
     "Is there anything else I can help you with today?",
 )
 WINDOW_S = 0.5
+UTTERANCE_SEARCH_S = 0.5
 MAX_LATENCY_S = 1.5  # lags searched; a slower path is reported as not measured
 TARGET_M2E_MS = 150
 
@@ -119,7 +120,7 @@ def best_lag(needle: np.ndarray, haystack: np.ndarray) -> tuple[int, float]:
 
 
 def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) -> RunResult:
-    """Per-window latency, then PESQ/STOI on the recording aligned by the median lag."""
+    """Per-window latency, then PESQ/STOI on the recording, aligned utterance by utterance."""
     result = RunResult()
     window = int(WINDOW_S * RATE)
     search = int(MAX_LATENCY_S * RATE)
@@ -138,10 +139,7 @@ def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) 
     if not offsets:
         result.error = "speech not found in the recording"
         return result
-    align = int(statistics.median(offsets))
-    degraded = rec[align : align + len(speech)]
-    if len(degraded) < len(speech):
-        degraded = np.pad(degraded, (0, len(speech) - len(degraded)))
+    degraded = aligned_utterances(speech, rec, int(statistics.median(offsets)))
     ref16 = signal.resample_poly(speech, 1, 3)
     deg16 = signal.resample_poly(degraded, 1, 3)
     try:
@@ -150,6 +148,43 @@ def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) 
         result.error = f"PESQ: {exc}"
     result.stoi = float(stoi(ref16, deg16, 16_000, extended=False))
     return result
+
+
+def utterances(speech: np.ndarray, pause_s: float = 0.2) -> list[tuple[int, int]]:
+    """Voiced stretches of the original, split at pauses of at least ``pause_s``."""
+    frame = RATE // 50
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = quiet = 0
+    for begin in range(0, len(speech), frame):
+        if np.max(np.abs(speech[begin : begin + frame])) > 0.003:
+            start = begin if start is None else start
+            end, quiet = begin + frame, 0
+        elif start is not None:
+            quiet += frame
+            if quiet >= pause_s * RATE:
+                spans.append((start, end))
+                start = None
+    if start is not None:
+        spans.append((start, end))
+    return spans
+
+
+def aligned_utterances(speech: np.ndarray, rec: np.ndarray, align: int) -> np.ndarray:
+    """The recording cut to the original's timeline, each utterance at its own delay.
+
+    The playout may change its delay in a pause (that is its job: drop or insert silence);
+    that is not a degradation, so, as PESQ does internally, every utterance is aligned on
+    its own (within ±UTTERANCE_SEARCH_S of the median delay) before PESQ and STOI compare.
+    """
+    degraded = np.zeros_like(speech)
+    margin = int(UTTERANCE_SEARCH_S * RATE)
+    for a, b in utterances(speech):
+        lo = max(0, align + a - margin)
+        lag, _score = best_lag(speech[a:b], rec[lo : lo + (b - a) + 2 * margin])
+        piece = rec[lo + lag : lo + lag + (b - a)]
+        degraded[a : a + len(piece)] = piece
+    return degraded
 
 
 # --- one call ------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class Spread:
 class BufferPolicy:
     min_ms: float = 20.0  # target depth on a calm network
     max_ms: float = 200.0  # target depth never grows beyond this
-    cap_ms: float = 300.0  # beyond this the oldest audio goes, even speech
+    cap_ms: float = 600.0  # beyond this the oldest audio goes, even speech
     margin_ms: float = 10.0  # added to the measured spread
     release_s: float = 8.0  # time constant of draining back when calm
     hysteresis_ms: float = 6.0  # no correction within target ± this (a slice is 10 ms)
