@@ -56,7 +56,8 @@ class BufferCounters:
     dropped_ms: float = 0.0  # silence dropped to shrink the depth
     inserted_ms: float = 0.0  # silence inserted to grow it
     cut_ms: float = 0.0  # audio cut because the backlog passed cap_ms
-    concealed_ms: float = 0.0  # gaps filled by concealment
+    concealed_ms: float = 0.0  # gaps filled by concealment (lost or late audio)
+    late_ms: float = 0.0  # audio that came after its time had been concealed
     underruns: int = 0
     flushes: int = 0
 
@@ -81,6 +82,7 @@ class JitterBuffer:
         self._next_pts_ms: float | None = None
         self._last_push: float | None = None
         self._level_ms = 0.0  # what stays queued after a pull, smoothed over a few pulls
+        self._expanded_ms = 0.0  # concealment played since the last real audio
 
     # --- state -----------------------------------------------------------------------------
 
@@ -108,10 +110,20 @@ class JitterBuffer:
             pts_ms = self._next_pts_ms if self._next_pts_ms is not None else 0.0
         if self._next_pts_ms is not None:
             gap_ms = pts_ms - self._next_pts_ms
-            if p.slice_ms / 2 <= gap_ms <= p.max_conceal_ms:
-                self._conceal(gap_ms)
-            elif abs(gap_ms) > p.max_conceal_ms:
+            if abs(gap_ms) > p.max_conceal_ms:
                 self._restart_timing()  # a new stream or talkspurt: new reference
+            elif gap_ms >= p.slice_ms / 2:
+                self._conceal(gap_ms)
+            elif gap_ms <= -p.slice_ms / 2:
+                # Too late: its time was concealed already. Play only what is still ahead.
+                late = min(len(pcm), int(-gap_ms * self.bytes_per_ms))
+                late -= late % self.frame_bytes
+                self.counters.late_ms += late / self.bytes_per_ms
+                pcm, pts_ms = pcm[late:], pts_ms + late / self.bytes_per_ms
+                duration_ms = len(pcm) / self.bytes_per_ms
+                if not pcm:
+                    return
+        self._expanded_ms = 0.0
         self._next_pts_ms = pts_ms + duration_ms
         self._measure(now, pts_ms + duration_ms, duration_ms / 1000)
         self._data += pcm[: len(pcm) - len(pcm) % self.frame_bytes]
@@ -148,10 +160,17 @@ class JitterBuffer:
     def _conceal(self, gap_ms: float) -> None:
         """Fill a gap of lost audio: the last slice again, fading out, then silence."""
         slices = max(1, round(gap_ms / self.policy.slice_ms))
-        for index in range(slices):
-            gain = CONCEAL_GAINS[index] if index < len(CONCEAL_GAINS) else 0.0
-            self._data += scaled(self._last_slice, gain)
+        self._data += self._concealment(0, slices * self._slice)
         self.counters.concealed_ms += slices * self.policy.slice_ms
+
+    def _concealment(self, first_slice: int, size: int) -> bytes:
+        out = bytearray()
+        index = first_slice
+        while len(out) < size:
+            gain = CONCEAL_GAINS[index] if index < len(CONCEAL_GAINS) else 0.0
+            out += scaled(self._last_slice, gain)
+            index += 1
+        return bytes(out[:size])
 
     def _cap(self) -> None:
         excess = len(self._data) - int(self.policy.cap_ms * self.bytes_per_ms)
@@ -176,10 +195,25 @@ class JitterBuffer:
         count -= count % self.frame_bytes
         chunk = bytes(self._data[:count])
         del self._data[:count]
-        if count < max_bytes - max_bytes % self.frame_bytes:
-            self.primed = False
+        short = max_bytes - max_bytes % self.frame_bytes - count
+        if short > 0:
             self.counters.underruns += 1
+            chunk += self._expand(short)
         return chunk
+
+    def _expand(self, size: int) -> bytes:
+        """The sink needs audio that has not arrived (late or lost): conceal it now and move
+        the timeline on, so the late audio is not played behind time. After ``max_conceal_ms``
+        of that, it is an outage: stop, and re-prime when audio comes back."""
+        size_ms = size / self.bytes_per_ms
+        if self._next_pts_ms is None or self._expanded_ms + size_ms > self.policy.max_conceal_ms:
+            self.primed = False
+            return b""
+        first = int(self._expanded_ms // self.policy.slice_ms)
+        self._expanded_ms += size_ms
+        self._next_pts_ms += size_ms
+        self.counters.concealed_ms += size_ms
+        return self._concealment(first, size)
 
     def _correct_depth(self) -> None:
         """Steer the smoothed level (not one sawtooth sample of it) towards the target."""

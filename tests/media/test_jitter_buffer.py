@@ -35,14 +35,15 @@ def simulate(
     """A sender of 20 ms frames (its clock off by ``sender_ppm``), a network adding
     ``jitter_ms(t)`` of delay, and a sink pulling 20 ms every 20 ms of real time."""
     arrivals: list[tuple[float, float, bytes]] = []
-    index = int(start * 1000 / FRAME_MS)
-    end = start + seconds
+    index = first = round(start * 1000 / FRAME_MS)
+    tick = 0
+    ticks = round(seconds * 1000 / FRAME_MS)
     sink_t = start
     next_second = start + 1.0
     scale = 1.0 / (1.0 + sender_ppm / 1e6)  # a fast sender sends its frames sooner
-    while sink_t < end:
+    while tick < ticks:
         while not arrivals or arrivals[-1][0] - 0.001 < sink_t:
-            sent = index * FRAME_MS / 1000 * scale
+            sent = start + (index - first) * FRAME_MS / 1000 * scale
             arrivals.append((sent + jitter_ms(sent) / 1000, index * FRAME_MS, frames(sent)))
             index += 1
         arrivals.sort(key=lambda a: a[0])
@@ -53,7 +54,8 @@ def simulate(
         chunk = buffer.pull(FRAME_MS * BYTES_PER_MS)
         if played is not None:
             played += chunk
-        sink_t += FRAME_MS / 1000
+        tick += 1
+        sink_t = start + tick * FRAME_MS / 1000
         if on_second is not None and sink_t >= next_second:
             next_second += 1.0
             on_second(sink_t)
@@ -97,12 +99,15 @@ def test_depth_changes_never_cut_speech() -> None:
     simulate(buffer, 40, jitter_ms=jitter, played=played)
     assert buffer.counters.dropped_ms > 0  # it did shrink
     assert buffer.counters.cut_ms == 0
+    # Audio that came after its time (before the depth had grown) was concealed instead:
+    # that is the only speech missing.
+    late_slices = round(buffer.counters.late_ms / 10)
     slice_bytes = 10 * BYTES_PER_MS
     loud_in = sum(talk(i * FRAME_MS / 1000) is LOUD for i in range(40 * 1000 // FRAME_MS)) * 2
     loud_out = sum(
         peak(played[i : i + slice_bytes]) > 4000 for i in range(0, len(played), slice_bytes)
     )
-    assert loud_out >= loud_in - 4  # at most the last in-flight frames are still queued
+    assert loud_out >= loud_in - late_slices - 4  # and the last frames still queued
 
 
 def depth_each_second(buffer: JitterBuffer, seconds: float, **kwargs: object) -> list[float]:
@@ -167,3 +172,28 @@ def test_a_burst_after_a_reconnect_never_replays_seconds_of_old_speech() -> None
     )
     assert stale_ms <= buffer.policy.cap_ms
     assert buffer.depth_ms <= buffer.policy.min_ms + buffer.policy.hysteresis_ms + FRAME_MS
+
+
+def test_late_audio_is_concealed_in_time_and_not_played_behind_time() -> None:
+    buffer = new_buffer(min_ms=20.0, margin_ms=0.0)
+    frame_bytes = FRAME_MS * BYTES_PER_MS
+    buffer.push(LOUD, 0.00, 0)
+    buffer.push(LOUD, 0.02, 20)
+    assert len(buffer.pull(frame_bytes)) == frame_bytes
+    assert len(buffer.pull(frame_bytes)) == frame_bytes
+    # The frame for 40-60 ms is late: the sink gets concealment, not a hole.
+    filler = buffer.pull(frame_bytes)
+    assert len(filler) == frame_bytes and 0 < peak(filler) < peak(LOUD)
+    buffer.push(LOUD, 0.07, 40)  # it arrives after its time: dropped
+    buffer.push(LOUD, 0.07, 60)  # the next one is on time again
+    assert buffer.counters.late_ms == FRAME_MS
+    assert buffer.depth_ms == FRAME_MS  # the timeline did not slip behind
+
+
+def test_an_outage_is_not_concealed_forever() -> None:
+    buffer = new_buffer()
+    for i in range(3):
+        buffer.push(LOUD, i * 0.02, i * 20)
+    played = b"".join(buffer.pull(FRAME_MS * BYTES_PER_MS) for _ in range(20))  # 400 ms
+    assert len(played) <= (60 + buffer.policy.max_conceal_ms) * BYTES_PER_MS
+    assert not buffer.primed  # waits for audio, then re-primes to the target
