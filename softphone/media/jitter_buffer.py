@@ -20,6 +20,7 @@ from array import array
 from dataclasses import dataclass
 
 CONCEAL_GAINS = (0.8, 0.55, 0.35, 0.2, 0.1)  # per 10 ms of a gap, then silence
+PAUSE_SLICES = 3  # a pause: what was just played and the next 3 slices are all quiet
 LEVEL_SMOOTHING = 0.1  # per pull: pulls come every 10-20 ms, so ~0.1-0.2 s of memory
 
 
@@ -83,6 +84,7 @@ class JitterBuffer:
         self._last_push: float | None = None
         self._level_ms = 0.0  # what stays queued after a pull, smoothed over a few pulls
         self._expanded_ms = 0.0  # concealment played since the last real audio
+        self._quiet_out = True  # the end of the last pull was silence
 
     # --- state -----------------------------------------------------------------------------
 
@@ -183,11 +185,14 @@ class JitterBuffer:
 
     # --- output ----------------------------------------------------------------------------
 
-    def pull(self, max_bytes: int) -> bytes:
+    def pull(self, max_bytes: int, *, starving: bool = True) -> bytes:
         """Up to ``max_bytes`` for the sink (what it plays next), after at most one depth
-        correction in silence. Running dry is an underrun: playing waits for the target."""
+        correction in silence. ``starving``: the sink is about to run dry, so what has not
+        arrived is concealed now; otherwise it just gets what there is (topping up)."""
         if not self.primed:
             return b""
+        if not starving:
+            max_bytes = min(max_bytes, len(self._data) - len(self._data) % self.frame_bytes)
         remaining_ms = (len(self._data) - max_bytes) / self.bytes_per_ms
         self._level_ms += LEVEL_SMOOTHING * (remaining_ms - self._level_ms)
         self._correct_depth()
@@ -199,6 +204,8 @@ class JitterBuffer:
         if short > 0:
             self.counters.underruns += 1
             chunk += self._expand(short)
+        if chunk:
+            self._quiet_out = peak(chunk[-self._slice :]) <= self.policy.silence_peak
         return chunk
 
     def _expand(self, size: int) -> bytes:
@@ -220,9 +227,9 @@ class JitterBuffer:
         error = self._level_ms - self.target_ms
         if abs(error) <= self.policy.hysteresis_ms or len(self._data) < self._slice:
             return
-        head = self._data[: self._slice]
-        if peak(head) > self.policy.silence_peak:
-            return  # speech: wait for the next pause
+        ahead = self._data[: PAUSE_SLICES * self._slice]
+        if not self._quiet_out or peak(ahead) > self.policy.silence_peak:
+            return  # speech, or a short dip inside a word: wait for a real pause
         if error > 0:
             del self._data[: self._slice]
             self.counters.dropped_ms += self.policy.slice_ms

@@ -26,6 +26,7 @@ MIN_LEAD_MS = 30  # what the sink holds at least, topped up every FEED_INTERVAL_
 MAX_LEAD_MS = 200
 LEAD_RELEASE_S = 10.0  # a busy spell of the event loop is remembered this long
 FEED_INTERVAL_S = 0.010
+STARVING_MS = 20  # the sink holds less: what has not arrived is concealed now
 
 
 def sink_format(device: QAudioDevice) -> QAudioFormat:
@@ -102,7 +103,8 @@ class AudioPlayout:
             wanted = int(self.lead_ms * self._bytes_per_ms) - queued
             wanted -= wanted % self._bytes_per_frame
             if wanted > 0:
-                chunk = self.buffer.pull(wanted)
+                starving = queued < STARVING_MS * self._bytes_per_ms
+                chunk = self.buffer.pull(wanted, starving=starving)
                 if chunk:
                     self._io.write(chunk)
             await asyncio.sleep(FEED_INTERVAL_S)

@@ -197,3 +197,22 @@ def test_an_outage_is_not_concealed_forever() -> None:
     played = b"".join(buffer.pull(FRAME_MS * BYTES_PER_MS) for _ in range(20))  # 400 ms
     assert len(played) <= (60 + buffer.policy.max_conceal_ms) * BYTES_PER_MS
     assert not buffer.primed  # waits for audio, then re-primes to the target
+
+
+def test_topping_up_a_sink_that_still_has_audio_conceals_nothing() -> None:
+    buffer = new_buffer(min_ms=20.0, margin_ms=0.0)
+    buffer.push(LOUD, 0.0, 0)
+    chunk = buffer.pull(5 * FRAME_MS * BYTES_PER_MS, starving=False)
+    assert chunk == LOUD  # what there is, no concealment appended
+    assert buffer.counters.concealed_ms == 0 and buffer.counters.underruns == 0
+
+
+def test_no_depth_correction_inside_a_word() -> None:
+    """A 10 ms dip between loud stretches is speech, not a pause: it is never dropped."""
+    buffer = new_buffer(min_ms=20.0, margin_ms=0.0, hysteresis_ms=1.0)
+    dip = LOUD[: 10 * BYTES_PER_MS] + bytes(10 * BYTES_PER_MS)  # 10 ms loud, 10 ms quiet
+    for i in range(20):
+        buffer.push(dip, 0.0, i * FRAME_MS)  # 400 ms at once: far above the target
+    played = b"".join(buffer.pull(FRAME_MS * BYTES_PER_MS) for _ in range(20))
+    assert buffer.counters.dropped_ms == 0
+    assert played == dip * 20
