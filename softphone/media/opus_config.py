@@ -23,6 +23,7 @@ fails loudly when those internals (or the libopus option names) change.
 from __future__ import annotations
 
 import fractions
+import functools
 from typing import Any
 
 import aiortc.codecs.opus as aiortc_opus
@@ -51,6 +52,7 @@ def voice_codec() -> CodecContext:
     return codec
 
 
+@functools.wraps(_original_init)  # inspect.getsource still shows aiortc's
 def _voice_init(self: Any) -> None:
     _original_init(self)
     self.codec = voice_codec()

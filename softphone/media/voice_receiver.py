@@ -19,6 +19,7 @@ fails loudly when those internals change.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import aiortc.jitterbuffer
@@ -46,6 +47,7 @@ class VoicePacketBuffer(aiortc.jitterbuffer.JitterBuffer):
         return False, aiortc.jitterbuffer.JitterFrame(data=data, timestamp=packet.timestamp)
 
 
+@functools.wraps(_original_init)  # inspect.getsource still shows aiortc's
 def _voice_init(self: Any, kind: str, transport: Any) -> None:
     _original_init(self, kind, transport)
     if kind == "audio":
