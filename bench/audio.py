@@ -1,13 +1,14 @@
 """Audio bench: speech in at the visitor, speech out of the agent's real playout path.
 
-    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15
+    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15 burst
 
 Per run: espeak-ng speech (48 kHz mono) is the Python visitor's microphone
 (``file:`` source, softphone.media.file_mic); the agent (bench/audio_peer.py) answers and
 plays the call through QtMultimedia's QAudioSink into a private PulseAudio null sink, whose
 monitor ``parec`` records with wall-clock timestamps. Visitor and agent run in network
 namespaces (bench/netns.py); random loss is an nftables rule in the hub's forward chain
-(UDP only, so signaling is untouched). Root and a running PulseAudio are required.
+(UDP only, so signaling is untouched); ``burst`` drops all media for 200 ms every 5 s.
+Root and a running PulseAudio are required.
 
 Measured against the original speech:
 
@@ -28,8 +29,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,22 +193,52 @@ def aligned_utterances(speech: np.ndarray, rec: np.ndarray, align: int) -> np.nd
 # --- one call ------------------------------------------------------------------------------
 
 
-def add_loss(topo: Topology, percent: int) -> None:
-    """Random loss of forwarded UDP (media) in the hub, both directions."""
-    table = ("inet", "spnloss")
-    topo.ns_run(topo.hub, "nft", "add", "table", *table)
+LOSS_TABLE = ("inet", "spnloss")
+BURST_EVERY_S, BURST_S = 5.0, 0.2  # the issue's "200 ms burst outage every 5 s"
+
+
+def add_loss_chain(topo: Topology) -> None:
+    """A chain on the hub's forwarded traffic, for loss rules (signaling is TCP: untouched)."""
+    topo.ns_run(topo.hub, "nft", "add", "table", *LOSS_TABLE)
     topo.ns_run(
-        topo.hub, "nft", "add", "chain", *table, "lossy",
+        topo.hub, "nft", "add", "chain", *LOSS_TABLE, "lossy",
         "{ type filter hook forward priority 0 ; }",
     )  # fmt: skip
+
+
+def add_loss(topo: Topology, percent: int) -> None:
+    """Random loss of forwarded UDP (media) in the hub, both directions."""
+    add_loss_chain(topo)
     topo.ns_run(
-        topo.hub, "nft", "add", "rule", *table, "lossy",
+        topo.hub, "nft", "add", "rule", *LOSS_TABLE, "lossy",
         "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "lt", str(percent), "drop",
     )  # fmt: skip
 
 
+@contextlib.contextmanager
+def burst_outages(topo: Topology) -> Iterator[None]:
+    """All media dropped for BURST_S every BURST_EVERY_S, until the block ends."""
+    add_loss_chain(topo)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(BURST_EVERY_S - BURST_S):
+            topo.ns_run(topo.hub, "nft", "add", "rule", *LOSS_TABLE, "lossy",
+                        "meta", "l4proto", "udp", "drop")  # fmt: skip
+            time.sleep(BURST_S)
+            topo.ns_run(topo.hub, "nft", "flush", "chain", *LOSS_TABLE, "lossy")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=BURST_EVERY_S)
+
+
 def run_once(
-    speech_path: Path, speech: np.ndarray, loss: int, tree: Path, nice: int = 0
+    speech_path: Path, speech: np.ndarray, condition: str, tree: Path, nice: int = 0
 ) -> RunResult:
     """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts) and
     run at ``nice`` (a negative value: a desktop's foreground app on a box busy with builds)."""
@@ -215,8 +248,9 @@ def run_once(
     duration = len(speech) / RATE
     with NullSink() as sink, Topology() as topo:
         start_signaling(topo)
-        if loss:
-            add_loss(topo, loss)
+        outages = burst_outages(topo) if condition == "burst" else contextlib.nullcontext()
+        if condition != "burst" and int(condition):
+            add_loss(topo, int(condition))
         agent = topo.spawn(
             topo.agent.ns, "agent", [*runner, "--url", signaling_url(topo.agent),
             "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name], env,
@@ -236,7 +270,8 @@ def run_once(
             playing = agent.expect(lambda e: e.get("ev") == "playout_started", 30, "playout")
             if playing.get("error"):
                 return RunResult(error=str(playing["error"]))
-            time.sleep(duration + MAX_LATENCY_S)
+            with outages:
+                time.sleep(duration + MAX_LATENCY_S)
         finally:
             pcm, rec_t0 = recorder.stop()
             rec = np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
@@ -267,9 +302,9 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def print_table(label: str, rows: dict[int, list[RunResult]]) -> None:
+def print_table(label: str, rows: dict[str, list[RunResult]]) -> None:
     print(f"\n{label}\n")
-    print("| loss % | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI | kbit/s in |"
+    print("| loss % / outage | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI | kbit/s in |"
           " target |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for loss, results in rows.items():
@@ -290,10 +325,22 @@ def print_table(label: str, rows: dict[int, list[RunResult]]) -> None:
                 print(f"loss {loss} %: invalid run: {r.error}", file=sys.stderr)
 
 
+def condition_name(text: str) -> str:
+    if text == "burst" or (text.isdigit() and int(text) <= 100):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: a loss percentage or 'burst'")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--loss", type=int, nargs="+", default=[0, 5, 15])
+    parser.add_argument(
+        "--loss",
+        type=condition_name,
+        nargs="+",
+        default=["0", "5", "15", "burst"],
+        help="random loss in percent, or 'burst' (200 ms outage every 5 s)",
+    )
     parser.add_argument(
         "--tree",
         action="append",
@@ -311,7 +358,7 @@ def main() -> int:
     here = Path(__file__).resolve().parent.parent
     trees = [tuple(t.split("=", 1)) for t in args.tree or [f"this checkout={here}"]]
     sweep_stale()
-    rows: dict[str, dict[int, list[RunResult]]] = {label: {} for label, _ in trees}
+    rows: dict[str, dict[str, list[RunResult]]] = {label: {} for label, _ in trees}
     with tempfile.TemporaryDirectory(prefix="softphone-audio-") as tmp:
         speech_path = make_speech(Path(tmp))
         speech = read_wav(speech_path)
