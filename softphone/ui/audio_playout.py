@@ -59,6 +59,7 @@ class AudioPlayout:
         # A late feed tick must not starve the sink: its lead covers how late ticks come.
         self.feed_lateness = Spread(LEAD_RELEASE_S)
         self.sink_underruns = 0
+        self._started = False  # the first audio has been written
         self._io: QIODevice | None = self._sink.start()
         self.error: str | None = None
         if self._io is None or self._sink.error() != QtAudio.Error.NoError:
@@ -98,14 +99,20 @@ class AudioPlayout:
             self.feed_lateness.observe((now - last - FEED_INTERVAL_S) * 1000, now - last)
             last = now
             queued = self._sink.bufferSize() - self._sink.bytesFree()
-            if queued <= 0 and self.buffer.primed:
+            if queued <= 0 and self._started:
                 self.sink_underruns += 1
             wanted = int(self.lead_ms * self._bytes_per_ms) - queued
             wanted -= wanted % self._bytes_per_frame
             if wanted > 0:
                 starving = queued < STARVING_MS * self._bytes_per_ms
                 chunk = self.buffer.pull(wanted, starving=starving)
+                if self._started and starving:
+                    # Never let the sound server run dry (it would re-buffer before playing
+                    # again): while nothing is playable, the card plays silence.
+                    pad = STARVING_MS * self._bytes_per_ms - queued - len(chunk)
+                    chunk += bytes(max(0, pad - pad % self._bytes_per_frame))
                 if chunk:
+                    self._started = True
                     self._io.write(chunk)
             await asyncio.sleep(FEED_INTERVAL_S)
 
