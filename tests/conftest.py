@@ -12,6 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REQUIRE_NETNS = os.environ.get("SOFTPHONE_REQUIRE_NETNS") == "1"
+REQUIRE_AUDIO = os.environ.get("SOFTPHONE_REQUIRE_AUDIO") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -26,6 +27,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("audio") is not None:
+        from labnet.pulse import pulse_running
+
+        action = requirement_action(available=pulse_running(), required=REQUIRE_AUDIO)
+        if action == "fail":
+            pytest.fail("SOFTPHONE_REQUIRE_AUDIO=1 but no PulseAudio: audio tests cannot run")
+        if action == "skip":
+            pytest.skip("needs a running PulseAudio (scripts/test starts one)")
     if item.get_closest_marker("netns") is None:
         return
     action = netns_action(is_root=os.geteuid() == 0, required=REQUIRE_NETNS)
@@ -37,7 +46,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def netns_action(*, is_root: bool, required: bool) -> str:
     """What happens to a ``netns`` test: run as root; elsewhere skip, or fail if required."""
-    if is_root:
+    return requirement_action(available=is_root, required=required)
+
+
+def requirement_action(*, available: bool, required: bool) -> str:
+    """A test that needs something: run when it is there; else skip, or fail if required."""
+    if available:
         return "run"
     return "fail" if required else "skip"
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaPlayer
 
 from softphone.media.alsa import use_system_alsa_config
+from softphone.media.file_mic import FILE_PREFIX, FileMicTrack
 from softphone.media.gates import CameraGate, MicGate
 from softphone.media.pattern import TestPatternTrack
 from softphone.media.tone import ToneTrack
@@ -92,6 +94,8 @@ def _open_source(
         return ToneTrack()
     formats = _CAPTURE_FORMAT.get("linux" if platform.startswith("linux") else platform)
     try:
+        if kind == "audio" and device.startswith(FILE_PREFIX):
+            return FileMicTrack(Path(device.removeprefix(FILE_PREFIX)))
         if formats is None:
             raise ValueError(f"no capture support on {platform}")
         input_format = formats[0] if kind == "video" else formats[1]

@@ -19,7 +19,9 @@ from aiortc.sdp import candidate_from_sdp
 from softphone.events import Signal
 from softphone.media.local import LocalMedia
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
+from softphone.rtc.aiortc_compat.opus import install_voice_opus
 from softphone.rtc.aiortc_compat.transport import install_ice_restart
+from softphone.rtc.aiortc_compat.voice_receiver import install_voice_receiver
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.ice_restart import IceRestarter
 from softphone.rtc.stats import CallStats, StatsSampler
@@ -51,6 +53,8 @@ class CallPeer:
         ice.apply_host_allowlist()
         # Before the pc: its ICE transports must be restartable.
         self.restartable = install_ice_restart()
+        install_voice_opus()  # before the senders' encoders exist
+        install_voice_receiver()  # and before the audio receiver exists
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)

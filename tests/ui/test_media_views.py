@@ -17,7 +17,7 @@ from softphone.media.pattern import TestPatternTrack
 from softphone.media.receiver import FrameTap
 from softphone.media.tone import ToneTrack
 from softphone.ui import video_view
-from softphone.ui.audio_playout import AudioPlayout, JitterBuffer
+from softphone.ui.audio_playout import AudioPlayout
 from softphone.ui.video_view import VideoRenderer, VideoView, frame_to_qimage
 
 
@@ -76,16 +76,6 @@ def test_renderer_converts_off_the_gui_thread(
     assert view.frames_shown >= 3
     assert threads and all(name.startswith("video-convert") for name in threads)
     assert threading.main_thread().name not in threads
-
-
-def test_jitter_buffer_primes_caps_latency_and_keeps_frames_whole() -> None:
-    buffer = JitterBuffer(bytes_per_ms=192, frame_bytes=4)  # 48 kHz stereo s16
-    buffer.push(bytes(192 * 20))
-    assert buffer.pull(10_000) == b""  # not primed before 60 ms
-    buffer.push(bytes(192 * 50))
-    assert len(buffer.pull(1002)) == 1000
-    buffer.push(bytes(192 * 1000))
-    assert len(buffer) == 192 * 120 and buffer.dropped_bytes > 0
 
 
 @pytest.mark.skipif(not QMediaDevices.audioOutputs(), reason="no sound server (PulseAudio)")

@@ -14,4 +14,7 @@ docs/aiortc-notes.md has the measurements behind each seam.
 4. :mod:`.media`: paused senders (``RTCRtpSender._enabled``), video receiver reset (the
    receiver's private jitter buffer and NACK generator).
 5. :mod:`.rollback`: drop a pending local offer (the peer connection's private state).
+6. :mod:`.opus`: Opus encoded for voice (``OpusEncoder.__init__``'s codec and resampler).
+7. :mod:`.voice_receiver`: audio packets straight to the decoder (the receiver's private
+   jitter buffer).
 """

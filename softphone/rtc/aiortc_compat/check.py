@@ -23,6 +23,7 @@ import aioice
 import aioice.ice
 import aioice.stun
 import aiortc
+import aiortc.codecs.opus
 import aiortc.jitterbuffer
 import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection
@@ -111,6 +112,9 @@ def _check_internals() -> list[str]:
         (aiortc.rtcicetransport, "RTCIceTransport"),
         (aiortc.jitterbuffer, "JitterBuffer"),
         (aiortc.rtcrtpreceiver, "NackGenerator"),
+        (aiortc.codecs.opus, "OpusEncoder"),
+        (aiortc.codecs.opus, "SAMPLE_RATE"),
+        (aiortc.codecs.opus, "SAMPLES_PER_FRAME"),
     ):
         if not hasattr(module, name):
             problems.append(f"{module.__name__}.{name} missing")
@@ -132,6 +136,8 @@ def _check_internals() -> list[str]:
             (aioice.ice.CandidatePair(_ANY, _ANY), "protocol", "CandidatePair"),
             (aioice.ice.CandidatePair, "remote_addr local_candidate", "CandidatePair"),
             (aioice.ice.StunProtocol, "request send_stun", "StunProtocol"),
+            (aiortc.codecs.opus.OpusEncoder(), "codec resampler", "OpusEncoder"),
+            (aiortc.RTCRtpReceiver("audio", dtls), _RECEIVER_ATTRS, "RTCRtpReceiver(audio)"),
         ]
     except Exception as exc:  # a changed constructor is as fatal as a missing attribute
         return [f"building aiortc objects failed: {exc!r}"]
