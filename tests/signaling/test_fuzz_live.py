@@ -24,6 +24,7 @@ from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
     Accept,
     Accepted,
+    CallTicketMsg,
     CallRequest,
     Candidate,
     Hangup,
@@ -85,6 +86,7 @@ def live_call() -> Iterator[LiveCall]:
     expect(agent, Ring)
     agent.send(encode(Accept(call_id=call_id)))
     expect(visitor, Accepted)
+    expect(agent, CallTicketMsg)
     try:
         yield LiveCall(server.url, call_id, agent, visitor)
     finally:

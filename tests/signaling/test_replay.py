@@ -21,6 +21,7 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
+    CallTicketMsg,
     Candidate,
     Error,
     ErrorCode,
@@ -90,7 +91,7 @@ async def test_resume_replays_what_a_dead_socket_swallowed_then_the_queue(
 ) -> None:
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
-    call_id = await start_call(alice, visitor)  # alice read the ring: seq 1
+    call_id = await start_call(alice, visitor)  # alice read the ring and her ticket: 1, 2
     swallowed = [Offer(call_id=call_id, sdp="v=0 lost")] + [
         Candidate(call_id=call_id, candidate=f"candidate:{i}") for i in range(3)
     ]
@@ -99,23 +100,23 @@ async def test_resume_replays_what_a_dead_socket_swallowed_then_the_queue(
     await visitor.send(Candidate(call_id=call_id, candidate="candidate:queued"))
     await visitor.silent(0.1)
 
-    again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert (welcome.resumed, welcome.replay_gap, welcome.seq) == (True, False, None)
     offer = await again.expect(Offer)
-    assert (offer.sdp, offer.seq) == ("v=0 lost", 2)
+    assert (offer.sdp, offer.seq) == ("v=0 lost", 3)
     got = [await again.expect(Candidate) for _ in range(4)]
     assert [(c.candidate, c.seq) for c in got] == [
-        ("candidate:0", 3),
-        ("candidate:1", 4),
-        ("candidate:2", 5),
-        ("candidate:queued", 6),
+        ("candidate:0", 4),
+        ("candidate:1", 5),
+        ("candidate:2", 6),
+        ("candidate:queued", 7),
     ]
     await again.silent(0.2)  # exactly once
 
     # The session carries on, still counting.
     await visitor.send(Candidate(call_id=call_id, candidate="after"))
     after = await again.expect(Candidate)
-    assert (after.candidate, after.seq) == ("after", 7)
+    assert (after.candidate, after.seq) == ("after", 8)
     await again.send(Hangup(call_id=call_id))
     await visitor.expect(Hangup)
 
@@ -131,11 +132,11 @@ async def test_resume_over_a_half_open_socket_replays_what_was_written_into_it(
     call_id = await start_call(alice, visitor)
     session = session_of(server, alice)
     await visitor.send(Offer(call_id=call_id, sdp="into the void"))
-    await until(lambda: session.seq == 2)
+    await until(lambda: session.seq == 3)
     await written(session)
     assert session.conn is not None  # still believed alive
 
-    again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert welcome.resumed and not welcome.replay_gap
     assert (await again.expect(Offer)).sdp == "into the void"
     await again.silent(0.2)
@@ -151,20 +152,20 @@ async def test_a_replay_buffer_that_no_longer_reaches_back_says_so(
 ) -> None:
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
-    call_id = await start_call(alice, visitor)  # seq 1
+    call_id = await start_call(alice, visitor)  # seq 1, 2
     lost = [Candidate(call_id=call_id, candidate=f"candidate:{i}") for i in range(5)]
-    await swallow(server, alice, *lost, sender=visitor)  # seq 2..6; the buffer holds 4..6
+    await swallow(server, alice, *lost, sender=visitor)  # seq 3..7; the buffer holds 5..7
 
     with caplog.at_level(logging.WARNING, logger="softphone.signaling.sessions"):
-        again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+        again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert welcome.resumed and welcome.replay_gap
-    # What is still there comes, in order; seqs 2 and 3 are gone.
+    # What is still there comes, in order; seqs 3 and 4 are gone.
     got = [await again.expect(Candidate) for _ in range(3)]
-    assert [c.seq for c in got] == [4, 5, 6]
+    assert [c.seq for c in got] == [5, 6, 7]
     await again.silent(0.2)
     gap = [r for r in caplog.records if r.getMessage() == "signaling.replay_gap"]
     assert len(gap) == 1
-    assert (gap[0].last_seq, gap[0].first_available, gap[0].missing) == (1, 4, 2)  # type: ignore[attr-defined]
+    assert (gap[0].last_seq, gap[0].first_available, gap[0].missing) == (2, 5, 2)  # type: ignore[attr-defined]
 
 
 @pytest.mark.server_config(resume_grace=5.0)
@@ -181,7 +182,7 @@ async def test_resume_without_last_seq_only_delivers_the_queue_as_before(
     again, welcome = await resume(connect, alice.resume_token, last_seq=None)
     assert welcome.resumed and not welcome.replay_gap
     queued = await again.expect(Candidate)
-    assert (queued.candidate, queued.seq) == ("queued", 3)  # seq 2 went into the dead socket
+    assert (queued.candidate, queued.seq) == ("queued", 4)  # seq 3 went into the dead socket
     await again.silent(0.2)
 
 
@@ -238,13 +239,14 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
         assert isinstance((await collect(incoming, 1))[0], Ring)
         await client.send(Accept(call_id=call_id))
         await visitor.expect(Accepted)
+        assert isinstance((await collect(incoming, 1))[0], CallTicketMsg)
         session = server.sessions.by_id[client.welcome.session_id]  # type: ignore[union-attr]
 
         assert client._ws is not None
         client._ws.transport.pause_reading()  # frames from now on stay in the kernel
         for i in range(3):
             await visitor.send(Offer(call_id=call_id, sdp=f"swallowed {i}"))
-        await until(lambda: session.seq == 4)
+        await until(lambda: session.seq == 5)
         await written(session)
         client.reconnect_now("address-lost")  # abort: the unread frames are gone
         await client.wait_connected(timeout=2)
@@ -252,9 +254,9 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
 
         got = await collect(incoming, 3)
         assert [(m.sdp, m.seq) for m in got if isinstance(m, Offer)] == [
-            ("swallowed 0", 2),
-            ("swallowed 1", 3),
-            ("swallowed 2", 4),
+            ("swallowed 0", 3),
+            ("swallowed 1", 4),
+            ("swallowed 2", 5),
         ]
         await visitor.send(Candidate(call_id=call_id, candidate="next"))
         nxt = (await collect(incoming, 1))[0]
@@ -313,18 +315,18 @@ async def test_acks_trim_the_history_and_errors_are_never_kept(
     for n in range(5):
         await visitor.send(Offer(call_id=call_id, sdp=f"v=0 {n}"))
         await alice.expect(Offer)
-    kept = [seq for seq, _ in session.history]
+    kept = [seq for seq, *_ in session.history]
     assert kept == list(range(1, session.seq + 1))
     # Errors echo input: none gets a seq or a place in the history.
     for _ in range(20):
         await alice.ws.send('{"type": "offer", "call_id": "' + "x" * 40 + '"}')
         error = await alice.expect(Error)
         assert error.seq is None
-    assert [seq for seq, _ in session.history] == kept
+    assert [seq for seq, *_ in session.history] == kept
     # The ack on the heartbeat: the history forgets what the client has.
     await alice.send(Ping(id="hb", ack=session.seq - 1))
     await alice.expect(Pong)
-    assert [seq for seq, _ in session.history] == [session.seq]
+    assert [seq for seq, *_ in session.history] == [session.seq]
     await alice.send(Ping(id="hb2", ack=10**6))  # an ack from the future trims what exists
     await alice.expect(Pong)
     assert not session.history
