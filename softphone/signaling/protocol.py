@@ -276,9 +276,12 @@ class Episode(msgspec.Struct):
     """One reconnect episode as a party saw it."""
 
     trigger: Reason
-    outcome: Literal["recovered", "exhausted", "ended"]
+    # recovered: media flowed again; failed: recovery gave up (the call ended with it);
+    # call-ended: someone hung up while it was still reconnecting.
+    outcome: Literal["recovered", "failed", "call-ended"]
     duration_s: Seconds
-    attempts: Attempt
+    attempts: Attempt  # the highest attempt reached; 0: the peer ran the restart
+    origin: Literal["local", "peer"] = "local"
 
 
 class CallReport(_Base, tag="call_report"):
