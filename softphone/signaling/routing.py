@@ -373,7 +373,8 @@ class Switchboard:
         alone = present is not None and call.peer_of(present) is None
         if self.calls.get(call.id) is call and present is not None and alone:
             log.info("signaling.rejoin_timeout", extra={"call_id": call.id})
-            self.hangup(present, call, HangupReason.PEER_LOST)
+            present.deliver(Hangup(call_id=call.id, reason=HangupReason.PEER_LOST))
+            self._end(call, HangupReason.PEER_LOST)
 
     def decline(self, agent: Session, call_id: str) -> None:
         call = self._party_call(agent, call_id)

@@ -475,7 +475,7 @@ class SignalingServer:
             extra={
                 "call_id": report.call_id,
                 "role": session.role,
-                "name": session.name,
+                "party": session.name,
                 "interruptions": len(report.episodes),
                 "episodes": [
                     f"{e.trigger}:{e.outcome}:{e.duration_s:.2f}s:{e.attempts}"

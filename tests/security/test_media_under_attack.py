@@ -86,7 +86,7 @@ async def test_a_real_media_call_while_the_server_is_attacked(live_server: LiveS
         stop.set()
         outcomes, verdicts = await attacks
         if run is not None:
-            visitor.hang_up()
+            visitor.hangup()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(run, 10)
         await agent.stop()

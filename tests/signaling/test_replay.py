@@ -21,6 +21,7 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
+    CallState,
     CallTicketMsg,
     Candidate,
     Error,
@@ -31,6 +32,7 @@ from softphone.signaling.protocol import (
     Offer,
     Ping,
     Pong,
+    RestartOffer,
     Resume,
     Ring,
     Welcome,
@@ -373,3 +375,39 @@ async def test_client_acks_on_its_heartbeat(server: SignalingServer) -> None:
         await until(lambda: not session.history)  # acked on a heartbeat, then trimmed
     finally:
         await client.close()
+
+
+@pytest.mark.server_config(resume_grace=5.0)
+async def test_a_replay_leaves_out_restart_offers_that_newer_ones_or_the_episode_end_made_moot(
+    connect: Connect, start_call: StartCall, server: SignalingServer
+) -> None:
+    """After a long outage the peer's periodic re-issues pile up: a resume gets the newest
+    restart offer of an open episode, none of a closed one, and everything else."""
+    alice = await connect("agent", "alice")
+    visitor = await connect("visitor")
+    call_id = await start_call(alice, visitor)  # seq 1, 2
+
+    def offer(attempt: int, n: int) -> RestartOffer:
+        return RestartOffer(call_id=call_id, sdp=f"v=0 {attempt}.{n}", attempt=attempt)
+
+    episode_1 = [offer(1, n) for n in range(4)] + [offer(2, 0)]
+    closed = CallState(call_id=call_id, state="connected")  # the visitor recovered
+    episode_2 = [offer(1, n) for n in range(6)]
+    middle = Candidate(call_id=call_id, candidate="candidate:kept")
+    await swallow(
+        server, alice, *episode_1, closed, *episode_2[:3], middle, *episode_2[3:], sender=visitor
+    )
+    session = session_of(server, alice)
+    assert session.seq == 2 + 5 + 1 + 6 + 1
+
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
+    assert welcome.resumed and not welcome.replay_gap
+    got = [await again.recv() for _ in range(3)]
+    await again.silent(0.2)
+    assert [type(m).__name__ for m in got] == ["CallState", "Candidate", "RestartOffer"]
+    last = got[2]
+    assert isinstance(last, RestartOffer) and last.sdp == "v=0 1.5"
+    assert session.replay_dropped == 5 + 5
+    # The live relay is untouched: a new offer after the resume goes through.
+    await visitor.send(offer(2, 9))
+    assert (await again.expect(RestartOffer)).sdp == "v=0 2.9"
