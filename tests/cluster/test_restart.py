@@ -1,0 +1,89 @@
+"""A call survives its signaling server: SIGKILL mid-call, a new server (no memory, the same
+call-ticket secret) on the same port, both parties re-attach their call with its ticket, and
+a link cut 10 s later still recovers through the new server (issue 13).
+
+Agent (AgentSession) and visitor (VisitorPeer) run as processes in their own namespaces
+(labnet/call_runner.py); the server in the hub.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from labnet.netns import (
+    AGENT_NAME,
+    AGENT_TOKEN,
+    SERVER_PORT,
+    JsonLines,
+    Topology,
+    captured_after,
+    healthz,
+    start_call,
+)
+from tests.net.support import (
+    RUNNER,
+    assert_media_back,
+    assert_one_dtls_handshake,
+    log_event,
+    matching,
+)
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+SECRET = "netns-call-ticket-secret-of-the-service"
+
+
+def start_server(topo: Topology, name: str) -> JsonLines:
+    server = topo.spawn_python(
+        topo.hub, name, "softphone.signaling.server",
+        "--host", "0.0.0.0", "--port", str(SERVER_PORT), "--log-level", "INFO",
+        env={
+            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
+            "SOFTPHONE_METRICS_TOKEN": "netns-metrics-token",
+            "SOFTPHONE_CALL_TICKET_SECRET": SECRET,
+        },
+    )  # fmt: skip
+    server.expect(lambda e: "listening on" in e.get("text", ""), 20.0, "listening banner")
+    return server
+
+
+def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
+    topo: Topology,
+) -> None:
+    old = start_server(topo, "server-old")
+    call = start_call(topo, RUNNER)
+    agent, _ = call
+    marks = [len(p.snapshot()) for p in call]
+
+    old.proc.kill()  # SIGKILL: no drain, no goodbye
+    killed_at = time.time()
+    old.proc.wait(5)
+    time.sleep(1.0)
+    start_server(topo, "server-new")
+    for peer, mark in zip(call, marks, strict=True):
+        peer.expect(log_event("call.reattached"), 10.0, "the call re-attached", after=mark)
+        assert not matching(peer, lambda e: e.get("ev") == "ended", mark), peer.name
+    back = [
+        matching(p, log_event("call.reattached"), m)[0]["t"] - killed_at
+        for p, m in zip(call, marks, strict=True)
+    ]
+    # Media never depended on the server: frames captured during the outage arrived.
+    for peer in call:
+        peer.expect(captured_after(killed_at + 0.5), 3.0, "media during the outage")
+    status = healthz(topo, topo.agent.ns, topo.agent.gateway)
+    assert status["calls"] == 1 and status["sessions"] == 2
+
+    # 10 s later a link cut: the restart offers go through the new server.
+    time.sleep(max(0.0, killed_at + 10.0 - time.time()))
+    mark = len(agent.snapshot())
+    cut_at = topo.cut(topo.agent)
+    time.sleep(4.0)
+    restored_at = topo.restore(topo.agent)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    assert not matching(agent, log_event("reconnect.exhausted"), mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
+    print(f"re-attached after the kill: {[round(b, 2) for b in back]} s; cut at {cut_at:.1f}")
