@@ -17,9 +17,11 @@ from labnet.netns import (
     AGENT_TOKEN,
     SERVER_PORT,
     JsonLines,
+    Side,
     Topology,
     captured_after,
     healthz,
+    is_frame,
     start_call,
 )
 from tests.net.support import (
@@ -34,10 +36,10 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 SECRET = "netns-call-ticket-secret-of-the-service"
 
 
-def start_server(topo: Topology, name: str) -> JsonLines:
+def start_server(topo: Topology, name: str, port: int = SERVER_PORT) -> JsonLines:
     server = topo.spawn_python(
         topo.hub, name, "softphone.signaling.server",
-        "--host", "0.0.0.0", "--port", str(SERVER_PORT), "--log-level", "INFO",
+        "--host", "0.0.0.0", "--port", str(port), "--node", name, "--log-level", "INFO",
         env={
             "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
             "SOFTPHONE_METRICS_TOKEN": "netns-metrics-token",
@@ -87,3 +89,53 @@ def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
         assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
     assert_one_dtls_handshake(call)
     print(f"re-attached after the kill: {[round(b, 2) for b in back]} s; cut at {cut_at:.1f}")
+
+
+def urls(side: Side) -> str:
+    """Both nodes as ``side`` sees them, node A first."""
+    return ",".join(f"ws://{side.gateway}:{port}/ws" for port in (SERVER_PORT, SERVER_PORT + 1))
+
+
+@pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
+def test_clients_move_to_the_other_node_with_their_call(topo: Topology, stop: str) -> None:
+    """Two nodes; agent and visitor on node A; A is killed (or drained): both are back on
+    node B within 2 s, re-attached, media never stopped, and a later link cut recovers."""
+    node_a = start_server(topo, "node-a")
+    start_server(topo, "node-b", SERVER_PORT + 1)
+    agent = topo.spawn_python(
+        topo.agent.ns, "agent", RUNNER,
+        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+    )  # fmt: skip
+    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+    visitor = topo.spawn_python(
+        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
+    )
+    call = (agent, visitor)
+    for peer in call:
+        peer.expect(is_frame, 30.0, "first decoded frame")
+    marks = [len(p.snapshot()) for p in call]
+
+    stopped_at = time.time()
+    if stop == "sigkill":
+        node_a.proc.kill()
+    else:
+        node_a.proc.terminate()  # drain: notice, close 1012
+    node_a.proc.wait(15)
+    back = []
+    for peer, mark in zip(call, marks, strict=True):
+        event = peer.expect(log_event("call.reattached"), 10.0, "re-attached on B", after=mark)
+        back.append(event["t"] - stopped_at)
+    assert max(back) <= 2.0, back
+    for peer in call:
+        peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
+
+    mark = len(agent.snapshot())
+    topo.cut(topo.visitor)
+    time.sleep(3.0)
+    restored_at = topo.restore(topo.visitor)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
+    print(f"{stop}: both back on node B after {[round(b, 2) for b in back]} s")
