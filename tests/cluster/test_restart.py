@@ -139,3 +139,44 @@ def test_clients_move_to_the_other_node_with_their_call(topo: Topology, stop: st
         assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
     assert_one_dtls_handshake(call)
     print(f"{stop}: both back on node B after {[round(b, 2) for b in back]} s")
+
+
+def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology) -> None:
+    """Deploy: node A drains and comes back, then node B: the call moves A → B → A and
+    a link cut afterwards still recovers."""
+    node_a = start_server(topo, "node-a")
+    node_b = start_server(topo, "node-b", SERVER_PORT + 1)
+    agent = topo.spawn_python(
+        topo.agent.ns, "agent", RUNNER,
+        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+    )  # fmt: skip
+    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+    visitor = topo.spawn_python(
+        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
+    )
+    call = (agent, visitor)
+    for peer in call:
+        peer.expect(is_frame, 30.0, "first decoded frame")
+    for node, name, port in (
+        (node_a, "node-a2", SERVER_PORT),
+        (node_b, "node-b2", SERVER_PORT + 1),
+    ):
+        marks = [len(p.snapshot()) for p in call]
+        stopped_at = time.time()
+        node.proc.terminate()
+        node.proc.wait(15)
+        for peer, mark in zip(call, marks, strict=True):
+            moved = peer.expect(log_event("call.reattached"), 10.0, "re-attached", after=mark)
+            assert moved["t"] - stopped_at <= 2.0, (name, peer.name)
+        for peer in call:
+            peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
+        start_server(topo, name, port)  # the new version of that node
+    mark = len(agent.snapshot())
+    topo.cut(topo.agent)
+    time.sleep(3.0)
+    restored_at = topo.restore(topo.agent)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
