@@ -554,6 +554,11 @@ async def _run(config: ServerConfig) -> None:
     # costly; bench/signaling_load.py at 5,000 connections: ~950 collections with stalls of
     # hundreds of ms and seven full ones per run by default, 11 and no full one with this.
     gc.set_threshold(50_000, 50, 100)
+    if not config.call_ticket_secret:
+        log.warning(
+            "signaling.call_ticket_secret_random",
+            extra={"effect": "calls survive a restart only with call_ticket_secret set"},
+        )
     async with SignalingServer(config) as server:
         gc.freeze()  # what start-up allocated lives as long as the process
         print(f"softphone-server listening on {server.url}", flush=True)
