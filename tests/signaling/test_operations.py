@@ -108,3 +108,15 @@ async def test_call_reports_of_both_parties_reach_the_metrics(
     # A bad report earns an error frame, nothing else.
     await alice.ws.send('{"type": "call_report", "call_id": "x", "episodes": [{"trigger": 1}]}')
     assert (await alice.expect(Error)).code == ErrorCode.INVALID_MESSAGE
+
+
+async def test_an_unreachable_first_node_is_skipped_at_once(server: SignalingServer) -> None:
+    dead = "ws://127.0.0.1:9/ws"  # discard port: nothing listens
+    client = SignalingClient([dead, server.url], "agent", token=AGENTS["alice"])
+    try:
+        started = time.monotonic()
+        await client.connect(timeout=3)
+        assert client.url == server.url
+        assert time.monotonic() - started < 1.0, "no backoff before trying the next node"
+    finally:
+        await client.close()
