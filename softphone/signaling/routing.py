@@ -326,7 +326,12 @@ class Switchboard:
             raise CallError(ErrorCode.BAD_TICKET, "not a valid call ticket")
         if ticket.role != session.role or (session.role == "agent" and ticket.name != session.name):
             raise CallError(ErrorCode.FORBIDDEN, "this ticket is not yours")
-        if self._call_of.get(session) is not None:
+        current = self._call_of.get(session)
+        if current is not None and current.state == "ringing" and session is current.agent:
+            # Rung between its fresh hello and this reattach: the live call comes first.
+            session.deliver(RingTimeout(call_id=current.id))
+            self._move_ring_on(current)
+        elif current is not None:
             raise CallError(ErrorCode.ALREADY_IN_CALL, "already in a call")
         if ticket.call_id in self._ended:
             raise CallError(ErrorCode.UNKNOWN_CALL, "the call has ended")

@@ -23,11 +23,14 @@ from softphone.signaling.protocol import (
     ErrorCode,
     Hangup,
     Hello,
+    Queue,
+    Queued,
     Reattach,
     Reattached,
     RestartAnswer,
     RestartOffer,
     Ring,
+    RingTimeout,
     Welcome,
 )
 from softphone.signaling.server import ServerConfig, SignalingServer
@@ -162,3 +165,31 @@ async def test_a_party_that_never_comes_back_ends_the_rebuilt_call(
         hangup = await agent.expect(Hangup, within=2.0)
         assert (hangup.call_id, hangup.reason) == (call_id, "peer-lost")
         assert not new.switchboard.calls
+
+
+async def test_an_agent_rung_before_its_reattach_returns_to_its_call(
+    sockets: list[RawPeer],
+) -> None:
+    """The fresh hello makes the agent available, so a waiting visitor may ring it before
+    its reattach arrives: the ring moves on and the agent is told, the call comes back."""
+    async with SignalingServer(node_config()) as old:
+        call_id, agent_ticket, _ = await live_call(old, sockets)
+    async with SignalingServer(node_config()) as new:
+        bob = await signed_in(new, sockets, "agent", "bob")  # busy ringing for a first caller
+        first = await signed_in(new, sockets, "visitor")
+        await first.send(CallRequest())
+        await bob.expect(Ring)
+        waiting = await signed_in(new, sockets, "visitor")
+        await waiting.send(CallRequest())
+        other = (await waiting.expect(Queued)).call_id
+        agent = await signed_in(new, sockets, "agent")
+        got = [m for m in [await agent.recv() for _ in range(2)] if not isinstance(m, Queue)]
+        assert isinstance(got[0], Ring) and got[0].call_id == other
+        await agent.send(Reattach(ticket=agent_ticket))
+        got = [await agent.recv() for _ in range(3)]
+        told = [m for m in got if not isinstance(m, Queue)]
+        assert [type(m) for m in told] == [RingTimeout, Reattached], got
+        assert (told[0].call_id, told[1].call_id) == (other, call_id)  # type: ignore[union-attr]
+        session = new.sessions.by_id[agent.welcome.session_id]  # type: ignore[union-attr]
+        assert new.switchboard.call_of(session).id == call_id  # type: ignore[union-attr]
+        assert [c.id for c in new.switchboard.waiting] == [other]
