@@ -5,8 +5,8 @@ Issued to each party when a call goes live (``accepted.ticket`` to the visitor,
 parties open fresh sessions and send ``reattach{ticket}``, and the server rebuilds the call
 from the tickets. Signed (JWT, HS256, PyJWT as for visitor tokens) with the server's
 ``call_ticket_secret``, so nobody can attach to a call they were not in, and every node that
-shares the secret accepts them. The ticket names the call, the party's role and name; the
-visitor's also carries what an agent is shown about it (name, page, site).
+shares the secret accepts them. The ticket names the call, the party's role and name, and
+the agent who answered.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ class CallTicket:
     role: Role
     name: str  # the agent's sign-in name, or the visitor's display name
     agent_name: str  # who answered (both tickets carry it)
-    page: str | None = None
-    site: str = ""
 
 
 class CallTickets:
@@ -49,11 +47,8 @@ class CallTickets:
             "role": ticket.role,
             "name": ticket.name,
             "agent": ticket.agent_name,
-            "site": ticket.site,
             "exp": int(time.time()) + self.ttl,
         }
-        if ticket.page is not None:
-            claims["page"] = ticket.page
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> CallTicket | None:
@@ -70,7 +65,7 @@ class CallTickets:
         except jwt.PyJWTError as exc:
             log.info("signaling.call_ticket_refused", extra={"error": type(exc).__name__})
             return None
-        role, page = claims["role"], claims.get("page")
+        role = claims["role"]
         if role not in ("agent", "visitor") or not isinstance(claims["call"], str):
             return None
         return CallTicket(
@@ -78,6 +73,4 @@ class CallTickets:
             role=role,
             name=str(claims["name"]),
             agent_name=str(claims["agent"]),
-            page=page if isinstance(page, str) else None,
-            site=str(claims.get("site", "")),
         )

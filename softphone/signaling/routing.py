@@ -313,8 +313,6 @@ class Switchboard:
                 role=party.role,
                 name=party.name,
                 agent_name=call.agent_name,
-                page=party.page,
-                site=party.site,
             )
         )
 
