@@ -368,7 +368,9 @@ def healthz(topo: Topology, ns: str, host: str) -> dict[str, Any]:
     )
     url = f"http://{host}:{SERVER_PORT}"
     out = topo.ns_run(ns, sys.executable, "-c", script, url, METRICS_TOKEN).stdout.splitlines()
-    gauges = dict(line.split(" ", 1) for line in out[1:] if line)
+    # Prometheus' text format: "# HELP/TYPE" lines, then 'name{node="..."} value'.
+    samples = (line.rsplit(" ", 1) for line in out[1:] if line and not line.startswith("#"))
+    gauges = {name.partition("{")[0]: float(value) for name, value in samples}
     return {
         "status": out[0],
         "sessions": int(gauges["softphone_sessions"]),

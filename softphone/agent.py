@@ -30,6 +30,7 @@ from softphone.rtc.stats import CallStats
 from softphone.signaling.client import ConnectionState, SignalingClient
 from softphone.signaling.protocol import (
     Accept,
+    CallTicketMsg,
     Decline,
     Error,
     Hangup,
@@ -43,13 +44,13 @@ from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-SESSION_LOST = "session-lost"  # ringing and call ended because the server forgot our session
+SESSION_LOST = "session-lost"  # rings withdrawn because the server forgot our session
 ACCEPT_FAILED = "accept-failed"  # the accept never reached the server
 
 
 @dataclass(frozen=True)
 class AgentConfig:
-    server_url: str
+    server_url: str  # one URL, or several nodes comma-separated (tried in turn)
     token: str = field(repr=False)  # never in logs or reprs
     name: str | None = None  # the server takes the agent's name from the token
     ice: IceSettings = field(default_factory=IceSettings)
@@ -218,16 +219,29 @@ class AgentSession:
         reconnect_if_stranded(self.client, change.lost)
 
     def _on_session_lost(self) -> None:
-        """The server forgot our session (resume refused): its rings and our call are gone
-        there, so they end here too, and presence is announced again on the new session."""
+        """The server forgot our session (a restart, another node, resume refused): its
+        rings are gone there, so they end here too. The call is not: its media never went
+        through the server, so it re-attaches on the new session with its ticket. Presence
+        is announced again; the status bar says what happened."""
         log.warning("agent.session_lost", extra={"ringing": len(self.ringing)})
         ringing, self.ringing = self.ringing, {}
         for call_id in ringing:
             self.call_cancelled.emit(call_id, SESSION_LOST)
         if self.call is not None:
-            self._tasks.spawn(self._end_call(SESSION_LOST, notify_peer=False), "agent-session-lost")
+            self._tasks.spawn(self._reattach(self.call), "agent-reattach")
+        elif ringing:
+            self.media_notice.emit("The signaling server restarted: ringing calls were withdrawn.")
         if self.available:
             self._tasks.spawn(self.set_available(True), "agent-presence")
+
+    async def _reattach(self, call: SignaledCall) -> None:
+        if await call.reattach():
+            self.media_notice.emit("The signaling server restarted: the call goes on.")
+        else:
+            self.media_notice.emit(
+                "The signaling server restarted and cannot restore this call: it goes on "
+                "while the connection holds."
+            )
 
     async def _work(self) -> None:
         while True:
@@ -250,8 +264,12 @@ class AgentSession:
                 self.call_cancelled.emit(msg.call_id, msg.reason)
             elif self.call is not None and msg.call_id == self.call.call_id:
                 await self._end_call(msg.reason, notify_peer=False)
+        elif isinstance(msg, CallTicketMsg):
+            if self.call is not None and msg.call_id == self.call.call_id:
+                self.call.ticket = msg.ticket
         elif isinstance(msg, Error):
-            log.warning("agent.server_error", extra={"code": msg.code, "detail": msg.message})
+            if self.call is None or not await self.call.handle(msg):
+                log.warning("agent.server_error", extra={"code": msg.code, "detail": msg.message})
         elif self.call is not None:
             await self.call.handle(msg)
 

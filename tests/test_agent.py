@@ -23,6 +23,7 @@ from softphone.signaling.server import SignalingServer
 from softphone.visitor.peer import VisitorConfig, VisitorPeer, VisitorSummary
 
 TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+TICKET_SECRET = secrets.token_urlsafe(32)
 
 
 async def wait_until(condition: Callable[[], bool], limit: float = 10.0) -> None:
@@ -71,11 +72,20 @@ class Setup:
         )
 
 
+def server_config(port: int = 0) -> ServerConfig:
+    return ServerConfig(
+        host="127.0.0.1",
+        port=port,
+        agent_tokens={"Alice": TOKEN},
+        site_keys=[SITE_KEY],
+        call_ticket_secret=TICKET_SECRET,
+        metrics_token=TOKEN,
+    )
+
+
 @contextlib.asynccontextmanager
 async def signed_in_agent(media: MediaChoice | None = None) -> AsyncIterator[Setup]:
-    server = SignalingServer(
-        ServerConfig(host="127.0.0.1", port=0, agent_tokens={"Alice": TOKEN}, site_keys=[SITE_KEY])
-    )
+    server = SignalingServer(server_config())
     await server.start()
     agent = AgentSession(AgentConfig(server.url, TOKEN, ice=LOOPBACK, media=media or MediaChoice()))
     events = Events()
@@ -260,3 +270,45 @@ async def test_a_lost_session_clears_stale_rings_and_says_why() -> None:
         assert again.call_id != ring.call_id
         second.hangup()
         await asyncio.wait_for(second_run, 10)
+
+
+async def test_a_call_survives_a_server_that_forgot_it_and_recovers_through_the_new_one() -> None:
+    """The server goes (a crash, a deploy) and a new one with no memory takes its port:
+    the call goes on, both parties re-attach it with their tickets, an ICE restart works
+    through the new server, and at the end both report their reconnect episodes to it."""
+    async with signed_in_agent() as setup:
+        visitor = setup.visitor()
+        run = await connect_call(setup, visitor)
+        assert setup.agent.call is not None and visitor.call is not None
+        agent_peer = setup.agent.call.peer
+        port = setup.server.port
+        await setup.server.close()
+        frames = agent_peer.received("video").frames
+        await wait_until(lambda: agent_peer.received("video").frames > frames + 10)  # no server
+        new = SignalingServer(server_config(port))
+        await new.start()
+        try:
+            await wait_until(lambda: len(new.switchboard.calls) == 1, 10)
+            call = next(iter(new.switchboard.calls.values()))
+            await wait_until(lambda: call.agent is not None and call.visitor is not None, 5)
+            assert call.id == setup.agent.call.call_id
+            assert "The signaling server restarted: the call goes on." in setup.events.notices
+            assert setup.events.ended == [] and setup.events.cancelled == []
+
+            setup.agent.restart_ice("manual")  # relayed by the new server, answered, done
+            await wait_until(lambda: setup.events.statuses[-1].recovered_after_s is not None)
+            assert setup.events.states[-1] == "connected"
+            await setup.agent.hangup()
+            summary = await asyncio.wait_for(run, 10)
+            assert summary.ended_reason == "agent-hangup:normal"
+            assert summary.max_gap <= 10 and summary.audio_frames > 0, summary.format()
+            await wait_until(lambda: "softphone_reconnect_episodes_total{" in metrics(new), 5)
+            text = metrics(new)
+            assert 'outcome="recovered",role="agent"} 1.0' in text
+            assert 'outcome="recovered",role="visitor"} 1.0' in text
+        finally:
+            await new.close()
+
+
+def metrics(server: SignalingServer) -> str:
+    return server.metrics.render()

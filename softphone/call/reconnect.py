@@ -13,7 +13,12 @@ link came back).
 Success is "media flows again on a working path": SRTP from the peer since the attempt
 began, plus either the restarted ICE agent's nomination or the old path answering again
 (the link came back before the new generation won). Waiting for the new generation alone
-kept the agent on "Reconnecting…" seconds after video was back.
+kept the agent on "Reconnecting…" seconds after video was back. When signaling cannot
+reach the peer at all (the server lost the call: :meth:`ReconnectController.on_peer_unreachable`),
+no restart can complete, and media from the peer alone is success: losing signaling is never
+a reason to end a call whose media flows.
+
+Every episode is kept as an :class:`Episode` (``episodes``) for the call's end-of-call report.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from softphone.call.state import RECONNECT_FAILED, CallState, RestartOrigin
 from softphone.events import Signal
@@ -31,6 +36,7 @@ from softphone.events import Signal
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Outcome = Literal["recovered", "failed", "call-ended"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,17 @@ class ReconnectFailure:
     last_reason: str  # why the last attempt failed: see _failure_reason()
     trigger: str  # what started the episode, e.g. "disconnected", "network-change"
     call_id: str = ""  # always set by the controller; the default keeps old callers working
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One reconnect episode, for the report both parties send at call end."""
+
+    trigger: str
+    outcome: Outcome  # as history.InterruptionOutcome
+    duration_s: float
+    attempts: int  # the highest attempt reached; 0 when the peer ran the restart
+    origin: RestartOrigin
 
 
 class RestartDriver(Protocol):
@@ -150,6 +167,8 @@ class ReconnectController:
         self._reissue: str | None = None  # trigger of a requested re-issue
         self._reissue_urgent = False
         self._last_issue = -math.inf
+        self._peer_unreachable = False  # in this episode signaling said the peer is not there
+        self.episodes: list[Episode] = []
 
     # --- read side ---------------------------------------------------------------------
 
@@ -222,9 +241,19 @@ class ReconnectController:
             return
         self._log("reconnect.remote_restart", reason="remote-restart", remote_attempt=attempt)
 
+    def on_peer_unreachable(self) -> None:
+        """Signaling cannot carry a restart to the peer (the server lost the call or our
+        session): until the episode ends, media from the peer alone is success."""
+        if self._state is CallState.RECONNECTING and not self._peer_unreachable:
+            self._peer_unreachable = True
+            self._log("reconnect.peer_unreachable", reason=self._trigger)
+            self._wake.set()
+
     async def close(self) -> None:
         """The call ended: stop any episode. FAILED stays FAILED (it is terminal)."""
         task, self._task = self._task, None
+        if self._state is CallState.RECONNECTING:
+            self._record("call-ended")
         if self._state is not CallState.FAILED:
             self._set_state(CallState.ENDED, self._attempt)
             self._episode_start = None
@@ -237,6 +266,7 @@ class ReconnectController:
     def _start_episode(self, trigger: str, *, passive: bool) -> None:
         self._episode_start = self._clock.now()
         self._trigger = trigger
+        self._peer_unreachable = False
         self._begin_attempt(0 if passive else 1)
         self._task = asyncio.get_running_loop().create_task(
             self._run_episode(trigger, passive=passive), name=f"reconnect-{self.call_id}"
@@ -343,6 +373,7 @@ class ReconnectController:
             call_id=self.call_id,
         )
         self._log("reconnect.exhausted", reason=failure.last_reason)
+        self._record("failed")
         self._set_state(CallState.FAILED, self._attempt)
         # Before the teardown: whoever shows the failure still knows the call.
         self.failed.emit(failure)
@@ -360,15 +391,21 @@ class ReconnectController:
         self._set_state(CallState.RECONNECTING, attempt)
 
     def _succeeded(self) -> bool:
-        return self._path_ok and self._media_ok
+        return self._media_ok and (self._path_ok or self._peer_unreachable)
 
     def _succeed(self) -> None:
         attempt, elapsed = self._attempt, self._elapsed()
-        self._log("reconnect.success", reason=self._trigger)
+        self._log("reconnect.success", reason=self._trigger, path_seen=self._path_ok)
+        self._record("recovered")
         self._task = None
         self._episode_start = None
         self._set_state(CallState.CONNECTED, 0)
         self.recovered.emit(attempt, elapsed)
+
+    def _record(self, outcome: Outcome) -> None:
+        self.episodes.append(
+            Episode(self._trigger, outcome, round(self._elapsed(), 3), self._attempt, self.origin)
+        )
 
     def _failure_reason(self) -> str:
         if not self._offer_sent:

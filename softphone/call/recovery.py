@@ -36,6 +36,9 @@ PeerVisibleState = Literal["connected", "reconnecting"]
 # after ours went out never got ours (it died in a socket that vanished under a network
 # change), so waiting for the periodic re-issue would only add seconds.
 STALE_OWN_OFFER_S = 1.0
+# The id of our restart offers (with the attempt): an error answering one says the server
+# could not relay it to the peer.
+RESTART_REF = "restart-"
 
 
 class CallRecovery:
@@ -90,7 +93,13 @@ class CallRecovery:
         if sdp is None:
             return
         await self._signaling.send(
-            RestartOffer(call_id=self.call_id, sdp=sdp, attempt=attempt, reason=reason)
+            RestartOffer(
+                call_id=self.call_id,
+                sdp=sdp,
+                attempt=attempt,
+                reason=reason,
+                id=f"{RESTART_REF}{attempt}",
+            )
         )
         self._own_offer_sent_at = asyncio.get_running_loop().time()
         log.info(

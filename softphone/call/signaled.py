@@ -4,16 +4,23 @@ Shared by the agent and the visitor so both speak the relay part of the protocol
 way. Once the call first connects it also runs the call's automatic recovery
 (:class:`CallRecovery`) and keeps :attr:`status` (a :class:`CallStateModel`) in step with
 the peer and the reconnect controller: the one place the call's state is derived.
+
+Signaling is not the call: a lost signaling session never ends it. The call keeps the
+ticket the server issued when it went live and re-attaches with it from a fresh session
+(:meth:`reattach`); until then (or when the server cannot reach the peer) the recovery
+counts media from the peer alone as success. At the end, the reconnect episodes go to the
+server in a ``call_report``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from softphone.call.network import NetworkWatcher
 from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
-from softphone.call.recovery import CallRecovery
+from softphone.call.recovery import RESTART_REF, CallRecovery
 from softphone.call.signaling import CallSignaling
 from softphone.call.state import RECONNECT_FAILED, CallState, CallStateModel
 from softphone.events import Signal
@@ -21,15 +28,25 @@ from softphone.rtc.peer import CallPeer
 from softphone.signaling import protocol
 from softphone.signaling.protocol import (
     Answer,
+    CallReport,
     Candidate,
+    Episode,
+    Error,
+    ErrorCode,
     Hangup,
     Message,
     Offer,
+    Reattach,
+    Reattached,
     RestartAnswer,
     RestartOffer,
 )
 
 log = logging.getLogger(__name__)
+# Server answers to our restart offer that mean the peer cannot be reached through it.
+_PEER_UNREACHABLE = {ErrorCode.UNKNOWN_CALL, ErrorCode.NOT_IN_CALL, ErrorCode.NOT_AVAILABLE}
+REPORT_TIMEOUT_S = 1.0
+REATTACH_REF = "reattach"  # the id of our reattach: an error answering it names it
 
 
 class SignaledCall:
@@ -50,6 +67,7 @@ class SignaledCall:
         self.recovery: CallRecovery | None = None
         # The modal's facts when recovery gave up (emitted before the call is torn down).
         self.failed: Signal[[ReconnectFailure]] = Signal("call.failed")
+        self.ticket: str | None = None  # from accepted (visitor) or ticket (agent)
         self._on_lost = on_lost
         self._policy = policy
         self._network = network
@@ -59,11 +77,27 @@ class SignaledCall:
         sdp = await self.peer.create_offer()
         await self.signaling.send(Offer(call_id=self.call_id, sdp=sdp))
 
+    async def reattach(self) -> bool:
+        """The server forgot our session (and maybe the call): bring the call back on the
+        new session with its ticket. False when there is no ticket to do it with."""
+        if self.recovery is not None:
+            self.recovery.controller.on_peer_unreachable()
+        if self.ticket is None:
+            log.warning("call.reattach_impossible", extra={"call_id": self.call_id})
+            return False
+        await self.signaling.send(Reattach(ticket=self.ticket, id=REATTACH_REF))
+        log.info("call.reattach_sent", extra={"call_id": self.call_id})
+        return True
+
     async def handle(self, msg: Message) -> bool:
         """Apply a relayed SDP/candidate message of this call; False if it is not one."""
+        if isinstance(msg, Error):
+            return self._on_error(msg)
         if getattr(msg, "call_id", None) != self.call_id:
             return False
-        if isinstance(msg, Offer):
+        if isinstance(msg, Reattached):
+            log.info("call.reattached", extra={"call_id": self.call_id, "peer": msg.peer_present})
+        elif isinstance(msg, Offer):
             answer = await self.peer.accept_offer(msg.sdp)
             await self.signaling.send(Answer(call_id=self.call_id, sdp=answer))
         elif isinstance(msg, Answer):
@@ -102,12 +136,45 @@ class SignaledCall:
         await self.close(end_reason or reason)
 
     async def close(self, reason: str) -> None:
-        """Stop recovery, close the peer, publish the end (idempotent)."""
+        """Stop recovery, report its episodes, close the peer, publish the end (idempotent)."""
         recovery, self.recovery = self.recovery, None
         if recovery is not None:
             await recovery.close()
+            await self._report(recovery)
         await self.peer.close()
         self.status.ended(reason)
+
+    async def _report(self, recovery: CallRecovery) -> None:
+        """Best effort: the supervisor's view of the call's interruptions."""
+        episodes = [
+            Episode(
+                trigger=e.trigger[:128],
+                outcome=e.outcome,
+                duration_s=min(e.duration_s, 86_400.0),
+                attempts=e.attempts,
+                origin=e.origin.value,
+            )
+            for e in recovery.controller.episodes[-100:]
+        ]
+        try:
+            async with asyncio.timeout(REPORT_TIMEOUT_S):
+                await self.signaling.send(CallReport(call_id=self.call_id, episodes=episodes))
+        except Exception as exc:
+            log.info("call.report_not_sent", extra={"call_id": self.call_id, "error": str(exc)})
+
+    def _on_error(self, error: Error) -> bool:
+        """The server's answer to one of this call's messages (by ``ref``)."""
+        ref = error.ref or ""
+        if ref == REATTACH_REF:
+            log.warning(
+                "call.reattach_refused", extra={"call_id": self.call_id, "code": error.code}
+            )
+        elif ref.startswith(RESTART_REF) and error.code in _PEER_UNREACHABLE:
+            if self.recovery is not None:
+                self.recovery.controller.on_peer_unreachable()
+        else:
+            return False
+        return True
 
     # --- state and recovery ---------------------------------------------------------------
 

@@ -9,6 +9,11 @@ hello and emits ``session_lost``. The resume names the highest ``seq`` received,
 server replays what the dead socket swallowed; a message seen before is dropped; each
 heartbeat acknowledges that ``seq`` so the server can forget what arrived.
 
+Several server URLs (homogeneous nodes; a comma-separated string or a list) are tried in
+turn: a node that cannot be reached, or says it is draining (``notice{server_draining}``),
+is left for the next one at once. A resume on a node that does not know the session is
+refused like any other, and the call's owner re-attaches its live call with its ticket.
+
 A visitor given a ``site_key`` (and no token) asks the server for a short-lived visitor
 token before each fresh hello (``POST /visitor-token``), as the widget does, and like the
 widget it presents the server's own origin.
@@ -27,7 +32,7 @@ import ssl
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import quote, urlsplit
 
 import msgspec
@@ -43,6 +48,7 @@ from softphone.signaling.protocol import (
     ErrorCode,
     Hello,
     Message,
+    Notice,
     Ping,
     Pong,
     ProtocolError,
@@ -73,10 +79,18 @@ class SignalingRejected(SignalingError):  # noqa: N818 - reads as what happened
     """The server refused the hello (bad credentials, wrong version): retrying won't help."""
 
 
+def server_urls(urls: str | Sequence[str]) -> list[str]:
+    """``"ws://a/ws, ws://b/ws"`` or a list: the nodes to try, in order."""
+    found = [u.strip() for u in (urls.split(",") if isinstance(urls, str) else urls)]
+    if not any(found):
+        raise ValueError("no signaling server URL")
+    return [u for u in found if u]
+
+
 class SignalingClient:
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         role: Role,
         *,
         token: str | None = None,
@@ -84,12 +98,13 @@ class SignalingClient:
         name: str | None = None,
         page: str | None = None,
         backoff_initial: float = 0.25,
-        backoff_max: float = 8.0,
+        backoff_max: float = 2.0,  # a restarted server is found within 2 s of listening
         queue_limit: int = 256,
         heartbeat_interval: float | None = None,  # None: the interval the welcome gives
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.url = url
+        self.urls = server_urls(url)
+        self._node = 0  # index in urls of the node to use
         self._site_key = site_key if role == "visitor" and token is None else None
         self._hello = Hello(
             protocol=PROTOCOL_VERSION,
@@ -114,6 +129,8 @@ class SignalingClient:
         self._opening: asyncio.Future[ClientConnection] | None = None
         self._hurry = asyncio.Event()  # reconnect_now(): skip the backoff
         self._last_seq = 0  # highest seq received in this session: the resume's last_seq
+        self._draining = False  # the node said it is going away
+        self._misses = 0  # nodes that failed us since the last sign-in
         self.welcome: Welcome | None = None
         self.error: SignalingError | None = None  # why the client closed, if it did
         self.state_changed: Signal[[ConnectionState]] = Signal("signaling.state_changed")
@@ -121,6 +138,11 @@ class SignalingClient:
         self.session_lost: Signal[[]] = Signal("signaling.session_lost")
 
     # --- public API ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The node in use (or tried next)."""
+        return self.urls[self._node]
 
     @property
     def state(self) -> ConnectionState:
@@ -215,11 +237,12 @@ class SignalingClient:
         try:
             while True:
                 self._hurry.clear()
+                signed_in = False
                 try:
                     async with await self._open() as ws:
                         self._ws = ws
                         await self._sign_in(ws)
-                        failures = 0
+                        failures, signed_in, self._misses = 0, True, 0
                         await self._serve(ws)
                 except SignalingRejected as exc:
                     log.error("signaling.rejected", extra={"code": exc.code, "url": self.url})
@@ -235,9 +258,12 @@ class SignalingClient:
                     log.info("signaling.connection_lost", extra={"error": type(exc).__name__})
                 finally:
                     self._ws = None
+                moved = (not signed_in or self._draining) and self._next_node()
                 self._set_state(ConnectionState.RECONNECTING)
                 if self._hurry.is_set():
                     failures = 0  # a new network: start over from the shortest backoff
+                    continue
+                if moved:
                     continue
                 delay = min(self.backoff_max, self.backoff_initial * 2**failures)
                 failures += 1
@@ -246,6 +272,17 @@ class SignalingClient:
                         await self._hurry.wait()
         finally:
             self._set_state(ConnectionState.CLOSED)
+
+    def _next_node(self) -> bool:
+        """Unreachable or draining: on to the next node; True to try it without a backoff
+        (until a whole round of nodes failed)."""
+        self._draining = False
+        if len(self.urls) == 1:
+            return False
+        self._node = (self._node + 1) % len(self.urls)
+        self._misses += 1
+        log.info("signaling.next_node", extra={"url": self.url})
+        return self._misses % len(self.urls) != 0
 
     async def _open(self) -> ClientConnection:
         """Open the websocket; reconnect_now() abandons an attempt in progress."""
@@ -391,6 +428,9 @@ class SignalingClient:
     def _deliver(self, msg: Message) -> None:
         if isinstance(msg, Error) and msg.code == ErrorCode.RATE_LIMITED:
             log.warning("signaling.rate_limited")
+        if isinstance(msg, Notice) and msg.code == ErrorCode.SERVER_DRAINING:
+            log.info("signaling.server_draining", extra={"url": self.url})
+            self._draining = True  # its close follows: move on without a backoff
         for queue in self._subscribers:
             queue.put_nowait(msg)
         self.message_received.emit(msg)

@@ -8,6 +8,8 @@ TOML layout (every key optional; docs/security.md explains each limit)::
     frame_ancestors = ["https://shop.example"]  # who may frame /widget/ (CSP)
     no_origin_visitors = "token"            # clients without Origin: "token" | "refuse" | "allow"
     metrics_token = "..."                   # bearer token of /metrics; unset: no /metrics
+    call_ticket_secret = "..."              # signs call tickets; the same on every node
+    node = "a"                              # this node's name in logs and /metrics
     [agents]                                # name = hash from `softphone-server agent add NAME`
     alice = "scrypt$16384$8$1$...$..."
     [sites.shop-key]                        # a website: its public site key
@@ -28,7 +30,8 @@ TOML layout (every key optional; docs/security.md explains each limit)::
 
 Environment (for tests and quick starts): ``SOFTPHONE_AGENT_TOKENS=name:secret,...``
 (plain secrets, hashed in memory at start), ``SOFTPHONE_SITE_KEYS=k1,k2`` (self-minting
-sites reachable only from the server's own origin) and ``SOFTPHONE_METRICS_TOKEN``.
+sites reachable only from the server's own origin), ``SOFTPHONE_METRICS_TOKEN``,
+``SOFTPHONE_CALL_TICKET_SECRET`` and ``SOFTPHONE_NODE``.
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ class ServerConfig:
     no_origin_visitors: NoOriginPolicy = "token"
     frame_ancestors: list[str] = field(default_factory=lambda: ["'self'"])
     metrics_token: str | None = None
+    # Signs the call tickets that re-attach live calls after a restart (docs/operations.md);
+    # unset: a random one per process, so calls survive only a resume, not a restart.
+    call_ticket_secret: str | None = None
+    call_ticket_ttl: int = 12 * 3600  # the longest call that can still re-attach
+    node: str = ""  # this server's name in logs and /metrics (default: host:port)
+    drain_timeout: float = 10.0  # SIGTERM: at most this long telling clients to move
     # Default none: never aiortc's public STUN (docs/architecture.md "Network rules").
     ice_servers: list[IceServer] = field(default_factory=list)
     turn: TurnConfig | None = None
@@ -139,7 +148,7 @@ def load_config(
 def _apply_toml(config: ServerConfig, data: dict[str, Any]) -> None:
     from softphone.signaling.credentials import parse_hash  # only the file holds hashes
 
-    for key in ("host", "tls_cert", "tls_key", "metrics_token"):
+    for key in ("host", "tls_cert", "tls_key", "metrics_token", "call_ticket_secret", "node"):
         if key in data:
             setattr(config, key, str(data[key]))
     if "port" in data:
@@ -213,3 +222,7 @@ def _apply_env(config: ServerConfig, env: Mapping[str, str]) -> None:
     )
     if env.get("SOFTPHONE_METRICS_TOKEN"):
         config.metrics_token = env["SOFTPHONE_METRICS_TOKEN"]
+    if env.get("SOFTPHONE_CALL_TICKET_SECRET"):
+        config.call_ticket_secret = env["SOFTPHONE_CALL_TICKET_SECRET"]
+    if env.get("SOFTPHONE_NODE"):
+        config.node = env["SOFTPHONE_NODE"]

@@ -22,6 +22,13 @@ Flow (client = agent app or visitor peer):
     S→agent: ring_timeout (the ring moved on);  S→visitor: no_agent (nobody answered)
     visitor: offer → agent: answer; then either party: candidate/restart_offer/
     restart_answer/call_state/hangup, relayed by the server to the other party only.
+    a call goes live                S→visitor: accepted{ticket}   S→agent: ticket{call_id, ticket}
+    session lost (resume refused), after a fresh hello:
+    C: reattach{ticket}             S: reattached{call_id, peer_present} (the call is relayed
+                                    again; what is sent before the peer is back waits for it)
+    at call end, each party:  C: call_report{call_id, episodes[]}  (logged, counted)
+    server shutting down:     S: notice{code: "server_draining"}, socket closed 1012:
+                              reconnect (another node, or this one once it is back)
 
 Every message the server sends to a session (except ``welcome`` and ``pong``, which belong
 to one socket) carries ``seq``, counting up from 1 per session. The server keeps the last
@@ -74,6 +81,8 @@ class ErrorCode:
     NOT_AUTHENTICATED: Final = "not_authenticated"
     ALREADY_AUTHENTICATED: Final = "already_authenticated"
     RESUME_FAILED: Final = "resume_failed"
+    BAD_TICKET: Final = "bad_ticket"  # reattach: not a ticket this service signed, or expired
+    SERVER_DRAINING: Final = "server_draining"  # notice: this server stops, reconnect
     ALREADY_IN_CALL: Final = "already_in_call"
     UNEXPECTED: Final = "unexpected_type"  # a server-to-client type sent by a client
     INTERNAL: Final = "internal"
@@ -220,12 +229,66 @@ class Accept(_Base, tag="accept"):
     call_id: CallId
 
 
+Ticket = Annotated[str, msgspec.Meta(min_length=1, max_length=2_048)]
+
+
 class Accepted(_Base, tag="accepted"):
     """To the visitor: the call is live; the visitor now sends the first offer."""
 
     call_id: CallId
     agent_name: str
     ice_servers: list[IceServer] = []  # per-call TURN credentials (expire), if any
+    ticket: str | None = None  # re-attaches the call after a lost session (call_tickets.py)
+
+
+class CallTicketMsg(_Base, tag="ticket"):
+    """To the agent when its accept made the call live: the call's ticket."""
+
+    call_id: CallId
+    ticket: str
+
+
+class Reattach(_Base, tag="reattach"):
+    """After a fresh hello (the session was lost): bring back the live call of ``ticket``."""
+
+    ticket: Ticket
+
+
+class Reattached(_Base, tag="reattached"):
+    """To the party that re-attached; ``peer_present``: the other party is attached too."""
+
+    call_id: CallId
+    peer_present: bool
+    ref: MsgId | None = None
+
+
+class Notice(_Base, tag="notice"):
+    """Server news about the connection itself, e.g. ``server_draining`` before a close."""
+
+    code: str
+    message: str = ""
+
+
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=86_400)]
+
+
+class Episode(msgspec.Struct):
+    """One reconnect episode as a party saw it."""
+
+    trigger: Reason
+    # recovered: media flowed again; failed: recovery gave up (the call ended with it);
+    # call-ended: someone hung up while it was still reconnecting.
+    outcome: Literal["recovered", "failed", "call-ended"]
+    duration_s: Seconds
+    attempts: Attempt  # the highest attempt reached; 0: the peer ran the restart
+    origin: Literal["local", "peer"] = "local"
+
+
+class CallReport(_Base, tag="call_report"):
+    """At call end, each party: every interruption and how long it lasted."""
+
+    call_id: CallId
+    episodes: Annotated[list[Episode], msgspec.Meta(max_length=100)] = []
 
 
 class Decline(_Base, tag="decline"):
@@ -325,6 +388,11 @@ Message = (
     | RestartAnswer
     | CallState
     | Hangup
+    | CallTicketMsg
+    | Reattach
+    | Reattached
+    | Notice
+    | CallReport
     | Error
 )
 RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
@@ -338,6 +406,9 @@ SERVER_ONLY: Final = (
     Accepted,
     RingTimeout,
     NoAgent,
+    CallTicketMsg,
+    Reattached,
+    Notice,
     Error,
 )
 

@@ -6,6 +6,11 @@ rings for one visitor at a time, longest-idle agent first; a caller whose socket
 stops ringing at once (an unanswered call gets no grace). Each door has a limit: call
 requests per minute and waiting calls per address and per site, and the line's length.
 
+A live call survives a server that forgot it: each party holds a signed ticket (issued
+here when the call goes live) and re-attaches with it from a fresh session; the call is
+rebuilt from the parties as they come, and what one sends before the other is back waits
+for it (without the restart messages a newer one made moot, :mod:`.superseded`).
+
 Pure state plus timers; it talks to clients only through ``Session.deliver`` and answers
 a bad request by raising :class:`CallError`, which the connection turns into an error frame.
 """
@@ -21,11 +26,14 @@ from typing import Literal
 
 import msgspec
 
+from softphone.signaling.call_tickets import CallTicket, CallTickets
 from softphone.signaling.config import ServerConfig
+from softphone.signaling.metrics import ServerMetrics
 from softphone.signaling.protocol import (
     Accepted,
     Answer,
     CallState,
+    CallTicketMsg,
     Candidate,
     ErrorCode,
     Hangup,
@@ -34,6 +42,7 @@ from softphone.signaling.protocol import (
     Offer,
     Queue,
     Queued,
+    Reattached,
     RestartAnswer,
     RestartOffer,
     Ring,
@@ -42,11 +51,14 @@ from softphone.signaling.protocol import (
     VisitorInfo,
 )
 from softphone.signaling.sessions import Session
+from softphone.signaling.superseded import drop_superseded, replay_key
 from softphone.signaling.throttle import RateWindow
 from softphone.signaling.turn import turn_credentials
 
 log = logging.getLogger(__name__)
 Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup
+HELD_LIMIT = 64  # messages kept for a party not yet re-attached
+ENDED_REMEMBERED = 10_000  # ended call ids: their tickets no longer re-attach here
 
 
 class CallError(Exception):
@@ -59,16 +71,28 @@ class CallError(Exception):
 @dataclass(eq=False)
 class Call:
     id: str
-    visitor: Session
+    visitor: Session | None  # None only in a rebuilt call the visitor has not re-attached to
     state: Literal["waiting", "ringing", "live"] = "waiting"
     agent: Session | None = None
+    # A rebuilt call: who the parties are (from the tickets), what waits for the absent one,
+    # and the timer that ends the call if it never comes back.
+    agent_name: str = ""
+    held: list[Relayed] = field(default_factory=list)
+    rejoin_timer: asyncio.TimerHandle | None = None
     tried: set[str] = field(default_factory=set)
     ring_timer: asyncio.TimerHandle | None = None
     queued_at: float = field(default_factory=time.monotonic)
+    rang_at: float = 0.0
     position: int = 0  # the place last told to the visitor (0: not waiting)
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
     # same attempt (sent periodically while the network is down) and glare don't count twice.
     restart_attempts: dict[str, set[int]] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Session:
+        """The visitor of a call in the line or ringing (those always have one)."""
+        assert self.visitor is not None, "only a rebuilt live call lacks its visitor"
+        return self.visitor
 
     @property
     def restarts(self) -> int:
@@ -79,8 +103,11 @@ class Call:
 
 
 class Switchboard:
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, tickets: CallTickets, metrics: ServerMetrics) -> None:
         self.config = config
+        self.tickets = tickets
+        self.metrics = metrics
+        self._ended: dict[str, None] = {}  # insertion-ordered set, at most ENDED_REMEMBERED
         self.calls: dict[str, Call] = {}
         self.waiting: list[Call] = []  # first come, first served
         self._call_of: dict[Session, Call] = {}
@@ -151,8 +178,8 @@ class Switchboard:
         cfg = self.config
         if visitor in self._call_of:
             raise CallError(ErrorCode.ALREADY_IN_CALL, "already in a call")
-        waiting_here = sum(c.visitor.peer_ip == visitor.peer_ip for c in self.waiting)
-        waiting_site = sum(c.visitor.site == visitor.site for c in self.waiting)
+        waiting_here = sum(c.caller.peer_ip == visitor.peer_ip for c in self.waiting)
+        waiting_site = sum(c.caller.site == visitor.site for c in self.waiting)
         if waiting_here >= cfg.waiting_per_ip or waiting_site >= cfg.waiting_per_site:
             raise CallError(ErrorCode.TOO_MANY_CALLS, "too many calls waiting from here")
         if len(self.waiting) >= cfg.max_waiting:
@@ -187,7 +214,7 @@ class Switchboard:
             if not candidates or now - call.queued_at > self.config.queue_timeout:
                 reason = "queue-timeout" if candidates else "no-agent-available"
                 log.info("signaling.no_agent", extra={"call_id": call.id, "reason": reason})
-                call.visitor.deliver(NoAgent(call_id=call.id, reason=reason))
+                call.caller.deliver(NoAgent(call_id=call.id, reason=reason))
                 self._forget(call)
                 continue
             free = [a for a in candidates if a not in self._call_of]
@@ -196,21 +223,26 @@ class Switchboard:
         for place, call in enumerate(self.waiting, 1):
             if call.position != place:
                 call.position = place
-                call.visitor.deliver(Queued(call_id=call.id, position=place))
+                call.caller.deliver(Queued(call_id=call.id, position=place))
         self._tell_agents()
 
     def _ring(self, call: Call, agent: Session) -> None:
         self.waiting.remove(call)
         call.state, call.agent, call.position = "ringing", agent, 0
+        call.rang_at = time.monotonic()
+        if not call.tried:  # the first ring: how long the line kept the caller
+            self.metrics.ring_seconds.labels(self.metrics.node).observe(
+                call.rang_at - call.queued_at
+            )
         self._call_of[agent] = call
         call.tried.add(agent.id)
         timeout = self.config.ring_timeout
         loop = asyncio.get_running_loop()
         call.ring_timer = loop.call_later(timeout, self._ring_timed_out, call, agent)
-        visitor = VisitorInfo(name=call.visitor.name, page=call.visitor.page)
+        visitor = VisitorInfo(name=call.caller.name, page=call.caller.page)
         ice = turn_credentials(self.config.turn, f"{call.id}-agent")
         agent.deliver(Ring(call_id=call.id, visitor=visitor, timeout_s=timeout, ice_servers=ice))
-        call.visitor.deliver(Ringing(call_id=call.id))
+        call.caller.deliver(Ringing(call_id=call.id))
         log.info("signaling.ring", extra={"call_id": call.id, "agent": agent.name})
 
     def _ring_timed_out(self, call: Call, agent: Session) -> None:
@@ -261,10 +293,91 @@ class Switchboard:
             raise CallError(ErrorCode.NOT_AVAILABLE, "call is not ringing")
         if call.ring_timer is not None:
             call.ring_timer.cancel()
-        call.state = "live"
+        call.state, call.agent_name = "live", agent.name
+        node = self.metrics.node
+        self.metrics.answer_seconds.labels(node).observe(time.monotonic() - call.rang_at)
+        self.metrics.calls_started.labels(node).inc()
+        visitor = call.caller
         ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
-        call.visitor.deliver(Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice))
+        ticket = self._ticket(call, visitor)
+        visitor.deliver(
+            Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice, ticket=ticket)
+        )
+        agent.deliver(CallTicketMsg(call_id=call.id, ticket=self._ticket(call, agent)))
         log.info("signaling.call_live", extra={"call_id": call.id, "agent": agent.name})
+
+    def _ticket(self, call: Call, party: Session) -> str:
+        return self.tickets.issue(
+            CallTicket(
+                call_id=call.id,
+                role=party.role,
+                name=party.name,
+                agent_name=call.agent_name,
+            )
+        )
+
+    def reattach(self, session: Session, token: str, ref: str | None) -> None:
+        """Bring back the live call of a ticket for a fresh session (the server forgot the
+        old one: a restart, another node, an expired session); rebuild it if it is gone."""
+        ticket = self.tickets.verify(token)
+        if ticket is None:
+            raise CallError(ErrorCode.BAD_TICKET, "not a valid call ticket")
+        if ticket.role != session.role or (session.role == "agent" and ticket.name != session.name):
+            raise CallError(ErrorCode.FORBIDDEN, "this ticket is not yours")
+        current = self._call_of.get(session)
+        if current is not None and current.state == "ringing" and session is current.agent:
+            # Rung between its fresh hello and this reattach: the live call comes first.
+            session.deliver(RingTimeout(call_id=current.id))
+            self._move_ring_on(current)
+        elif current is not None:
+            raise CallError(ErrorCode.ALREADY_IN_CALL, "already in a call")
+        if ticket.call_id in self._ended:
+            raise CallError(ErrorCode.UNKNOWN_CALL, "the call has ended")
+        call = self.calls.get(ticket.call_id)
+        if call is None:
+            call = Call(id=ticket.call_id, visitor=None, state="live")
+            call.agent_name = ticket.agent_name
+            self.calls[call.id] = call
+            loop = asyncio.get_running_loop()
+            call.rejoin_timer = loop.call_later(
+                self.config.resume_grace, self._rejoin_timed_out, call
+            )
+            log.info("signaling.call_rebuilt", extra={"call_id": call.id, "by": session.role})
+        elif call.state != "live":
+            raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")
+        old = call.agent if session.role == "agent" else call.visitor
+        if old is not None and old is not session:
+            self._call_of.pop(old, None)  # the party's forgotten session: this one replaces it
+        if session.role == "agent":
+            call.agent = session
+        else:
+            call.visitor = session
+        self._call_of[session] = call
+        self.metrics.calls_reattached.labels(self.metrics.node).inc()
+        peer = call.peer_of(session)
+        session.deliver(Reattached(call_id=call.id, peer_present=peer is not None, ref=ref))
+        held, call.held = call.held, []
+        for msg in held:
+            session.deliver(msg)
+        if peer is not None:
+            peer.deliver(Reattached(call_id=call.id, peer_present=True))
+            if call.rejoin_timer is not None:
+                call.rejoin_timer.cancel()
+                call.rejoin_timer = None
+        log.info(
+            "signaling.call_reattached",
+            extra={"call_id": call.id, "role": session.role, "held": len(held)},
+        )
+        self._tell_agents()
+
+    def _rejoin_timed_out(self, call: Call) -> None:
+        call.rejoin_timer = None
+        present = call.agent or call.visitor
+        alone = present is not None and call.peer_of(present) is None
+        if self.calls.get(call.id) is call and present is not None and alone:
+            log.info("signaling.rejoin_timeout", extra={"call_id": call.id})
+            present.deliver(Hangup(call_id=call.id, reason=HangupReason.PEER_LOST))
+            self._end(call, HangupReason.PEER_LOST)
 
     def decline(self, agent: Session, call_id: str) -> None:
         call = self._party_call(agent, call_id)
@@ -287,9 +400,14 @@ class Switchboard:
         elif isinstance(msg, CallState) and msg.state == "connected" and call.restarts:
             log.info("signaling.reconnected", extra={"call_id": call.id, "restarts": call.restarts})
             call.restart_attempts.clear()
+        relayed = msgspec.structs.replace(msg, id=None)
         peer = call.peer_of(sender)
-        assert peer is not None
-        peer.deliver(msgspec.structs.replace(msg, id=None))
+        if peer is not None:
+            peer.deliver(relayed)
+            return
+        # The peer has not re-attached yet: it gets this when it does (bounded, stale
+        # restarts left out).
+        call.held = drop_superseded([*call.held, relayed], replay_key)[-HELD_LIMIT:]
 
     def _on_restart(self, sender: Session, call: Call, msg: RestartOffer | RestartAnswer) -> None:
         if isinstance(msg, RestartOffer):
@@ -304,6 +422,7 @@ class Switchboard:
                     ErrorCode.RESTART_CAP, f"at most {cap} ICE restarts per reconnect episode"
                 )
             attempts.add(msg.attempt)
+        self.metrics.restart_relays.labels(self.metrics.node, msg.__struct_config__.tag).inc()
         log.info(
             "signaling.ice_restart",
             extra={
@@ -328,8 +447,12 @@ class Switchboard:
         self._end(call, reason)
 
     def _end(self, call: Call, reason: str) -> None:
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
+        for timer in (call.ring_timer, call.rejoin_timer):
+            if timer is not None:
+                timer.cancel()
+        self._ended[call.id] = None
+        if len(self._ended) > ENDED_REMEMBERED:
+            del self._ended[next(iter(self._ended))]
         agent = call.agent
         if agent is not None:
             self._call_of.pop(agent, None)
@@ -340,7 +463,8 @@ class Switchboard:
         self._dispatch()  # the agent is free, the line may have moved
 
     def _forget(self, call: Call) -> None:
-        self._call_of.pop(call.visitor, None)
+        if call.visitor is not None:
+            self._call_of.pop(call.visitor, None)
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)
@@ -357,5 +481,6 @@ class Switchboard:
         if self._sweeper is not None:
             self._sweeper.cancel()
         for call in self.calls.values():
-            if call.ring_timer is not None:
-                call.ring_timer.cancel()
+            for timer in (call.ring_timer, call.rejoin_timer):
+                if timer is not None:
+                    timer.cancel()

@@ -4,8 +4,10 @@ Embeddable (``async with SignalingServer(ServerConfig(port=0)) as server: server
 and a console script (``softphone-server``, with ``agent add NAME`` and ``visitor-token``
 beside it). Each connection is read by one task and written by another
 (``Session.drain``); who may sign in is :mod:`.sign_in`, call state :mod:`.routing`,
-sessions and their resume :mod:`.sessions`. Bad input only ever earns its sender an error
-frame. Who may come in and how much each may do: docs/security.md.
+sessions and their resume :mod:`.sessions`, live calls re-attached after a restart
+:mod:`.call_tickets`. Bad input only ever earns its sender an error frame. Who may come in
+and how much each may do: docs/security.md; running it (drain, metrics, several nodes):
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from softphone.signaling.admission import (
     FrameRefused,
     counted_connection,
 )
+from softphone.signaling.call_tickets import CallTickets
 from softphone.signaling.config import ServerConfig, load_config
 from softphone.signaling.credentials import generate_secret, hash_secret
 from softphone.signaling.http import (
@@ -43,11 +46,13 @@ from softphone.signaling.http import (
     security_headers,
     text_response,
 )
+from softphone.signaling.metrics import ServerMetrics
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
     RELAYED,
     SERVER_ONLY,
     Accept,
+    CallReport,
     CallRequest,
     Decline,
     Error,
@@ -55,9 +60,11 @@ from softphone.signaling.protocol import (
     Hello,
     Limits,
     Message,
+    Notice,
     Ping,
     Pong,
     Presence,
+    Reattach,
     Resume,
     Welcome,
     encode,
@@ -78,7 +85,9 @@ class SignalingServer:
         self.sessions = SessionRegistry(
             cfg.resume_grace, cfg.resume_queue, cfg.max_detached_sessions, self._session_expired
         )
-        self.switchboard = Switchboard(cfg)
+        self.metrics = ServerMetrics(cfg.node or f"{cfg.host}:{cfg.port}", self._gauges)
+        self.tickets = CallTickets(cfg.call_ticket_secret, cfg.call_ticket_ttl)
+        self.switchboard = Switchboard(cfg, self.tickets, self.metrics)
         self.sign_in = SignIn(cfg)
         self.connections = ConnectionCounter(cfg.max_connections, cfg.max_connections_per_ip)
         self._headers = security_headers(cfg.frame_ancestors)
@@ -90,6 +99,7 @@ class SignalingServer:
             self.http.mount_static(prefix, directory)
         mount_widget(self.http, cfg.static_dirs)
         self._server: Server | None = None
+        self.draining = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -135,6 +145,32 @@ class SignalingServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def drain(self) -> None:
+        """Graceful stop (SIGTERM): accept nobody new, tell every client to move
+        (``notice{server_draining}``, then close 1012 "service restart"), and wait at most
+        ``drain_timeout`` for the connections to go. Calls live on: their media never
+        touched this server, and the parties re-attach them wherever they reconnect."""
+        if self._server is None or self.draining:
+            return
+        self.draining = True
+        log.info("signaling.draining", extra={"sessions": len(self.sessions)})
+        attached = [s for s in self.sessions.by_id.values() if s.conn is not None]
+        notice = Notice(code=ErrorCode.SERVER_DRAINING, message="reconnect to another server")
+        for session in attached:
+            session.deliver(notice, sequenced=False)
+        timeout = self.config.drain_timeout
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(1.0, timeout / 2)):  # the notices go out first
+                while any(s.outbox and s.conn is not None for s in attached):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+        self._server.close(close_connections=True, code=1012, reason=ErrorCode.SERVER_DRAINING)
+        try:
+            async with asyncio.timeout(timeout):
+                await self._server.wait_closed()
+        except TimeoutError:
+            log.warning("signaling.drain_timeout", extra={"timeout": timeout})
+        log.info("signaling.drained")
 
     async def serve_forever(self) -> None:
         assert self._server is not None
@@ -186,18 +222,25 @@ class SignalingServer:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return text_response("unauthorized\n", 401)
+        return text_response(self.metrics.render())
+
+    def _gauges(self) -> dict[str, tuple[str, float]]:
         board = self.switchboard
-        gauges = {
-            "softphone_connections": self.connections.open,
-            "softphone_connections_refused_total": self.connections.refused,
-            "softphone_sessions": len(self.sessions),
-            "softphone_sessions_detached": self.sessions.detached,
-            "softphone_calls": len(board.calls),
-            "softphone_calls_waiting": len(board.waiting),
-            "softphone_agents_signed_in": len(self.sessions.agents()),
+        return {
+            "softphone_connections": ("Open sockets", self.connections.open),
+            "softphone_connections_refused_total": (
+                "Sockets refused at the door",
+                self.connections.refused,
+            ),
+            "softphone_sessions": ("Sessions", len(self.sessions)),
+            "softphone_sessions_detached": (
+                "Sessions kept for resume",
+                self.sessions.detached,
+            ),
+            "softphone_calls": ("Calls (waiting, ringing, live)", len(board.calls)),
+            "softphone_calls_waiting": ("Calls in the waiting line", len(board.waiting)),
+            "softphone_agents_signed_in": ("Agents signed in", len(self.sessions.agents())),
         }
-        body = "".join(f"{k} {v}\n" for k, v in gauges.items())
-        return text_response(body)
 
     def _mint_visitor_token(self, conn: ServerConnection, request: Request) -> Response:
         """``POST /visitor-token?site_key=K`` (no body: websockets' HTTP parser takes none)."""
@@ -346,7 +389,12 @@ class SignalingServer:
         cfg = self.config
         call = self.switchboard.call_of(session)
         # Without last_seq (an older client) only what is still queued goes out, as before.
+        dropped = session.replay_dropped
         complete = session.rewind(last_seq) if resumed and last_seq is not None else True
+        if session.replay_dropped > dropped:
+            self.metrics.replay_dropped.labels(self.metrics.node).inc(
+                session.replay_dropped - dropped
+            )
         welcome = Welcome(
             session_id=session.id,
             resume_token=session.resume_token,
@@ -402,6 +450,10 @@ class SignalingServer:
             raise CallError(ErrorCode.ALREADY_AUTHENTICATED, "already signed in")
         elif isinstance(msg, SERVER_ONLY):
             raise CallError(ErrorCode.UNEXPECTED, "clients may not send this type")
+        elif isinstance(msg, Reattach):
+            board.reattach(session, msg.ticket, msg.id)
+        elif isinstance(msg, CallReport):
+            self._call_report(session, msg)
         elif isinstance(msg, CallRequest):
             if session.role != "visitor":
                 raise CallError(ErrorCode.FORBIDDEN, "only visitors request calls")
@@ -415,6 +467,23 @@ class SignalingServer:
                 board.decline(session, msg.call_id)
             elif isinstance(msg, Presence):
                 board.set_presence(session, msg.status == "available")
+
+    def _call_report(self, session: Session, report: CallReport) -> None:
+        """A party's reconnect episodes at call end: logged per call, counted per node."""
+        log.info(
+            "signaling.call_report",
+            extra={
+                "call_id": report.call_id,
+                "role": session.role,
+                "party": session.name,
+                "interruptions": len(report.episodes),
+                "episodes": [
+                    f"{e.trigger}:{e.outcome}:{e.duration_s:.2f}s:{e.attempts}"
+                    for e in report.episodes
+                ],
+            },
+        )
+        self.metrics.report(session.role, report)
 
     def _session_expired(self, session: Session) -> None:
         self.switchboard.session_gone(session)
@@ -466,6 +535,8 @@ def build_config(argv: list[str] | None = None) -> ServerConfig:
     parser.add_argument("--rate-burst", type=float)
     parser.add_argument("--max-connections", type=int)
     parser.add_argument("--max-connections-per-ip", type=int)
+    parser.add_argument("--node", help="this server's name in logs and /metrics")
+    parser.add_argument("--drain-timeout", type=float)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
@@ -483,14 +554,26 @@ async def _run(config: ServerConfig) -> None:
     # costly; bench/signaling_load.py at 5,000 connections: ~950 collections with stalls of
     # hundreds of ms and seven full ones per run by default, 11 and no full one with this.
     gc.set_threshold(50_000, 50, 100)
+    if not config.call_ticket_secret:
+        log.warning(
+            "signaling.call_ticket_secret_random",
+            extra={"effect": "calls survive a restart only with call_ticket_secret set"},
+        )
     async with SignalingServer(config) as server:
         gc.freeze()  # what start-up allocated lives as long as the process
         print(f"softphone-server listening on {server.url}", flush=True)
-        stop = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        stop = loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
-                asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
+                loop.add_signal_handler(sig, _settle, stop)
         await stop
+        await server.drain()
+
+
+def _settle(stop: asyncio.Future[None]) -> None:
+    if not stop.done():  # a second signal while draining changes nothing
+        stop.set_result(None)
 
 
 def add_agent(argv: list[str]) -> int:

@@ -8,6 +8,8 @@ and whatever is written into it meanwhile is lost. So every message gets a per-s
 ``seq`` and the last ``outbox_limit`` of them stay in ``history``: a resume that says which
 ``seq`` it saw last gets everything after it again (:meth:`Session.rewind`). Clients
 acknowledge what they received (``ping.ack``), and the history forgets it (:meth:`trim`).
+A replay leaves out restart offers and answers that newer ones or their episode's end made
+moot (:mod:`.superseded`): late, they would only restart ICE again.
 
 Only call parties (and agents) are kept for resume, and at most ``max_detached`` at once;
 which session is a call party is the switchboard's business, so the server decides.
@@ -29,6 +31,7 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from softphone.signaling.protocol import Error, Message, Role, encode_bytes
+from softphone.signaling.superseded import Key, drop_superseded, replay_key
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -67,8 +70,10 @@ class Session:
         self.outbox: deque[bytes] = deque()
         self.outbox_limit = outbox_limit
         self.seq = 0  # of the last sequenced message queued
-        # (seq, frame) of the last sequenced messages, sent or not; shares the outbox's bytes.
-        self.history: deque[tuple[int, bytes]] = deque(maxlen=outbox_limit)
+        # (seq, frame, replay key) of the last sequenced messages, sent or not; shares the
+        # outbox's bytes.
+        self.history: deque[tuple[int, bytes, Key | None]] = deque(maxlen=outbox_limit)
+        self.replay_dropped = 0  # superseded restart messages left out of replays
         self.wakeup = asyncio.Event()
         self.grace: asyncio.TimerHandle | None = None
         self.on_overflow: Callable[[Session], None] = lambda s: None
@@ -92,7 +97,7 @@ class Session:
         if sequenced:
             self.seq += 1
             frame = encode_bytes(msgspec.structs.replace(msg, seq=self.seq))
-            self.history.append((self.seq, frame))
+            self.history.append((self.seq, frame, replay_key(msg)))
         else:
             frame = encode_bytes(msg)
         self.outbox.append(frame)
@@ -113,7 +118,15 @@ class Session:
             )
             return False
         first = self.history[0][0] if self.history else self.seq + 1
-        self.outbox = deque(frame for seq, frame in self.history if seq > last_seq)
+        wanted = [entry for entry in self.history if entry[0] > last_seq]
+        replay = drop_superseded(wanted, lambda entry: entry[2])
+        if len(replay) < len(wanted):
+            self.replay_dropped += len(wanted) - len(replay)
+            log.info(
+                "signaling.replay_superseded_dropped",
+                extra={"session": self.id, "dropped": len(wanted) - len(replay)},
+            )
+        self.outbox = deque(frame for _, frame, _ in replay)
         self.wakeup.set()
         complete = last_seq + 1 >= first
         if not complete:

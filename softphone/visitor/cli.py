@@ -13,7 +13,9 @@ from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 def parse_args(argv: list[str] | None = None) -> VisitorConfig:
     parser = argparse.ArgumentParser(prog="softphone-visitor", description=__doc__)
-    parser.add_argument("--server", default="ws://127.0.0.1:8765/ws", help="signaling URL")
+    parser.add_argument(
+        "--server", default="ws://127.0.0.1:8765/ws", help="signaling URL(s), comma-separated"
+    )
     parser.add_argument("--site-key", default=None, help="get a visitor token for this site")
     parser.add_argument("--token", default=None, help="a visitor token the site minted")
     parser.add_argument("--name", default="Visitor")

@@ -26,13 +26,14 @@ from softphone.signaling.protocol import (
     Queued,
     Ringing,
 )
+from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class VisitorConfig:
-    server_url: str
+    server_url: str  # one URL, or several nodes comma-separated (tried in turn)
     site_key: str | None = None  # the client asks the server for a visitor token with it
     name: str = "Visitor"
     page: str | None = None
@@ -84,6 +85,8 @@ class VisitorPeer:
         )
         self._inbox: asyncio.Queue[Message | None] = asyncio.Queue()  # None: hang up
         self._client.message_received.connect(self._inbox.put_nowait)
+        self._client.session_lost.connect(self._on_session_lost)
+        self._tasks = BackgroundTasks("visitor")
         self._network = NetworkWatcher()
         self._network.changed.connect(self._on_network_change)
         self._requested_at = 0.0
@@ -131,6 +134,8 @@ class VisitorPeer:
         elif isinstance(msg, Accepted):
             self.summary.call_id, self.summary.agent_name = msg.call_id, msg.agent_name
             await self._start_call(msg.call_id)
+            assert self.call is not None
+            self.call.ticket = msg.ticket
         elif isinstance(msg, Hangup) and msg.call_id == self.summary.call_id:
             self.summary.ended_reason = f"agent-hangup:{msg.reason}"
             return False
@@ -164,6 +169,15 @@ class VisitorPeer:
             # "failed" is left to call recovery (ICE restart); "closed" is final.
             self.hangup()
 
+    def _on_session_lost(self) -> None:
+        """The server forgot us: a live call re-attaches (its media goes on meanwhile); a
+        call still waiting or ringing is gone with the session."""
+        if self.call is not None:
+            self._tasks.spawn(self.call.reattach(), "visitor-reattach")
+        elif self.summary.call_id is not None:
+            self.summary.ended_reason = "session-lost"
+            self._inbox.put_nowait(NoAgent(call_id=self.summary.call_id, reason="session-lost"))
+
     def _on_network_change(self, change: AddressChange) -> None:
         reconnect_if_stranded(self._client, change.lost)
 
@@ -190,6 +204,7 @@ class VisitorPeer:
                 and video.max_gap <= self.config.max_gap
             )
         await self._network.stop()
+        await self._tasks.close()
         with contextlib.suppress(Exception):
             await self._client.close()
         log.info("visitor.summary", extra={"summary": self.summary.format()})

@@ -114,7 +114,8 @@ class LiveServer:
             "GET", "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"}
         )
         assert status == 200
-        return {k: float(v) for k, v in (line.split() for line in body.decode().splitlines())}
+        samples = (line.split() for line in body.decode().splitlines() if line[:1] != "#")
+        return {name.partition("{")[0]: float(value) for name, value in samples}
 
     def mint(self, source: str = "127.0.0.1", origin: str | None = SHOP) -> str:
         """A visitor token as the widget gets one (POST /visitor-token from a page)."""

@@ -16,6 +16,7 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
+    CallTicketMsg,
     Hello,
     Message,
     Queued,
@@ -133,11 +134,12 @@ async def _start_call(agent: RawPeer, visitor: RawPeer) -> str:
     assert (await agent.expect(Ring)).call_id == call_id
     await agent.send(Accept(call_id=call_id))
     await visitor.expect(Accepted)
+    assert (await agent.expect(CallTicketMsg)).call_id == call_id
     return call_id
 
 
 @pytest.fixture
 def start_call() -> Callable[[RawPeer, RawPeer], Awaitable[str]]:
     """``await start_call(agent, visitor)``: visitor calls, ``agent`` (the only free one)
-    accepts; returns the call id."""
+    accepts (and reads its call ticket); returns the call id."""
     return _start_call

@@ -25,6 +25,7 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
+    CallTicketMsg,
     Candidate,
     Hangup,
     Hello,
@@ -85,6 +86,7 @@ def live_call() -> Iterator[LiveCall]:
     expect(agent, Ring)
     agent.send(encode(Accept(call_id=call_id)))
     expect(visitor, Accepted)
+    expect(agent, CallTicketMsg)
     try:
         yield LiveCall(server.url, call_id, agent, visitor)
     finally:

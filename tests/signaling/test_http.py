@@ -51,7 +51,11 @@ async def test_healthz_says_ok_and_counts_need_the_metrics_token(server, connect
         http_get_auth, base(server) + "/metrics", "metrics-secret"
     )
     assert status == 200
-    assert b"softphone_sessions 2\n" in body and b"softphone_calls 1\n" in body
+    text = body.decode()
+    assert '\nsoftphone_sessions{node="127.0.0.1:0"} 2.0\n' in text
+    assert '\nsoftphone_calls{node="127.0.0.1:0"} 1.0\n' in text
+    assert '\nsoftphone_calls_started_total{node="127.0.0.1:0"} 1.0\n' in text
+    assert "# TYPE softphone_answer_seconds histogram" in text  # Prometheus' own format
 
 
 async def test_no_metrics_without_a_configured_token(server):

@@ -47,6 +47,11 @@ def test_every_message_kind_is_in_the_union() -> None:
     assert tags == {
         "hello",
         "welcome",
+        "ticket",
+        "reattach",
+        "reattached",
+        "notice",
+        "call_report",
         "resume",
         "ping",
         "pong",

@@ -21,6 +21,8 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
+    CallState,
+    CallTicketMsg,
     Candidate,
     Error,
     ErrorCode,
@@ -30,6 +32,7 @@ from softphone.signaling.protocol import (
     Offer,
     Ping,
     Pong,
+    RestartOffer,
     Resume,
     Ring,
     Welcome,
@@ -90,7 +93,7 @@ async def test_resume_replays_what_a_dead_socket_swallowed_then_the_queue(
 ) -> None:
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
-    call_id = await start_call(alice, visitor)  # alice read the ring: seq 1
+    call_id = await start_call(alice, visitor)  # alice read the ring and her ticket: 1, 2
     swallowed = [Offer(call_id=call_id, sdp="v=0 lost")] + [
         Candidate(call_id=call_id, candidate=f"candidate:{i}") for i in range(3)
     ]
@@ -99,23 +102,23 @@ async def test_resume_replays_what_a_dead_socket_swallowed_then_the_queue(
     await visitor.send(Candidate(call_id=call_id, candidate="candidate:queued"))
     await visitor.silent(0.1)
 
-    again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert (welcome.resumed, welcome.replay_gap, welcome.seq) == (True, False, None)
     offer = await again.expect(Offer)
-    assert (offer.sdp, offer.seq) == ("v=0 lost", 2)
+    assert (offer.sdp, offer.seq) == ("v=0 lost", 3)
     got = [await again.expect(Candidate) for _ in range(4)]
     assert [(c.candidate, c.seq) for c in got] == [
-        ("candidate:0", 3),
-        ("candidate:1", 4),
-        ("candidate:2", 5),
-        ("candidate:queued", 6),
+        ("candidate:0", 4),
+        ("candidate:1", 5),
+        ("candidate:2", 6),
+        ("candidate:queued", 7),
     ]
     await again.silent(0.2)  # exactly once
 
     # The session carries on, still counting.
     await visitor.send(Candidate(call_id=call_id, candidate="after"))
     after = await again.expect(Candidate)
-    assert (after.candidate, after.seq) == ("after", 7)
+    assert (after.candidate, after.seq) == ("after", 8)
     await again.send(Hangup(call_id=call_id))
     await visitor.expect(Hangup)
 
@@ -131,11 +134,11 @@ async def test_resume_over_a_half_open_socket_replays_what_was_written_into_it(
     call_id = await start_call(alice, visitor)
     session = session_of(server, alice)
     await visitor.send(Offer(call_id=call_id, sdp="into the void"))
-    await until(lambda: session.seq == 2)
+    await until(lambda: session.seq == 3)
     await written(session)
     assert session.conn is not None  # still believed alive
 
-    again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert welcome.resumed and not welcome.replay_gap
     assert (await again.expect(Offer)).sdp == "into the void"
     await again.silent(0.2)
@@ -151,20 +154,20 @@ async def test_a_replay_buffer_that_no_longer_reaches_back_says_so(
 ) -> None:
     alice = await connect("agent", "alice")
     visitor = await connect("visitor")
-    call_id = await start_call(alice, visitor)  # seq 1
+    call_id = await start_call(alice, visitor)  # seq 1, 2
     lost = [Candidate(call_id=call_id, candidate=f"candidate:{i}") for i in range(5)]
-    await swallow(server, alice, *lost, sender=visitor)  # seq 2..6; the buffer holds 4..6
+    await swallow(server, alice, *lost, sender=visitor)  # seq 3..7; the buffer holds 5..7
 
     with caplog.at_level(logging.WARNING, logger="softphone.signaling.sessions"):
-        again, welcome = await resume(connect, alice.resume_token, last_seq=1)
+        again, welcome = await resume(connect, alice.resume_token, last_seq=2)
     assert welcome.resumed and welcome.replay_gap
-    # What is still there comes, in order; seqs 2 and 3 are gone.
+    # What is still there comes, in order; seqs 3 and 4 are gone.
     got = [await again.expect(Candidate) for _ in range(3)]
-    assert [c.seq for c in got] == [4, 5, 6]
+    assert [c.seq for c in got] == [5, 6, 7]
     await again.silent(0.2)
     gap = [r for r in caplog.records if r.getMessage() == "signaling.replay_gap"]
     assert len(gap) == 1
-    assert (gap[0].last_seq, gap[0].first_available, gap[0].missing) == (1, 4, 2)  # type: ignore[attr-defined]
+    assert (gap[0].last_seq, gap[0].first_available, gap[0].missing) == (2, 5, 2)  # type: ignore[attr-defined]
 
 
 @pytest.mark.server_config(resume_grace=5.0)
@@ -181,7 +184,7 @@ async def test_resume_without_last_seq_only_delivers_the_queue_as_before(
     again, welcome = await resume(connect, alice.resume_token, last_seq=None)
     assert welcome.resumed and not welcome.replay_gap
     queued = await again.expect(Candidate)
-    assert (queued.candidate, queued.seq) == ("queued", 3)  # seq 2 went into the dead socket
+    assert (queued.candidate, queued.seq) == ("queued", 4)  # seq 3 went into the dead socket
     await again.silent(0.2)
 
 
@@ -238,13 +241,14 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
         assert isinstance((await collect(incoming, 1))[0], Ring)
         await client.send(Accept(call_id=call_id))
         await visitor.expect(Accepted)
+        assert isinstance((await collect(incoming, 1))[0], CallTicketMsg)
         session = server.sessions.by_id[client.welcome.session_id]  # type: ignore[union-attr]
 
         assert client._ws is not None
         client._ws.transport.pause_reading()  # frames from now on stay in the kernel
         for i in range(3):
             await visitor.send(Offer(call_id=call_id, sdp=f"swallowed {i}"))
-        await until(lambda: session.seq == 4)
+        await until(lambda: session.seq == 5)
         await written(session)
         client.reconnect_now("address-lost")  # abort: the unread frames are gone
         await client.wait_connected(timeout=2)
@@ -252,9 +256,9 @@ async def test_client_resumes_with_last_seq_and_gets_what_its_dead_socket_swallo
 
         got = await collect(incoming, 3)
         assert [(m.sdp, m.seq) for m in got if isinstance(m, Offer)] == [
-            ("swallowed 0", 2),
-            ("swallowed 1", 3),
-            ("swallowed 2", 4),
+            ("swallowed 0", 3),
+            ("swallowed 1", 4),
+            ("swallowed 2", 5),
         ]
         await visitor.send(Candidate(call_id=call_id, candidate="next"))
         nxt = (await collect(incoming, 1))[0]
@@ -313,18 +317,18 @@ async def test_acks_trim_the_history_and_errors_are_never_kept(
     for n in range(5):
         await visitor.send(Offer(call_id=call_id, sdp=f"v=0 {n}"))
         await alice.expect(Offer)
-    kept = [seq for seq, _ in session.history]
+    kept = [seq for seq, *_ in session.history]
     assert kept == list(range(1, session.seq + 1))
     # Errors echo input: none gets a seq or a place in the history.
     for _ in range(20):
         await alice.ws.send('{"type": "offer", "call_id": "' + "x" * 40 + '"}')
         error = await alice.expect(Error)
         assert error.seq is None
-    assert [seq for seq, _ in session.history] == kept
+    assert [seq for seq, *_ in session.history] == kept
     # The ack on the heartbeat: the history forgets what the client has.
     await alice.send(Ping(id="hb", ack=session.seq - 1))
     await alice.expect(Pong)
-    assert [seq for seq, _ in session.history] == [session.seq]
+    assert [seq for seq, *_ in session.history] == [session.seq]
     await alice.send(Ping(id="hb2", ack=10**6))  # an ack from the future trims what exists
     await alice.expect(Pong)
     assert not session.history
@@ -371,3 +375,39 @@ async def test_client_acks_on_its_heartbeat(server: SignalingServer) -> None:
         await until(lambda: not session.history)  # acked on a heartbeat, then trimmed
     finally:
         await client.close()
+
+
+@pytest.mark.server_config(resume_grace=5.0)
+async def test_a_replay_leaves_out_restart_offers_that_newer_ones_or_the_episode_end_made_moot(
+    connect: Connect, start_call: StartCall, server: SignalingServer
+) -> None:
+    """After a long outage the peer's periodic re-issues pile up: a resume gets the newest
+    restart offer of an open episode, none of a closed one, and everything else."""
+    alice = await connect("agent", "alice")
+    visitor = await connect("visitor")
+    call_id = await start_call(alice, visitor)  # seq 1, 2
+
+    def offer(attempt: int, n: int) -> RestartOffer:
+        return RestartOffer(call_id=call_id, sdp=f"v=0 {attempt}.{n}", attempt=attempt)
+
+    episode_1 = [offer(1, n) for n in range(4)] + [offer(2, 0)]
+    closed = CallState(call_id=call_id, state="connected")  # the visitor recovered
+    episode_2 = [offer(1, n) for n in range(6)]
+    middle = Candidate(call_id=call_id, candidate="candidate:kept")
+    await swallow(
+        server, alice, *episode_1, closed, *episode_2[:3], middle, *episode_2[3:], sender=visitor
+    )
+    session = session_of(server, alice)
+    assert session.seq == 2 + 5 + 1 + 6 + 1
+
+    again, welcome = await resume(connect, alice.resume_token, last_seq=2)
+    assert welcome.resumed and not welcome.replay_gap
+    got = [await again.recv() for _ in range(3)]
+    await again.silent(0.2)
+    assert [type(m).__name__ for m in got] == ["CallState", "Candidate", "RestartOffer"]
+    last = got[2]
+    assert isinstance(last, RestartOffer) and last.sdp == "v=0 1.5"
+    assert session.replay_dropped == 5 + 5
+    # The live relay is untouched: a new offer after the resume goes through.
+    await visitor.send(offer(2, 9))
+    assert (await again.expect(RestartOffer)).sdp == "v=0 2.9"

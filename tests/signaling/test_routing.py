@@ -13,6 +13,7 @@ from softphone.signaling.protocol import (
     Accepted,
     Answer,
     CallRequest,
+    CallTicketMsg,
     Candidate,
     Decline,
     Error,
@@ -53,6 +54,7 @@ async def test_longest_idle_agent_rings_first(connect):
     # A finished call makes Alice the most recently idle: after Carol in line.
     await alice.send(Accept(call_id=call_1))
     await v1.expect(Accepted)
+    await alice.expect(CallTicketMsg)
     await v1.send(Hangup(call_id=call_1))
     await alice.expect(Hangup)
     v3 = await connect("visitor")

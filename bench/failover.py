@@ -1,0 +1,127 @@
+"""Failover benchmark: a signaling node dies mid-call; how fast are both clients back, with
+their call (root; builds and removes its own namespaces).
+
+    sudo .venv/bin/python -m bench.failover --runs 5
+
+Two nodes in the hub (same call-ticket secret), agent and visitor runners
+(labnet/call_runner.py) in their namespaces, in a call on node A, each given both nodes'
+URLs. Per run, after a random 1-3 s of call, node A is stopped (``--stop sigkill`` or
+``sigterm``, the graceful drain) and a fresh node A is started again afterwards for the
+next run. Measured per client: node stop → ``call.reattached`` (the call relayed again on
+node B). A call is *kept* when both clients re-attached within 10 s, neither call ended, and
+media captured after the stop arrived at both ends. The load generator (the runners, with
+their media) shares the machine's cores with the servers: timings are upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+
+from labnet.netns import (
+    AGENT_NAME,
+    AGENT_TOKEN,
+    SERVER_PORT,
+    JsonLines,
+    Side,
+    Topology,
+    can_create_namespaces,
+    captured_after,
+    is_frame,
+    sweep_stale,
+)
+
+RUNNER = "labnet.call_runner"
+SECRET = "bench-failover-call-ticket-secret-000"
+TARGET_S = 2.0
+
+
+def start_node(topo: Topology, name: str, port: int) -> JsonLines:
+    node = topo.spawn_python(
+        topo.hub, name, "softphone.signaling.server",
+        "--host", "0.0.0.0", "--port", str(port), "--node", name,
+        env={
+            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
+            "SOFTPHONE_CALL_TICKET_SECRET": SECRET,
+        },
+    )  # fmt: skip
+    node.expect(lambda e: "listening on" in e.get("text", ""), 20.0, "listening banner")
+    return node
+
+
+def urls(side: Side) -> str:
+    return ",".join(f"ws://{side.gateway}:{port}/ws" for port in (SERVER_PORT, SERVER_PORT + 1))
+
+
+def reattached(event: dict[str, object]) -> bool:
+    return event.get("ev") == "log" and event.get("msg") == "call.reattached"
+
+
+def one_run(stop: str, rng: random.Random) -> tuple[list[float], bool]:
+    """(seconds from the stop to each client's re-attach, call kept)."""
+    with Topology() as topo:
+        node_a = start_node(topo, "node-a", SERVER_PORT)
+        start_node(topo, "node-b", SERVER_PORT + 1)
+        agent = topo.spawn_python(
+            topo.agent.ns, "agent", RUNNER,
+            "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+        )  # fmt: skip
+        agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+        visitor = topo.spawn_python(
+            topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
+        )
+        call = (agent, visitor)
+        for peer in call:
+            peer.expect(is_frame, 30.0, "first decoded frame")
+        time.sleep(rng.uniform(1.0, 3.0))
+        marks = [len(p.snapshot()) for p in call]
+        stopped_at = time.time()
+        if stop == "sigkill":
+            node_a.proc.kill()
+        else:
+            node_a.proc.terminate()
+        node_a.proc.wait(15)
+        back: list[float] = []
+        for peer, mark in zip(call, marks, strict=True):
+            event = peer.wait_for(reattached, 10.0, after=mark)
+            if event is not None:
+                back.append(float(event["t"]) - stopped_at)
+        media = all(p.wait_for(captured_after(stopped_at), 5.0) is not None for p in call)
+        ended = any(e.get("ev") == "ended" for p in call for e in p.snapshot())
+        return back, len(back) == 2 and media and not ended
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--stop", choices=["sigkill", "sigterm", "both"], default="both")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if not can_create_namespaces():
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    sweep_stale()
+    rng = random.Random(args.seed)
+    stops = ["sigkill", "sigterm"] if args.stop == "both" else [args.stop]
+    print("| node A stopped by | clients back on B: median | max | target | calls kept / total |")
+    print("|---|---|---|---|---|")
+    for stop in stops:
+        times: list[float] = []
+        kept = 0
+        for _ in range(args.runs):
+            back, ok = one_run(stop, rng)
+            times.extend(back)
+            kept += ok
+        median = f"{statistics.median(times):.2f} s" if times else "-"
+        worst = f"{max(times):.2f} s" if times else "-"
+        print(f"| {stop} | {median} | {worst} | ≤ {TARGET_S:.0f} s | {kept} / {args.runs} |")
+    print(f"\n({args.runs} runs each; both clients measured per run; 1 call per run; the")
+    print("runners' media shares the 2 cores with both nodes.)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

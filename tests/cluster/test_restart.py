@@ -1,0 +1,182 @@
+"""A call survives its signaling server: SIGKILL mid-call, a new server (no memory, the same
+call-ticket secret) on the same port, both parties re-attach their call with its ticket, and
+a link cut 10 s later still recovers through the new server (issue 13).
+
+Agent (AgentSession) and visitor (VisitorPeer) run as processes in their own namespaces
+(labnet/call_runner.py); the server in the hub.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from labnet.netns import (
+    AGENT_NAME,
+    AGENT_TOKEN,
+    SERVER_PORT,
+    JsonLines,
+    Side,
+    Topology,
+    captured_after,
+    healthz,
+    is_frame,
+    start_call,
+)
+from tests.net.support import (
+    RUNNER,
+    assert_media_back,
+    assert_one_dtls_handshake,
+    log_event,
+    matching,
+)
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+SECRET = "netns-call-ticket-secret-of-the-service"
+
+
+def start_server(topo: Topology, name: str, port: int = SERVER_PORT) -> JsonLines:
+    server = topo.spawn_python(
+        topo.hub, name, "softphone.signaling.server",
+        "--host", "0.0.0.0", "--port", str(port), "--node", name, "--log-level", "INFO",
+        env={
+            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
+            "SOFTPHONE_METRICS_TOKEN": "netns-metrics-token",
+            "SOFTPHONE_CALL_TICKET_SECRET": SECRET,
+        },
+    )  # fmt: skip
+    server.expect(lambda e: "listening on" in e.get("text", ""), 20.0, "listening banner")
+    return server
+
+
+def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
+    topo: Topology,
+) -> None:
+    old = start_server(topo, "server-old")
+    call = start_call(topo, RUNNER)
+    agent, _ = call
+    marks = [len(p.snapshot()) for p in call]
+
+    old.proc.kill()  # SIGKILL: no drain, no goodbye
+    killed_at = time.time()
+    old.proc.wait(5)
+    time.sleep(1.0)
+    start_server(topo, "server-new")
+    for peer, mark in zip(call, marks, strict=True):
+        peer.expect(log_event("call.reattached"), 10.0, "the call re-attached", after=mark)
+        assert not matching(peer, lambda e: e.get("ev") == "ended", mark), peer.name
+    back = [
+        matching(p, log_event("call.reattached"), m)[0]["t"] - killed_at
+        for p, m in zip(call, marks, strict=True)
+    ]
+    # Media never depended on the server: frames captured during the outage arrived.
+    for peer in call:
+        peer.expect(captured_after(killed_at + 0.5), 3.0, "media during the outage")
+    status = healthz(topo, topo.agent.ns, topo.agent.gateway)
+    assert status["calls"] == 1 and status["sessions"] == 2
+
+    # 10 s later a link cut: the restart offers go through the new server.
+    time.sleep(max(0.0, killed_at + 10.0 - time.time()))
+    mark = len(agent.snapshot())
+    cut_at = topo.cut(topo.agent)
+    time.sleep(4.0)
+    restored_at = topo.restore(topo.agent)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    assert not matching(agent, log_event("reconnect.exhausted"), mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
+    print(f"re-attached after the kill: {[round(b, 2) for b in back]} s; cut at {cut_at:.1f}")
+
+
+def urls(side: Side) -> str:
+    """Both nodes as ``side`` sees them, node A first."""
+    return ",".join(f"ws://{side.gateway}:{port}/ws" for port in (SERVER_PORT, SERVER_PORT + 1))
+
+
+@pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
+def test_clients_move_to_the_other_node_with_their_call(topo: Topology, stop: str) -> None:
+    """Two nodes; agent and visitor on node A; A is killed (or drained): both are back on
+    node B within 2 s, re-attached, media never stopped, and a later link cut recovers."""
+    node_a = start_server(topo, "node-a")
+    start_server(topo, "node-b", SERVER_PORT + 1)
+    agent = topo.spawn_python(
+        topo.agent.ns, "agent", RUNNER,
+        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+    )  # fmt: skip
+    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+    visitor = topo.spawn_python(
+        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
+    )
+    call = (agent, visitor)
+    for peer in call:
+        peer.expect(is_frame, 30.0, "first decoded frame")
+    marks = [len(p.snapshot()) for p in call]
+
+    stopped_at = time.time()
+    if stop == "sigkill":
+        node_a.proc.kill()
+    else:
+        node_a.proc.terminate()  # drain: notice, close 1012
+    node_a.proc.wait(15)
+    back = []
+    for peer, mark in zip(call, marks, strict=True):
+        event = peer.expect(log_event("call.reattached"), 10.0, "re-attached on B", after=mark)
+        back.append(event["t"] - stopped_at)
+    assert max(back) <= 2.0, back
+    for peer in call:
+        peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
+
+    mark = len(agent.snapshot())
+    topo.cut(topo.visitor)
+    time.sleep(3.0)
+    restored_at = topo.restore(topo.visitor)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
+    print(f"{stop}: both back on node B after {[round(b, 2) for b in back]} s")
+
+
+def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology) -> None:
+    """Deploy: node A drains and comes back, then node B: the call moves A → B → A and
+    a link cut afterwards still recovers."""
+    node_a = start_server(topo, "node-a")
+    node_b = start_server(topo, "node-b", SERVER_PORT + 1)
+    agent = topo.spawn_python(
+        topo.agent.ns, "agent", RUNNER,
+        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
+    )  # fmt: skip
+    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
+    visitor = topo.spawn_python(
+        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
+    )
+    call = (agent, visitor)
+    for peer in call:
+        peer.expect(is_frame, 30.0, "first decoded frame")
+    for node, name, port in (
+        (node_a, "node-a2", SERVER_PORT),
+        (node_b, "node-b2", SERVER_PORT + 1),
+    ):
+        marks = [len(p.snapshot()) for p in call]
+        stopped_at = time.time()
+        node.proc.terminate()
+        node.proc.wait(15)
+        for peer, mark in zip(call, marks, strict=True):
+            moved = peer.expect(log_event("call.reattached"), 10.0, "re-attached", after=mark)
+            assert moved["t"] - stopped_at <= 2.0, (name, peer.name)
+        for peer in call:
+            peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
+        start_server(topo, name, port)  # the new version of that node
+    mark = len(agent.snapshot())
+    topo.cut(topo.agent)
+    time.sleep(3.0)
+    restored_at = topo.restore(topo.agent)
+    assert_media_back(call, restored_at)
+    agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
