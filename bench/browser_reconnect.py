@@ -29,6 +29,11 @@ Scenarios (seconds; ``recovered`` = media flowed again at both ends afterwards):
 after the event when the agent sends the pattern; otherwise the first decoded frame (or
 audio packet) that ends a silence of at least 0.5 s after the event (getStats polled every
 50 ms, so those numbers carry up to 50 ms of polling delay).
+
+Video: the Python agent sends the product's default 640x360@30; browsers send their fake
+camera (Chromium 640x480, Firefox 640x480). Each fault waits a random delay first
+(``--seed`` repeats the sequence); the table shows valid/total runs and the target per row,
+and a run whose detection never happened counts as not recovered.
 """
 
 from __future__ import annotations
@@ -37,13 +42,14 @@ import argparse
 import contextlib
 import functools
 import itertools
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bench.reconnect import Outcome, Row, print_table
+from bench.reconnect import Outcome, Row, print_table, settle_phase
 from labnet.browsers import netns_call as nc
 from labnet.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
 
@@ -191,26 +197,33 @@ def both_back(call: Call, since: float, kind: str = "video") -> float | None:
     return max(arrivals) - since
 
 
-def settle(seconds: float = 2.0) -> None:
-    time.sleep(seconds)  # a steady call before the fault
+def settle(rng: random.Random) -> None:
+    """A steady call, then a random delay so the fault lands at any phase of the pollers."""
+    time.sleep(2.0)
+    settle_phase(rng)
 
 
-def detect_cut(topo: Topology, call: Call) -> dict[str, Outcome]:
-    settle()
+def detect_cut(topo: Topology, call: Call, rng: random.Random) -> dict[str, Outcome]:
+    settle(rng)
     cut_at = topo.cut(topo.visitor)
     shown = wait_for(lambda: call.visitor.reconnecting_since(cut_at), DETECT_TIMEOUT_S)
     agent_shown = wait_for(lambda: call.agent.reconnecting_since(cut_at), DETECT_TIMEOUT_S)
     restored_at = topo.restore(topo.visitor)
     back = both_back(call, restored_at)
-    recovered = back is not None
+    # A run whose detection never happened is a failure, whatever the media did after.
     return {
-        "detect_cut": Outcome(shown - cut_at if shown else None, recovered),
-        "agent_detect_cut": Outcome(agent_shown - cut_at if agent_shown else None, recovered),
+        "detect_cut": Outcome(
+            shown - cut_at if shown else None, back is not None and shown is not None
+        ),
+        "agent_detect_cut": Outcome(
+            agent_shown - cut_at if agent_shown else None,
+            back is not None and agent_shown is not None,
+        ),
     }
 
 
-def address_switch(topo: Topology, call: Call) -> dict[str, Outcome]:
-    settle()
+def address_switch(topo: Topology, call: Call, rng: random.Random) -> dict[str, Outcome]:
+    settle(rng)
     _, switched_at = topo.switch_address(topo.visitor, "198.18.2.3")
     video = both_back(call, switched_at, "video")
     audio = both_back(call, switched_at, "audio")
@@ -220,8 +233,8 @@ def address_switch(topo: Topology, call: Call) -> dict[str, Outcome]:
     }
 
 
-def restore_after_5s(topo: Topology, call: Call) -> dict[str, Outcome]:
-    settle()
+def restore_after_5s(topo: Topology, call: Call, rng: random.Random) -> dict[str, Outcome]:
+    settle(rng)
     topo.cut(topo.visitor)
     time.sleep(5.0)
     restored_at = topo.restore(topo.visitor)
@@ -234,8 +247,8 @@ def longest_gap(times: list[float], start: float, end: float) -> float:
     return max(b - a for a, b in itertools.pairwise(points))
 
 
-def healthy_restart_gap(topo: Topology, call: Call) -> dict[str, Outcome]:
-    settle()
+def healthy_restart_gap(topo: Topology, call: Call, rng: random.Random) -> dict[str, Outcome]:
+    settle(rng)
     restart_at = time.time()
     call.restart()
     time.sleep(3.0)
@@ -246,7 +259,7 @@ def healthy_restart_gap(topo: Topology, call: Call) -> dict[str, Outcome]:
     return {"healthy_restart_gap": Outcome(gap, flowing)}
 
 
-Scenario = Callable[[Topology, Call], dict[str, Outcome]]
+Scenario = Callable[[Topology, Call, random.Random], dict[str, Outcome]]
 SETUPS: dict[str, Setup] = {
     "py-agent": py_agent,
     "chromium-agent": browser_agent,
@@ -275,17 +288,19 @@ def fresh_call(setup: Setup, pw: Playwright) -> Iterator[tuple[Topology, Call]]:
                 nc.kill_namespace_processes(ns)
 
 
-def run_rows(setup_name: str, scenario: str, runs: int, pw: Playwright) -> list[Row]:
+def run_rows(
+    setup_name: str, scenario: str, runs: int, pw: Playwright, rng: random.Random
+) -> list[Row]:
     rows: dict[str, Row] = {}
     for index in range(runs):
         try:
             with fresh_call(SETUPS[setup_name], pw) as (topo, call):
-                outcomes = SCENARIOS[scenario](topo, call)
+                outcomes = SCENARIOS[scenario](topo, call, rng)
         except AssertionError as exc:  # the call could not even start
             print(f"{setup_name} {scenario} run {index + 1}: {exc}", file=sys.stderr)
             outcomes = {scenario: Outcome(None, False)}
         for name, outcome in outcomes.items():
-            rows.setdefault(name, Row(f"{setup_name} {name}")).outcomes.append(outcome)
+            rows.setdefault(name, Row(name, setup=setup_name)).outcomes.append(outcome)
         print(f"{setup_name} {scenario} run {index + 1}: {outcomes}", file=sys.stderr, flush=True)
     return list(rows.values())
 
@@ -295,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=list(SETUPS))
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument("--seed", type=int, default=None, help="repeat a fault-phase sequence")
     args = parser.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    rng = random.Random(seed)
     if not can_create_namespaces():
         parser.error("needs root and a working `ip netns`")
     from playwright.sync_api import sync_playwright
@@ -305,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     with sync_playwright() as pw:
         for setup_name in args.setups:
             for scenario in args.scenarios:
-                rows += run_rows(setup_name, scenario, args.runs, pw)
+                rows += run_rows(setup_name, scenario, args.runs, pw, rng)
+    print(f"fault phases seed {seed}\n")
     print_table(rows)
     return 0
 

@@ -83,6 +83,7 @@ class Outcome:
 class Row:
     scenario: str
     outcomes: list[Outcome] = field(default_factory=list)
+    setup: str = ""  # which stack ran it, for benches that compare several
 
     def format(self) -> str:
         values = [o.seconds for o in self.outcomes if o.seconds is not None]
@@ -93,7 +94,7 @@ class Row:
             else ["n/a"] * 3
         )
         cells = [
-            self.scenario,
+            f"{self.setup} {self.scenario}" if self.setup else self.scenario,
             f"{len(values)}/{len(self.outcomes)}",
             *stats,
             f"{recovered}/{len(self.outcomes)}",

@@ -1,5 +1,5 @@
 """The history list in the agent UI: rows from the store, live search, export via a
-non-blocking file dialog (QT_NOTES.md: never exec())."""
+non-blocking file dialog (docs/qt-notes.md: never exec())."""
 
 from __future__ import annotations
 
