@@ -31,7 +31,7 @@ audio packet) that ends a silence of at least 0.5 s after the event (getStats po
 50 ms, so those numbers carry up to 50 ms of polling delay).
 
 Video: the Python agent sends the product's default 640x360@30; browsers send their fake
-camera (Chromium 640x480, Firefox 640x480). Each fault waits a random delay first
+camera at its default size. Each fault waits a random delay first
 (``--seed`` repeats the sequence); the table shows valid/total runs and the target per row,
 and a run whose detection never happened counts as not recovered.
 """
