@@ -147,6 +147,10 @@ class Switchboard:
             self._agents[agent] = time.monotonic()
         self._dispatch()
 
+    def is_available(self, agent: Session) -> bool:
+        """Signed in and not away (busy or wrapping up or not)."""
+        return self._agents.get(agent) is not None
+
     def _start_wrap_up(self, agent: Session, call: Call) -> None:
         seconds = self.config.wrap_up_s
         loop = asyncio.get_running_loop()
