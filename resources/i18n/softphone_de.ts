@@ -32,6 +32,10 @@
         <translation>Nachbearbeitung</translation>
     </message>
     <message>
+        <source>Calls ring again when you click Ready or the time is up.</source>
+        <translation>Anrufe klingeln wieder, sobald Sie auf „Bereit“ klicken oder die Zeit abgelaufen ist.</translation>
+    </message>
+    <message>
         <source>&amp;Notes for this call</source>
         <translation>&amp;Notizen zu diesem Anruf</translation>
     </message>

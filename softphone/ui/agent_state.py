@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from softphone.ui.a11y import announce, describe, shortcut_text
 from softphone.ui.i18n import translate
@@ -44,6 +44,7 @@ class WrapUpPanel(QFrame):
     """Shown after a call while the server holds rings; Ready (or the time) ends it."""
 
     ready_requested = Signal(str, str)  # call_id, notes
+    finished = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,11 +52,19 @@ class WrapUpPanel(QFrame):
         self._deadline = 0.0
         self.setObjectName("wrapUp")
         self.setAccessibleName(translate("AgentState", "After-call work"))
+        self.setMaximumWidth(560)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
         self.title = QLabel()
-        self.title.setObjectName("wrapUpTitle")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setObjectName("idleTitle")  # it takes the idle page's place, and look
+        hint = QLabel(
+            translate("AgentState", "Calls ring again when you click Ready or the time is up.")
+        )
+        hint.setObjectName("idleHint")
+        hint.setWordWrap(True)
+        for label in (self.title, hint):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         notes_label = QLabel(translate("AgentState", "&Notes for this call"))
         self.notes = QPlainTextEdit()
         self.notes.setObjectName("wrapUpNotes")
@@ -80,8 +89,13 @@ class WrapUpPanel(QFrame):
             )
         )
         self.ready_button.clicked.connect(self._ready)
-        for widget in (self.title, notes_label, self.notes, self.ready_button):
+        layout.addWidget(self.title)
+        layout.addWidget(hint)
+        layout.addSpacing(10)
+        for widget in (notes_label, self.notes):
             layout.addWidget(widget)
+        layout.addWidget(self.ready_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.ready_button.setMinimumWidth(180)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update)
@@ -101,6 +115,7 @@ class WrapUpPanel(QFrame):
         self._tick.stop()
         self.call_id = None
         self.hide()
+        self.finished.emit()
 
     def notes_text(self) -> str:
         return self.notes.toPlainText().strip()  # the history clips what is too long

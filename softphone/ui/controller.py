@@ -77,7 +77,7 @@ class AgentController(QObject):
         # After the presenters: a caller still waiting is shown once the call's end is.
         self.bridge.call_status.connect(self._on_call_status)
         self.bridge.signaling_state.connect(self._on_signaling_state)
-        self.bridge.wrap_up.connect(window.wrap_up.start)
+        self.bridge.wrap_up.connect(window.show_wrap_up)
         self.bridge.queue.connect(window.show_queue)
         self.bridge.bind(session)
         # The window outlives this controller (a new sign-in makes a new one): keep the

@@ -206,6 +206,8 @@ class MainWindow(QMainWindow):
             label.setMinimumWidth(460)
         self.wrap_up = WrapUpPanel()
         self.wrap_up.setMinimumWidth(460)
+        self.wrap_up.finished.connect(self._show_idle_art)
+        self._idle_art = (art, self.idle_label, self.idle_hint)
         layout.addWidget(art)
         layout.addWidget(self.idle_label)
         layout.addWidget(self.idle_hint)
@@ -305,6 +307,16 @@ class MainWindow(QMainWindow):
             )
         self.idle_label.setText(title)
         self.idle_hint.setText(hint)
+
+    @gui_thread_only
+    def show_wrap_up(self, call_id: str, seconds: float) -> None:
+        """After-call work in place of the idle page's picture and text."""
+        self._show_idle_art(visible=False)
+        self.wrap_up.start(call_id, seconds)
+
+    def _show_idle_art(self, visible: bool = True) -> None:
+        for widget in self._idle_art:
+            widget.setVisible(visible)
 
     @gui_thread_only
     def show_queue(self, waiting: int, longest_s: float) -> None:
