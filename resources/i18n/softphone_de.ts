@@ -1212,6 +1212,10 @@
         <translation>Im Gespräch</translation>
     </message>
     <message>
+        <source>After-call work</source>
+        <translation>Nachbearbeitung</translation>
+    </message>
+    <message>
         <source>Available</source>
         <translation>Verfügbar</translation>
     </message>

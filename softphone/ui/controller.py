@@ -77,7 +77,7 @@ class AgentController(QObject):
         # After the presenters: a caller still waiting is shown once the call's end is.
         self.bridge.call_status.connect(self._on_call_status)
         self.bridge.signaling_state.connect(self._on_signaling_state)
-        self.bridge.wrap_up.connect(window.show_wrap_up)
+        self.bridge.wrap_up.connect(self._on_wrap_up)
         self.bridge.queue.connect(window.show_queue)
         self.bridge.bind(session)
         # The window outlives this controller (a new sign-in makes a new one): keep the
@@ -91,6 +91,7 @@ class AgentController(QObject):
             (window.camera_toggled, session.set_camera_enabled),
             (window.diagnostics_requested, self.open_diagnostics),
             (window.wrap_up.ready_requested, self.ready),
+            (window.wrap_up.finished, self._update_agent_state),
         ]
         if tray is not None:
             self._window_links.append((tray.availability_requested, self.request_availability))
@@ -191,6 +192,11 @@ class AgentController(QObject):
                 )
             )
 
+    @gui_thread_only
+    def _on_wrap_up(self, call_id: str, seconds: float) -> None:
+        self.window.show_wrap_up(call_id, seconds)
+        self._update_agent_state()
+
     def _call_over(self) -> None:
         self.call = None
         self.window.show_idle()
@@ -200,7 +206,12 @@ class AgentController(QObject):
     # --- helpers --------------------------------------------------------------------------
 
     def _update_agent_state(self) -> None:
-        text = agent_state_text(self.signed_in, self.available, self.call is not None)
+        text = agent_state_text(
+            self.signed_in,
+            self.available,
+            self.call is not None,
+            wrapping_up=self.window.wrap_up.call_id is not None,
+        )
         self.window.set_agent_state(text)
         self.window.set_available(self.available, enabled=self.signed_in)
         if self.tray is not None:

@@ -143,7 +143,8 @@ def test_ring_accept_live_call_and_hang_up_on_both_sides(
     assert summary.video_frames > 0
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=5000)
     assert window.call_status.text() == "Call ended"
-    assert window.windowTitle() == "Softphone — Available"
+    qtbot.waitUntil(window.wrap_up.isVisible, timeout=5000)  # the server's default wrap-up
+    assert window.windowTitle() == "Softphone — After-call work"
 
 
 def test_a_call_the_visitor_ends_lands_in_the_call_history(
