@@ -37,8 +37,10 @@ from softphone.signaling.protocol import (
     HangupReason,
     Message,
     Presence,
+    Queue,
     Ring,
     RingTimeout,
+    WrapUp,
 )
 from softphone.tasks import BackgroundTasks
 
@@ -85,6 +87,10 @@ class AgentSession:
         self.call_ended: Signal[[str]] = Signal("agent.call_ended")
         self.reconnect_progress: Signal[[int, int]] = Signal("agent.reconnect_progress")
         self.reconnected: Signal[[int, float]] = Signal("agent.reconnected")
+        # After a call: the server holds rings for this long (call id, seconds), see ready().
+        self.wrap_up: Signal[[str, float]] = Signal("agent.wrap_up")
+        # The waiting line as the server tells it: visitors waiting, longest wait in seconds.
+        self.queue: Signal[[int, float]] = Signal("agent.queue")
         self.client = SignalingClient(
             config.server_url, "agent", token=config.token, name=config.name
         )
@@ -94,6 +100,8 @@ class AgentSession:
         self.muted = False
         self.camera_enabled = True
         self.available = False
+        self.away_reason: str | None = None
+        self._presence_said = False  # said at least once: say it again on a new session
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks("agent")
@@ -127,9 +135,14 @@ class AgentSession:
             # gather, not suppress(CancelledError): a cancel of stop() itself must propagate.
             await asyncio.gather(worker, return_exceptions=True)
 
-    async def set_available(self, available: bool) -> None:
-        self.available = available
-        await self.client.send(Presence(status="available" if available else "away"))
+    async def set_available(self, available: bool, reason: str | None = None) -> None:
+        """Available, or away with an optional reason (the server never rings an away
+        agent). Available while wrapping up is "Ready": the server ends the wrap-up."""
+        self.available, self._presence_said = available, True
+        self.away_reason = None if available else reason
+        await self.client.send(
+            Presence(status="available" if available else "away", reason=self.away_reason)
+        )
 
     # --- calls ----------------------------------------------------------------------------
 
@@ -222,7 +235,7 @@ class AgentSession:
         """The server forgot our session (a restart, another node, resume refused): its
         rings are gone there, so they end here too. The call is not: its media never went
         through the server, so it re-attaches on the new session with its ticket. Presence
-        is announced again; the status bar says what happened."""
+        (away too, with its reason) is announced again; the status bar says what happened."""
         log.warning("agent.session_lost", extra={"ringing": len(self.ringing)})
         ringing, self.ringing = self.ringing, {}
         for call_id in ringing:
@@ -231,8 +244,9 @@ class AgentSession:
             self._tasks.spawn(self._reattach(self.call), "agent-reattach")
         elif ringing:
             self.media_notice.emit("The signaling server restarted: ringing calls were withdrawn.")
-        if self.available:
-            self._tasks.spawn(self.set_available(True), "agent-presence")
+        if self._presence_said:
+            presence = self.set_available(self.available, self.away_reason)
+            self._tasks.spawn(presence, "agent-presence")
 
     async def _reattach(self, call: SignaledCall) -> None:
         if await call.reattach():
@@ -264,6 +278,10 @@ class AgentSession:
                 self.call_cancelled.emit(msg.call_id, msg.reason)
             elif self.call is not None and msg.call_id == self.call.call_id:
                 await self._end_call(msg.reason, notify_peer=False)
+        elif isinstance(msg, WrapUp):
+            self.wrap_up.emit(msg.call_id, msg.seconds)
+        elif isinstance(msg, Queue):
+            self.queue.emit(msg.waiting, msg.longest_wait_s)
         elif isinstance(msg, CallTicketMsg):
             if self.call is not None and msg.call_id == self.call.call_id:
                 self.call.ticket = msg.ticket

@@ -272,6 +272,43 @@ async def test_a_lost_session_clears_stale_rings_and_says_why() -> None:
         await asyncio.wait_for(second_run, 10)
 
 
+async def test_away_with_a_reason_is_announced_again_on_a_fresh_session() -> None:
+    """Away must survive the server forgetting us: a fresh session starts available."""
+    async with signed_in_agent() as setup:
+        await setup.agent.set_available(False, "lunch")
+        session = setup.server.sessions.find_agent("Alice")
+        assert session is not None
+        await wait_until(lambda: not setup.server.switchboard.is_available(session))
+        setup.server.sessions.expire(session)
+        await wait_until(lambda: setup.server.sessions.find_agent("Alice") not in (None, session))
+        summary = await asyncio.wait_for(setup.visitor().run(), 10)
+        assert summary.ended_reason == "no-agent-available"
+        assert setup.events.rings.empty()
+
+
+async def test_wrap_up_and_the_line_reach_the_session_and_ready_ends_the_wrap_up() -> None:
+    async with signed_in_agent() as setup:
+        wraps: list[tuple[str, float]] = []
+        lines: list[tuple[int, float]] = []
+        setup.agent.wrap_up.connect(lambda call_id, s: wraps.append((call_id, s)))
+        setup.agent.queue.connect(lambda waiting, longest: lines.append((waiting, longest)))
+        visitor = setup.visitor()
+        run = await connect_call(setup, visitor)
+        call_id = setup.agent.call.call_id if setup.agent.call else ""
+        await setup.agent.hangup()
+        await asyncio.wait_for(run, 10)
+        await wait_until(lambda: wraps == [(call_id, 30.0)])  # the server's default
+        second = setup.visitor()
+        waiting = asyncio.create_task(second.run())
+        await wait_until(lambda: bool(lines) and lines[-1][0] == 1)
+        await asyncio.sleep(0.3)
+        assert setup.events.rings.empty()  # in wrap-up: not rung
+        await setup.agent.set_available(True)  # Ready
+        ring = await asyncio.wait_for(setup.events.rings.get(), 10)
+        await setup.agent.decline(ring.call_id)
+        await asyncio.wait_for(waiting, 10)
+
+
 async def test_a_call_survives_a_server_that_forgot_it_and_recovers_through_the_new_one() -> None:
     """The server goes (a crash, a deploy) and a new one with no memory takes its port:
     the call goes on, both parties re-attach it with their tickets, an ICE restart works

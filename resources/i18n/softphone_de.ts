@@ -2,6 +2,73 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de">
 <context>
+    <name>AgentState</name>
+    <message>
+        <source>Nobody waiting</source>
+        <translation>Niemand wartet</translation>
+    </message>
+    <message>
+        <source>{count} waiting · longest {wait}</source>
+        <translation>{count} warten · am längsten {wait}</translation>
+    </message>
+    <message>
+        <source>Break</source>
+        <translation>Pause</translation>
+    </message>
+    <message>
+        <source>Lunch</source>
+        <translation>Mittagspause</translation>
+    </message>
+    <message>
+        <source>Meeting</source>
+        <translation>Besprechung</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>Schulung</translation>
+    </message>
+    <message>
+        <source>After-call work</source>
+        <translation>Nachbearbeitung</translation>
+    </message>
+    <message>
+        <source>Calls ring again when you click Ready or the time is up.</source>
+        <translation>Anrufe klingeln wieder, sobald Sie auf „Bereit“ klicken oder die Zeit abgelaufen ist.</translation>
+    </message>
+    <message>
+        <source>&amp;Notes for this call</source>
+        <translation>&amp;Notizen zu diesem Anruf</translation>
+    </message>
+    <message>
+        <source>What was the call about?</source>
+        <translation>Worum ging es im Anruf?</translation>
+    </message>
+    <message>
+        <source>Notes for this call</source>
+        <translation>Notizen zu diesem Anruf</translation>
+    </message>
+    <message>
+        <source>Saved in the call history when you click Ready</source>
+        <translation>Werden beim Klick auf „Bereit“ im Anrufverlauf gespeichert</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>Bereit</translation>
+    </message>
+    <message>
+        <source>Save the notes and take calls again</source>
+        <translation>Notizen speichern und wieder Anrufe annehmen</translation>
+    </message>
+    <message>
+        <source>Save the notes and take calls again ({shortcut})</source>
+        <translation>Notizen speichern und wieder Anrufe annehmen ({shortcut})</translation>
+    </message>
+    <message>
+        <source>Wrap-up {time}</source>
+        <translation>Nachbearbeitung {time}</translation>
+    </message>
+</context>
+<context>
     <name>App</name>
     <message>
         <source>Running in the tray; calls will ring here.</source>
@@ -146,6 +213,10 @@
     <message>
         <source>Could not change availability: {error}</source>
         <translation>Verfügbarkeit konnte nicht geändert werden: {error}</translation>
+    </message>
+    <message>
+        <source>The notes could not be saved.</source>
+        <translation>Die Notizen konnten nicht gespeichert werden.</translation>
     </message>
     <message>
         <source>Could not take the call: {error}</source>
@@ -449,6 +520,22 @@
 </context>
 <context>
     <name>MainWindow</name>
+    <message>
+        <source>Why you go away; the server records it</source>
+        <translation>Warum Sie abwesend sind; der Server vermerkt es</translation>
+    </message>
+    <message>
+        <source>Away reason</source>
+        <translation>Abwesenheitsgrund</translation>
+    </message>
+    <message>
+        <source>Waiting line</source>
+        <translation>Warteschlange</translation>
+    </message>
+    <message>
+        <source>Visitors waiting for an agent, and the longest wait</source>
+        <translation>Wartende Besucher und die längste Wartezeit</translation>
+    </message>
     <message>
         <source>Diagnostics</source>
         <translation>Diagnose</translation>
@@ -1123,6 +1210,10 @@
     <message>
         <source>In a call</source>
         <translation>Im Gespräch</translation>
+    </message>
+    <message>
+        <source>After-call work</source>
+        <translation>Nachbearbeitung</translation>
     </message>
     <message>
         <source>Available</source>

@@ -96,6 +96,7 @@ class ServerConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     ring_timeout: float = 30.0
+    wrap_up_s: float = 30.0  # after-call work: an agent is not rung this long (0: off)
     resume_grace: float = 30.0
     resume_queue: int = 256  # held for a dropped socket (overflow loses the session) and
     # kept as sent for replay on resume (a socket may die before the server notices)

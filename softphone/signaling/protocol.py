@@ -27,6 +27,9 @@ Flow (client = agent app or visitor peer):
     C: reattach{ticket}             S: reattached{call_id, peer_present} (the call is relayed
                                     again; what is sent before the peer is back waits for it)
     at call end, each party:  C: call_report{call_id, episodes[]}  (logged, counted)
+    at call end, the agent:   S: wrap_up{call_id, seconds}: not rung until the time is up
+                              or it sends presence{available} ("Ready"); 0 s: no wrap-up
+    agent: presence{status: available | away, reason?}  (away agents are never rung)
     server shutting down:     S: notice{code: "server_draining"}, socket closed 1012:
                               reconnect (another node, or this one once it is back)
 
@@ -177,9 +180,20 @@ class Pong(_Base, tag="pong"):
 
 
 class Presence(_Base, tag="presence"):
-    """Agent only: ``available`` agents (the state after sign-in) are offered calls."""
+    """Agent only: ``available`` agents (the state after sign-in) are offered calls, ``away``
+    ones never (``reason`` is the agent's own word for it, logged). ``available`` during
+    wrap-up is "Ready": it ends the wrap-up at once."""
 
     status: Literal["available", "away"]
+    reason: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class WrapUp(_Base, tag="wrap_up"):
+    """To the agent when its call has ended: after-call work, no ring for ``seconds``
+    (``wrap_up_s``) unless the agent says ``presence{available}`` sooner."""
+
+    call_id: CallId
+    seconds: float
 
 
 # --- call setup ------------------------------------------------------------------------
@@ -393,6 +407,7 @@ Message = (
     | Reattached
     | Notice
     | CallReport
+    | WrapUp
     | Error
 )
 RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
@@ -409,6 +424,7 @@ SERVER_ONLY: Final = (
     CallTicketMsg,
     Reattached,
     Notice,
+    WrapUp,
     Error,
 )
 

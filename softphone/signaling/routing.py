@@ -3,7 +3,9 @@
 The switchboard owns who is available and who is in which call: sessions only carry
 messages. Visitors wait in one first-come line (``queued`` tells each its place); an agent
 rings for one visitor at a time, longest-idle agent first; a caller whose socket is gone
-stops ringing at once (an unanswered call gets no grace). Each door has a limit: call
+stops ringing at once (an unanswered call gets no grace). An away agent never rings; one
+whose call just ended is in wrap-up (after-call work) for ``wrap_up_s`` or until it says
+it is ready, and does not ring either. Each door has a limit: call
 requests per minute and waiting calls per address and per site, and the line's length.
 
 A live call survives a server that forgot it: each party holds a signed ticket (issued
@@ -49,6 +51,7 @@ from softphone.signaling.protocol import (
     Ringing,
     RingTimeout,
     VisitorInfo,
+    WrapUp,
 )
 from softphone.signaling.sessions import Session
 from softphone.signaling.superseded import drop_superseded, replay_key
@@ -112,6 +115,7 @@ class Switchboard:
         self.waiting: list[Call] = []  # first come, first served
         self._call_of: dict[Session, Call] = {}
         self._agents: dict[Session, float | None] = {}  # signed-in agent -> idle since (None: away)
+        self._wrapping: dict[Session, asyncio.TimerHandle] = {}  # agent -> end of its wrap-up
         self._calls_per_ip = RateWindow(config.calls_per_minute_per_ip)
         self._calls_per_site = RateWindow(config.calls_per_minute_per_site)
         self._queue_told: tuple[int, int] = (0, 0)  # what agents last heard: waiting, longest
@@ -129,16 +133,38 @@ class Switchboard:
         if waiting and agent not in self._call_of:  # the line as it stands, not only news
             agent.deliver(Queue(waiting=waiting, longest_wait_s=float(longest)))
 
-    def set_presence(self, agent: Session, available: bool) -> None:
+    def set_presence(self, agent: Session, available: bool, reason: str | None = None) -> None:
+        """Away, or available again; available during wrap-up is "Ready" and ends it."""
+        log.info(
+            "signaling.presence",
+            extra={"agent": agent.name, "available": available, "reason": reason},
+        )
+        self._end_wrap_up(agent)
         if not available:
             self._agents[agent] = None
-        elif self._agents.get(agent) is None:
+            return
+        if self._agents.get(agent) is None:
             self._agents[agent] = time.monotonic()
-            self._dispatch()
+        self._dispatch()
 
     def is_available(self, agent: Session) -> bool:
-        """Signed in and not away (busy or not)."""
+        """Signed in and not away (busy or wrapping up or not)."""
         return self._agents.get(agent) is not None
+
+    def _start_wrap_up(self, agent: Session, call: Call) -> None:
+        seconds = self.config.wrap_up_s
+        loop = asyncio.get_running_loop()
+        self._wrapping[agent] = loop.call_later(seconds, self._wrap_up_over, agent)
+        agent.deliver(WrapUp(call_id=call.id, seconds=seconds))
+
+    def _wrap_up_over(self, agent: Session) -> None:
+        if self._wrapping.pop(agent, None) is not None:
+            self._dispatch()
+
+    def _end_wrap_up(self, agent: Session) -> None:
+        timer = self._wrapping.pop(agent, None)
+        if timer is not None:
+            timer.cancel()
 
     def agent_in_live_call(self, agent: Session) -> bool:
         call = self._call_of.get(agent)
@@ -164,6 +190,7 @@ class Switchboard:
     def session_gone(self, session: Session) -> None:
         """Grace expired (or the session was replaced): the other party learns ``peer-lost``."""
         self._agents.pop(session, None)
+        self._end_wrap_up(session)
         call = self._call_of.get(session)
         if call is not None:
             if call.state == "ringing" and session is call.agent:
@@ -217,7 +244,8 @@ class Switchboard:
                 call.caller.deliver(NoAgent(call_id=call.id, reason=reason))
                 self._forget(call)
                 continue
-            free = [a for a in candidates if a not in self._call_of]
+            # An agent in wrap-up will take calls soon: the call waits for it.
+            free = [a for a in candidates if a not in self._call_of and a not in self._wrapping]
             if free:
                 self._ring(call, min(free, key=lambda a: self._agents[a] or now))
         for place, call in enumerate(self.waiting, 1):
@@ -458,6 +486,8 @@ class Switchboard:
             self._call_of.pop(agent, None)
             if call.state == "live" and self._agents.get(agent) is not None:
                 self._agents[agent] = time.monotonic()  # idle from now on
+                if self.config.wrap_up_s > 0:
+                    self._start_wrap_up(agent, call)
         self._forget(call)
         log.info("signaling.call_ended", extra={"call_id": call.id, "reason": reason})
         self._dispatch()  # the agent is free, the line may have moved
@@ -480,6 +510,8 @@ class Switchboard:
     def close_all(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        for wrap_up in self._wrapping.values():
+            wrap_up.cancel()
         for call in self.calls.values():
             for timer in (call.ring_timer, call.rejoin_timer):
                 if timer is not None:

@@ -466,7 +466,7 @@ class SignalingServer:
             elif isinstance(msg, Decline):
                 board.decline(session, msg.call_id)
             elif isinstance(msg, Presence):
-                board.set_presence(session, msg.status == "available")
+                board.set_presence(session, msg.status == "available", msg.reason)
 
     def _call_report(self, session: Session, report: CallReport) -> None:
         """A party's reconnect episodes at call end: logged per call, counted per node."""

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject
 
 from softphone.agent import CallInfo
 from softphone.call.state import CallState, CallStatus
+from softphone.history import CallHistory
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.call_session import CallSession
 from softphone.ui.diagnostics import DiagnosticsDialog
@@ -42,12 +43,14 @@ class AgentController(QObject):
         ringer: Ringer | None = None,
         speaker: OutputChoice | None = None,
         log_dir: Path | None = None,
+        history: CallHistory | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.window = window
         self.session = session
         self.tray = tray
+        self.history = history  # where wrap-up notes go
         self.signed_in = False
         self.available = False
         self.call: CallInfo | None = None  # the call the agent took, until it ends
@@ -74,6 +77,8 @@ class AgentController(QObject):
         # After the presenters: a caller still waiting is shown once the call's end is.
         self.bridge.call_status.connect(self._on_call_status)
         self.bridge.signaling_state.connect(self._on_signaling_state)
+        self.bridge.wrap_up.connect(self._on_wrap_up)
+        self.bridge.queue.connect(window.show_queue)
         self.bridge.bind(session)
         # The window outlives this controller (a new sign-in makes a new one): keep the
         # connections to undo them in close().
@@ -85,6 +90,8 @@ class AgentController(QObject):
             (window.mute_toggled, session.set_muted),
             (window.camera_toggled, session.set_camera_enabled),
             (window.diagnostics_requested, self.open_diagnostics),
+            (window.wrap_up.ready_requested, self.ready),
+            (window.wrap_up.finished, self._update_agent_state),
         ]
         if tray is not None:
             self._window_links.append((tray.availability_requested, self.request_availability))
@@ -99,8 +106,12 @@ class AgentController(QObject):
         self.tasks.spawn(self.set_available(available), "availability")
 
     async def set_available(self, available: bool) -> None:
+        """Available, or away with the reason chosen in the header; either ends a wrap-up
+        (its notes are kept)."""
+        self._save_wrap_up_notes()
+        reason = None if available else self.window.away_reason.currentData()
         try:
-            await self.session.set_available(available)
+            await self.session.set_available(available, reason)
         except Exception as exc:  # shown here, so not a task failure
             log.warning("ui.availability_failed", extra={"error": str(exc)})
             self.window.show_notice(
@@ -110,6 +121,24 @@ class AgentController(QObject):
         self.available = available
         log.info("ui.availability", extra={"available": available})
         self._update_agent_state()
+
+    def ready(self, call_id: str, notes: str) -> None:
+        """Wrap-up done: the notes go to the call's history row, calls ring again (unless
+        the agent is away: then the server already stopped the wrap-up)."""
+        self._save_notes(call_id, notes)
+        if self.available:
+            self.request_availability(True)
+
+    def _save_wrap_up_notes(self) -> None:
+        panel = self.window.wrap_up
+        if panel.call_id is not None:
+            call_id, notes = panel.call_id, panel.notes_text()
+            panel.finish()
+            self._save_notes(call_id, notes)
+
+    def _save_notes(self, call_id: str, notes: str) -> None:
+        if notes and self.history is not None and not self.history.set_notes(call_id, notes):
+            self.window.show_notice(translate("Controller", "The notes could not be saved."))
 
     def accept(self, call_id: str) -> None:
         info = self.session.ringing.get(call_id)
@@ -163,6 +192,11 @@ class AgentController(QObject):
                 )
             )
 
+    @gui_thread_only
+    def _on_wrap_up(self, call_id: str, seconds: float) -> None:
+        self.window.show_wrap_up(call_id, seconds)
+        self._update_agent_state()
+
     def _call_over(self) -> None:
         self.call = None
         self.window.show_idle()
@@ -172,7 +206,12 @@ class AgentController(QObject):
     # --- helpers --------------------------------------------------------------------------
 
     def _update_agent_state(self) -> None:
-        text = agent_state_text(self.signed_in, self.available, self.call is not None)
+        text = agent_state_text(
+            self.signed_in,
+            self.available,
+            self.call is not None,
+            wrapping_up=self.window.wrap_up.call_id is not None,
+        )
         self.window.set_agent_state(text)
         self.window.set_available(self.available, enabled=self.signed_in)
         if self.tray is not None:

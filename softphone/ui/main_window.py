@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from softphone.call.state import CallStatus
 from softphone.ui.a11y import announce, describe, shortcut_text
+from softphone.ui.agent_state import READY_SHORTCUT, WrapUpPanel, away_reasons, queue_text
 from softphone.ui.call_view import CAMERA_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT, CallView
 from softphone.ui.i18n import translate
 from softphone.ui.incoming_call import ACCEPT_SHORTCUT, DECLINE_SHORTCUT, IncomingCallPanel
@@ -124,6 +126,20 @@ class MainWindow(QMainWindow):
         self.availability_button.clicked.connect(
             lambda: self.availability_requested.emit(not self.available)
         )
+        self.away_reason = QComboBox()
+        self.away_reason.setObjectName("awayReason")
+        for value, text in away_reasons():
+            self.away_reason.addItem(text, value)
+        reason_hint = translate("MainWindow", "Why you go away; the server records it")
+        self.away_reason.setToolTip(reason_hint)
+        describe(self.away_reason, translate("MainWindow", "Away reason"), reason_hint)
+        self.queue_label = QLabel(queue_text(0, 0))
+        self.queue_label.setObjectName("queueStatus")
+        describe(
+            self.queue_label,
+            translate("MainWindow", "Waiting line"),
+            translate("MainWindow", "Visitors waiting for an agent, and the longest wait"),
+        )
         self.diagnostics_button = self._tool_button(
             "diagnostics",
             translate("MainWindow", "Diagnostics"),
@@ -150,6 +166,9 @@ class MainWindow(QMainWindow):
         layout.addSpacing(14)
         layout.addWidget(self.agent_label)
         layout.addStretch()
+        layout.addWidget(self.queue_label)
+        layout.addSpacing(10)
+        layout.addWidget(self.away_reason)
         layout.addWidget(self.availability_button)
         layout.addSpacing(6)
         layout.addWidget(self.history_button)
@@ -185,14 +204,20 @@ class MainWindow(QMainWindow):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setWordWrap(True)
             label.setMinimumWidth(460)
+        self.wrap_up = WrapUpPanel()
+        self.wrap_up.setMinimumWidth(460)
+        self.wrap_up.finished.connect(self._show_idle_art)
+        self._idle_art = (art, self.idle_label, self.idle_hint)
         layout.addWidget(art)
         layout.addWidget(self.idle_label)
         layout.addWidget(self.idle_hint)
+        layout.addWidget(self.wrap_up)
         return page
 
     def _setup_shortcuts(self) -> None:
         bindings = [
             (AVAILABILITY_SHORTCUT, self.availability_button.click),
+            (READY_SHORTCUT, self.wrap_up.ready_button.click),
             (DIAGNOSTICS_SHORTCUT, self.diagnostics_button.click),
             (HISTORY_SHORTCUT, self.history_button.click),
             (SETTINGS_SHORTCUT, self.settings_button.click),
@@ -282,6 +307,20 @@ class MainWindow(QMainWindow):
             )
         self.idle_label.setText(title)
         self.idle_hint.setText(hint)
+
+    @gui_thread_only
+    def show_wrap_up(self, call_id: str, seconds: float) -> None:
+        """After-call work in place of the idle page's picture and text."""
+        self._show_idle_art(visible=False)
+        self.wrap_up.start(call_id, seconds)
+
+    def _show_idle_art(self, visible: bool = True) -> None:
+        for widget in self._idle_art:
+            widget.setVisible(visible)
+
+    @gui_thread_only
+    def show_queue(self, waiting: int, longest_s: float) -> None:
+        self.queue_label.setText(queue_text(waiting, longest_s))
 
     @gui_thread_only
     def show_idle(self) -> None:

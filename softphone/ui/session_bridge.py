@@ -48,6 +48,8 @@ class SessionBridge(QObject):
     remote_video_track = Signal(object)
     remote_audio_track = Signal(object)
     local_video_track = Signal(object)  # a preview copy of the camera
+    wrap_up = Signal(str, float)  # call_id, seconds the server holds rings
+    queue = Signal(int, float)  # visitors waiting, the longest wait in seconds
     # Internal hop: a queued connection when emitted from a worker thread.
     _deliver = Signal(str, object)
 
@@ -66,6 +68,8 @@ class SessionBridge(QObject):
         self._relay(session.remote_video_track, "remote_video_track")
         self._relay(session.remote_audio_track, "remote_audio_track")
         self._relay(session.local_video_track, "local_video_track")
+        self._relay(session.wrap_up, "wrap_up")
+        self._relay(session.queue, "queue")
 
     def unbind_all(self) -> None:
         for core_signal, handler in self._bound:

@@ -192,6 +192,7 @@ class AppShell(QObject):
             ringer=self.ringer,
             speaker=self.speaker,
             log_dir=self.log_dir,
+            history=self.history,
         )
         try:
             await session.start(timeout=SIGN_IN_TIMEOUT_S)

@@ -88,12 +88,16 @@ def window_title(agent_state: str) -> str:
     return f"Softphone — {agent_state}"
 
 
-def agent_state_text(signed_in: bool, available: bool, in_call: bool) -> str:
+def agent_state_text(
+    signed_in: bool, available: bool, in_call: bool, *, wrapping_up: bool = False
+) -> str:
     """The agent's state as shown in the title, the header and the tray."""
     if not signed_in:
         return translate("StatusText", "Offline")
     if in_call:
         return translate("StatusText", "In a call")
+    if wrapping_up:
+        return translate("StatusText", "After-call work")
     if available:
         return translate("StatusText", "Available")
     return translate("StatusText", "Away")

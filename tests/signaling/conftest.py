@@ -85,6 +85,7 @@ def server_config(request: pytest.FixtureRequest) -> ServerConfig:
         agent_tokens=dict(AGENTS),
         site_keys=[SITE_KEY],
         ring_timeout=0.3,
+        wrap_up_s=0.0,  # tests of after-call work turn it on (test_agent_states.py)
         resume_grace=0.5,
         heartbeat_interval=5.0,
     )

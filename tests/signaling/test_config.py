@@ -41,6 +41,7 @@ backoff_s = [0.5, 1.0]
 [limits]
 ring_timeout = 12
 restart_cap = 5
+wrap_up_s = 0
 """
 
 
@@ -59,6 +60,7 @@ def test_toml_then_environment(tmp_path: Path) -> None:
     assert (config.reconnect.max_attempts, config.reconnect.backoff_s) == (4, [0.5, 1.0])
     assert config.reconnect.attempt_timeout_s == 10.0
     assert (config.port, config.ring_timeout, config.restart_cap) == (9000, 12.0, 5)
+    assert config.wrap_up_s == 0.0  # after-call work turned off
     assert config.origins == config.frame_ancestors == ["https://shop.test"]
 
 
@@ -76,6 +78,7 @@ def test_defaults_hand_out_no_ice_servers() -> None:
     config = load_config(None, {})
     assert config.ice_servers == [] and config.agent_tokens == {}
     assert (config.ring_timeout, config.resume_grace, config.restart_cap) == (30.0, 30.0, 3)
+    assert config.wrap_up_s == 30.0
     assert config.max_frame == 64 * 1024
 
 

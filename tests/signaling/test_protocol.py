@@ -34,6 +34,8 @@ SAMPLES = [
     ),
     Candidate(call_id="c", candidate=None, sdp_mid=None, sdp_mline_index=None, ufrag="uf"),
     RestartOffer(call_id="c", sdp="v=0", attempt=2, reason="network-change"),
+    protocol.Presence(status="away", reason="Lunch"),
+    protocol.WrapUp(call_id="c", seconds=30.0),
 ]
 
 
@@ -73,6 +75,7 @@ def test_every_message_kind_is_in_the_union() -> None:
         "restart_answer",
         "call_state",
         "hangup",
+        "wrap_up",
         "error",
     }
 

@@ -28,6 +28,9 @@ class FakeSession:
         self.remote_audio_track: Signal[[object]] = Signal("remote_audio_track")
         self.local_video_track: Signal[[object]] = Signal("local_video_track")
         self.call_failed: Signal[[ReconnectFailure]] = Signal("call_failed")
+        self.wrap_up: Signal[[str, float]] = Signal("wrap_up")
+        self.queue: Signal[[int, float]] = Signal("queue")
+        self.away_reason: str | None = None
         self.ringing: dict[str, CallInfo] = {}
         self.call: SimpleNamespace | None = None
         # The call's status, derived by the real model (as AgentSession's SignaledCall does).
@@ -74,8 +77,9 @@ class FakeSession:
 
     # --- the methods the UI calls ---------------------------------------------------------
 
-    async def set_available(self, available: bool) -> None:
+    async def set_available(self, available: bool, reason: str | None = None) -> None:
         self.calls.append(("set_available", available))
+        self.away_reason = reason
 
     async def accept(self, call_id: str) -> None:
         self.calls.append(("accept", call_id))

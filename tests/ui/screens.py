@@ -45,6 +45,7 @@ SCREENS = [
     "idle",
     "ringing",
     "in-call",
+    "wrap-up",
     "reconnecting",
     "error",
     "settings",
@@ -133,6 +134,12 @@ def _reach(  # noqa: PLR0917 (one call site, each argument named at it)
     qtbot.waitUntil(lambda: session.call is not None, timeout=2000)
     session.connected()
     if name == "in-call":
+        return window
+    if name == "wrap-up":  # the call ended: after-call work, the line still waiting
+        session.remote_hangup()
+        session.wrap_up.emit("c1", 30.0)
+        session.queue.emit(3, 80.0)
+        qtbot.waitUntil(window.wrap_up.isVisible, timeout=2000)
         return window
     if name == "quit":
         return _shown(window.ask_quit(), qtbot)

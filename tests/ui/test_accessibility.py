@@ -128,8 +128,14 @@ def test_tab_order_follows_the_layout(
 def test_tab_order_check_catches_a_reversal(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> None:
     with open_screen("ringing", qtbot, qloop) as (top, window):
         names = [w.accessibleName() for w in tab_chain(top)]
-        assert names[:4] == ["Availability: Available", "Call history", "Diagnostics", "Settings"]
-        assert names[4:] == ["Decline", "Accept"]
+        assert names[:5] == [
+            "Away reason",
+            "Availability: Available",
+            "Call history",
+            "Diagnostics",
+            "Settings",
+        ]
+        assert names[5:] == ["Decline", "Accept"]
         QWidget.setTabOrder(window.incoming.accept_button, window.incoming.decline_button)
         assert tab_order_reversals(top) == [("Accept", "Decline")]
 
@@ -141,6 +147,7 @@ def test_every_action_works_from_the_keyboard(
     with open_screen("ringing", qtbot, qloop) as (_top, window):
         buttons = {
             "Ctrl+Shift+Y": window.availability_button,
+            "Ctrl+Shift+R": window.wrap_up.ready_button,
             "Ctrl+Shift+I": window.diagnostics_button,
             "Ctrl+Shift+L": window.history_button,
             "Ctrl+Shift+S": window.settings_button,

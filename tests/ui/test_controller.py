@@ -337,7 +337,7 @@ def test_each_call_leaves_one_first_frame_connection(setup: tuple, qtbot: QtBot)
 def test_failed_availability_change_keeps_its_own_notice(setup: tuple, qtbot: QtBot) -> None:
     window, session, _controller, _ringer = setup
 
-    async def refuse(available: bool) -> None:
+    async def refuse(available: bool, reason: str | None = None) -> None:
         raise ConnectionError("server unreachable")
 
     session.set_available = refuse  # type: ignore[method-assign]

@@ -143,7 +143,8 @@ def test_ring_accept_live_call_and_hang_up_on_both_sides(
     assert summary.video_frames > 0
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=5000)
     assert window.call_status.text() == "Call ended"
-    assert window.windowTitle() == "Softphone — Available"
+    qtbot.waitUntil(window.wrap_up.isVisible, timeout=5000)  # the server's default wrap-up
+    assert window.windowTitle() == "Softphone — After-call work"
 
 
 def test_a_call_the_visitor_ends_lands_in_the_call_history(
@@ -198,3 +199,46 @@ def test_the_shell_keeps_one_history_for_the_app_and_closes_it(
     run(qtbot, qloop, shell.close())
     assert not shell.history.available and shell.history_view is None
     assert not view.isVisible()
+
+
+def test_wrap_up_after_a_call_then_notes_and_ready(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, server: SignalingServer, shell: AppShell
+) -> None:
+    """The server's default wrap-up (30 s): the panel counts down, a waiting visitor is
+    shown in the queue label but not rung; the notes land in the call's history row and
+    Ready makes the agent ringable at once."""
+    window = shell.window
+    shell.prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
+    shell.prefs.save_available(True)
+    run(qtbot, qloop, shell.sign_in_and_start())
+    assert shell.session is not None
+    shell.session.set_media_choice(
+        media_choice(MediaSettings(camera=TEST_PATTERN, microphone=TONE))
+    )
+    first = VisitorPeer(VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, duration=1.0))
+    visiting = qloop.create_task(first.run())
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.incoming, timeout=10000)
+    window.incoming.accept_button.click()
+    qtbot.waitUntil(visiting.done, timeout=20000)
+    call_id = visiting.result().call_id
+    assert call_id is not None
+
+    panel = window.wrap_up
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    assert panel.title.text() in {"Wrap-up 0:30", "Wrap-up 0:29"}
+    second = VisitorPeer(VisitorConfig(server.url, None, "Grace", ice=LOOPBACK))
+    waiting = qloop.create_task(second.run())
+    qtbot.waitUntil(lambda: window.queue_label.text().startswith("1 waiting"), timeout=5000)
+    qtbot.wait(600)  # long enough for a ring to have come, had the server sent one
+    assert window.pages.currentWidget() is window.idle_page
+
+    panel.notes.setPlainText("Asked about the pricing page")
+    panel.ready_button.click()
+    assert not panel.isVisible()
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.incoming, timeout=5000)
+    assert "Grace is calling" in window.incoming.title.text()
+    qtbot.waitUntil(lambda: window.queue_label.text() == "Nobody waiting", timeout=5000)
+    record = shell.history.recent()[0]
+    assert (record.call_id, record.notes) == (call_id, "Asked about the pricing page")
+    window.incoming.decline_button.click()
+    qtbot.waitUntil(waiting.done, timeout=10000)

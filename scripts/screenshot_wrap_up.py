@@ -1,0 +1,82 @@
+"""docs/screenshots/wrap-up.png: the real window after a real call, in wrap-up.
+
+In-process on loopback (no namespaces, no root): an embedded signaling server with its
+default wrap-up, this app's shell signed in, a Python visitor that talks for two seconds
+and hangs up, and a second visitor left waiting so the queue label has something to say.
+Run under X like the other screenshots: scripts/screenshots runs screenshot_states.py;
+for this one, the same Xvfb line with scripts/screenshot_wrap_up.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from softphone.media.local import TEST_PATTERN, TONE
+from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
+from softphone.settings import MediaSettings, Settings
+from softphone.signaling.config import ServerConfig
+from softphone.signaling.server import SignalingServer
+from softphone.ui.main_window import MainWindow
+from softphone.ui.preferences import Preferences, SignIn
+from softphone.ui.shell import AppShell, media_choice
+from softphone.visitor.peer import VisitorConfig, VisitorPeer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshot_states import OUT, save, until
+
+AGENT, TOKEN = "Grace Hopper", "grace-token"
+
+
+async def main() -> None:
+    window = MainWindow()
+    window.move(0, 0)
+    window.resize(960, 620)
+    window.show()
+    scratch = Path(tempfile.mkdtemp())  # prefs and history of this run, not the agent's
+    async with SignalingServer(ServerConfig(port=0, agent_tokens={AGENT: TOKEN})) as server:
+        prefs = Preferences(QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat))
+        prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
+        prefs.save_available(True)
+        shell = AppShell(
+            Settings(ice_host_allowlist=list(LOOPBACK_ONLY)),
+            window,
+            preferences=prefs,
+            history_path=scratch / "history.sqlite3",
+        )
+        waiting: asyncio.Task[object] | None = None
+        try:
+            await shell.sign_in_and_start()
+            assert shell.session is not None, "sign-in failed"
+            shell.session.set_media_choice(
+                media_choice(MediaSettings(camera=TEST_PATTERN, microphone=TONE))
+            )
+            first = VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, duration=2.0)
+            call = asyncio.create_task(VisitorPeer(first).run())
+            await until(lambda: window.pages.currentWidget() is window.incoming)
+            window.incoming.accept_button.click()
+            await call
+            await until(window.wrap_up.isVisible)
+            second = VisitorPeer(VisitorConfig(server.url, None, "Linus", ice=LOOPBACK))
+            waiting = asyncio.create_task(second.run())
+            await until(lambda: window.queue_label.text().startswith("1 "))
+            window.wrap_up.notes.setPlainText("Asked about the annual plan; sent the pricing link.")
+            await asyncio.sleep(3.2)  # the countdown ticks, the waiting visitor's wait grows
+            save("wrap-up", window, OUT)
+        finally:
+            if waiting is not None:
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+            await shell.close()
+    window.close()
+
+
+if __name__ == "__main__":
+    app = QApplication(sys.argv[:1])
+    qasync.run(main())
