@@ -20,7 +20,7 @@ from softphone.call.network import AddressChange, NetworkWatcher
 from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
 from softphone.call.signaled import SignaledCall
 from softphone.call.signaling import reconnect_if_stranded
-from softphone.call.state import CallState, CallStatus, RestartOrigin
+from softphone.call.state import CallStatus
 from softphone.events import Signal
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.aiortc_compat.check import compatibility
@@ -82,11 +82,6 @@ class AgentSession:
         self.remote_video_track: Signal[[MediaStreamTrack]] = Signal("agent.remote_video_track")
         self.remote_audio_track: Signal[[MediaStreamTrack]] = Signal("agent.remote_audio_track")
         self.local_video_track: Signal[[MediaStreamTrack]] = Signal("agent.local_video_track")
-        # Compatibility for the UI until it renders call_status (delete with _publish_legacy).
-        self.call_state: Signal[[str]] = Signal("agent.call_state")
-        self.call_ended: Signal[[str]] = Signal("agent.call_ended")
-        self.reconnect_progress: Signal[[int, int]] = Signal("agent.reconnect_progress")
-        self.reconnected: Signal[[int, float]] = Signal("agent.reconnected")
         # After a call: the server holds rings for this long (call id, seconds), see ready().
         self.wrap_up: Signal[[str, float]] = Signal("agent.wrap_up")
         # The waiting line as the server tells it: visitors waiting, longest wait in seconds.
@@ -176,9 +171,9 @@ class AgentSession:
             network=self.network,
         )
         self.call = call
-        call.status.changed.connect(self._publish)
+        call.status.changed.connect(self.call_status.emit)
         call.failed.connect(self.call_failed.emit)
-        self._publish(call.status.status)  # CONNECTING
+        self.call_status.emit(call.status.status)  # CONNECTING
         try:
             await self.client.send(Accept(call_id=call_id))
         except BaseException:
@@ -303,8 +298,6 @@ class AgentSession:
         else:
             await call.close(reason)
         log.info("call.ended", extra={"call_id": call.call_id, "reason": reason})
-        self.call_state.emit("ended")  # compatibility, see _publish_legacy
-        self.call_ended.emit(reason)
 
     def _on_peer_state(self, state: str) -> None:
         call = self.call
@@ -314,22 +307,6 @@ class AgentSession:
             # Closed (DTLS shut down), or failed with no recovery to run: nothing to
             # recover. A failure of a connected call is the reconnect controller's job.
             self._tasks.spawn(self._end_call("connection-lost", notify_peer=True), "agent-lost")
-
-    def _publish(self, status: CallStatus) -> None:
-        self.call_status.emit(status)
-        self._publish_legacy(status)
-
-    def _publish_legacy(self, status: CallStatus) -> None:
-        """The pre-CallStatus signals, derived here only, until the UI renders call_status."""
-        if status.state is CallState.RECONNECTING:
-            self.call_state.emit(str(status.state))
-            if status.origin is RestartOrigin.LOCAL:  # the peer's restart has no attempt count
-                self.reconnect_progress.emit(status.attempt, status.max_attempts)
-        elif status.state is CallState.CONNECTED and status.recovered_after_s is not None:
-            self.call_state.emit("connected")
-            self.reconnected.emit(0, status.recovered_after_s)
-        elif status.state is not CallState.ENDED:  # ENDED: _end_call adds call_ended
-            self.call_state.emit(str(status.state))
 
     async def _on_call_lost(self, reason: str) -> None:
         """Recovery gave up: tell the peer and the server, end the call."""
