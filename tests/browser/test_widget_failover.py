@@ -31,6 +31,7 @@ from tests.browser.loopback_call import (
     AgentSide,
     embed_page,
     page_wait,
+    remote_stamps,
     start_widget_call,
     wait_until,
     write_embed_pages,
@@ -150,6 +151,53 @@ async def test_a_call_survives_a_restarted_server_and_recovers_through_it(
         await wait_until(lambda: side.ended == ["normal"])
         text = await episodes_reported(new)
         assert "softphone_calls_reattached_total" in text
+
+
+async def test_a_restart_the_server_cannot_relay_ends_as_recovered_once_media_flows(
+    page: BrowserPage, tmp_path: Path
+) -> None:
+    """The new server was started with another call-ticket secret (misconfigured): the
+    re-attach is refused, so the widget's restart offer gets ``unknown_call``. The media
+    flows, so the episode ends as recovered: the call is not torn down for want of
+    signaling, and the report says so."""
+    async with service(tmp_path, 1) as (side, servers):
+        await start_widget_call(side, page)
+        port = servers[0].port
+        await servers[0].close()
+        await page_wait(page, f"{WIDGET}.signaling.state === 'reconnecting'", 5)
+        config = node_config(tmp_path, port)
+        config.call_ticket_secret = secrets.token_urlsafe(24)  # not the service's secret
+        new = SignalingServer(config)
+        await new.start()
+        servers.append(new)
+        await page_wait(page, f"{WIDGET}.signaling.state === 'open'", 10)
+        await page_wait(page, f"{WIDGET}.events.items.some(e => e.event === 'widget.reattach')", 5)
+        await page.evaluate(f"{WIDGET}.call.restart('manual')")
+        await page_wait(
+            page, f"{WIDGET}.events.items.some(e => e.event === 'call.peer_unreachable')", 10
+        )
+        await page_wait(page, f"{WIDGET}.call.state === 'connected'", 15)
+        report = await page.evaluate(f"{WIDGET}.call.report()")
+        assert [(e["trigger"], e["outcome"], e["origin"]) for e in report["episodes"]] == [
+            ("manual", "recovered", "local")
+        ]
+        assert report["episodes"][0]["attempts"] >= 1
+        events = await page.evaluate(f"{WIDGET}.events.items.map(e => e.event)")
+        assert "call.failed" not in events and "widget.error" not in events
+        # The agent's stamped frames keep coming (Firefox's inbound-rtp counters are no
+        # measure here: after an unanswered restart offer they restart at every look).
+        numbers = await remote_stamps(page, 3)
+        assert len(numbers) == 3 and numbers[0] < numbers[-1]
+        call = side.agent.call
+        assert call is not None
+        video = call.peer.received("video")
+        frames = video.frames
+        await wait_until(lambda: video.frames > frames + 10, 5)
+
+        await page.click(".sp-hangup")
+        await wait_until(
+            lambda: 'outcome="recovered",role="visitor"} 1.0' in new.metrics.render(), 10
+        )
 
 
 class ShopPage:
