@@ -260,3 +260,26 @@ async def test_a_draining_server_moves_the_widget_to_the_next_one(
         await page.click(".sp-hangup")
         await wait_until(lambda: side.ended == ["normal"])
         await episodes_reported(second)
+
+
+async def test_an_unreachable_first_server_is_skipped_without_a_backoff(
+    page: BrowserPage, tmp_path: Path
+) -> None:
+    shop = ShopPage()
+    async with service(tmp_path, 2) as (side, (first, second)), shop.served():
+        token = mint_token(SITE_SECRET, SITE_KEY, shop.origin, 600)
+        attrs = {"server": f"{first.url},{second.url}", "visitor-token": token}
+        shop.embed(f"http://127.0.0.1:{second.port}", attrs | {"name": VISITOR_NAME})
+        await first.close()  # down before the visitor comes
+        await page.goto(shop.origin + "/")
+        await page.click(".sp-call")
+        ring = await asyncio.wait_for(side.rings.get(), 15)
+        await side.agent.accept(ring.call_id)
+        await page_wait(page, f"{WIDGET}.call && {WIDGET}.call.state === 'connected'")
+        assert await page.evaluate(f"{WIDGET}.signaling.url") == second.url
+        lost = await page.evaluate(
+            f"{WIDGET}.events.items.filter(e => e.event === 'signaling.lost')"
+        )
+        assert [(e["retry_ms"], e["next"]) for e in lost] == [(0, second.url)]
+        await page.click(".sp-hangup")
+        await wait_until(lambda: side.ended == ["normal"])
