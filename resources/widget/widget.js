@@ -7,8 +7,9 @@
  *   <script src="https://SERVER/widget/widget.js" defer></script>
  * or, from the page's own script: SoftphoneWidget.mount(element, {siteKey: "KEY"}), which
  * returns the widget (the element's `softphone` property holds it too).
- * Options (data attributes or mount() options): server (data-server; default: the origin
- * this script was served from, ws[s]://host/ws), visitorToken (data-visitor-token: minted
+ * Options (data attributes or mount() options): server (data-server, comma-separated for
+ * several servers of one service, or mount({servers: [...]}); default: the origin this
+ * script was served from, ws[s]://host/ws), visitorToken (data-visitor-token: minted
  * by the site's backend), siteKey (data-site-key: the widget asks the server for a visitor
  * token, POST /visitor-token), name (data-name), config (mount() only: timing fallbacks).
  * The reconnect policy (attempts, timeouts, backoff, re-issue interval) comes from the
@@ -24,6 +25,8 @@
  * - A WebSocket whose local address vanished never errors: the signaling has its own
  *   heartbeat, probed at once when the media path dies, then reconnects and resumes (and
  *   the pending restart offer is sent again: writes to the dead socket were lost).
+ * - Server restarts (docs/operations.md): a refused resume means the server forgot the
+ *   session, not the call: fresh hello, then reattach{ticket}; the media never stopped.
  * - Glare as in the Python agent (softphone/rtc/call_recovery.py): the visitor is polite
  *   and rolls its offer back to answer; the impolite side (the test agent page) keeps its
  *   own offer, and when that offer is stale (the peer never saw it) issues a fresh one.
@@ -39,7 +42,9 @@
     backoffMs: [1000, 2000],
     reissueIntervalMs: 2500, // an own restart offer unanswered this long: issue a fresh one
     probeTimeoutMs: 1000, // a pong must come this fast after a probe, or the socket is dead
-    reconnectBackoffMs: [0, 250, 500, 1000, 2000, 4000],
+    // After a whole round of server URLs failed (at most 2 s: a restarted server is found
+    // within 2 s of listening again).
+    reconnectBackoffMs: [0, 250, 500, 1000, 2000],
     connectTimeoutMs: 5000, // a socket not welcomed by then is given up (a dead link may
     // leave a TCP connect hanging for minutes)
     recoveryPollMs: 250,
@@ -51,7 +56,19 @@
     silencePollMs: 200,
     staleOfferMs: 1000, // as STALE_OWN_OFFER_S in the Python agent
     queueLimit: 256,
+    maxEpisodes: 100, // call_report carries at most this many
   };
+
+  // An error answering one of our restart offers with one of these: the server cannot
+  // reach the peer now (it lost the call, or the peer has not re-attached yet).
+  const PEER_UNREACHABLE = ["unknown_call", "not_in_call", "not_available"];
+  const RESTART_ID = "restart-";
+
+  /* Server URLs from a list or a comma-separated string, blanks dropped. */
+  function serverList(value) {
+    const items = Array.isArray(value) ? value : String(value || "").split(",");
+    return items.map((u) => String(u).trim()).filter((u) => u);
+  }
 
   function settings(overrides) {
     return Object.assign({}, DEFAULTS, overrides || {});
@@ -133,8 +150,14 @@
    */
   class Signaling {
     constructor(opts) {
-      this.url = opts.url;
+      this.urls = serverList(opts.url);
+      this.node = 0; // index in urls of the server in use
+      this.misses = 0; // servers left in a row without a welcome (or draining)
+      this.draining = false; // this server said notice{server_draining}: its close follows
+      this.signedIn = false; // the current socket got a welcome
       this.hello = Object.assign({ type: "hello", protocol: PROTOCOL }, opts.hello);
+      // Credentials for a fresh hello after resume_failed (a visitor mints a new token).
+      this.freshCredentials = opts.freshCredentials || (async () => ({}));
       this.onMessage = opts.onMessage || (() => {});
       this.onState = opts.onState || (() => {});
       this.log = opts.log;
@@ -153,6 +176,10 @@
       this.connectTimer = null;
       this.closedByUs = false;
       this._welcomed = null;
+    }
+
+    get url() {
+      return this.urls[this.node];
     }
 
     /* Resolves with the first welcome; rejects if the server refuses the hello. */
@@ -246,6 +273,11 @@
         return;
       }
       if (msg.type === "pong") return;
+      if (msg.type === "notice") {
+        this.log.add("signaling.notice", { code: String(msg.code), url: this.url });
+        if (msg.code === "server_draining") this.draining = true; // move on at its close
+        return;
+      }
       if (typeof msg.seq === "number") {
         if (msg.seq <= this.lastSeq) return; // replayed after a resume but seen already
         this.lastSeq = msg.seq;
@@ -255,13 +287,15 @@
         return;
       }
       if (msg.type === "error" && msg.code === "resume_failed") {
-        // The server forgot us (grace expired): any call is gone. Start afresh.
-        this.log.add("signaling.resume_failed");
+        // The server forgot our session (grace expired, restarted, another node): a fresh
+        // hello. A live call is not lost with it: the widget re-attaches it (session_lost
+        // is where it queues reattach, first after the hello).
+        this.log.add("signaling.resume_failed", { dropped: this.queue.length });
         this.resumeToken = null;
         this.lastSeq = 0;
         this.queue = []; // those messages belonged to the lost session (Python clears too)
-        this.ws.send(JSON.stringify(this.hello));
         this.onMessage({ type: "session_lost" });
+        this._freshHello(this.ws);
         return;
       }
       if (msg.type === "error" && this._welcomed && !this.welcome) {
@@ -272,15 +306,32 @@
       this.onMessage(msg);
     }
 
+    async _freshHello(ws) {
+      let credentials = {};
+      try {
+        credentials = await this.freshCredentials(this.url);
+      } catch (err) {
+        this.log.add("signaling.fresh_credentials_failed", { code: err.code || String(err) });
+      }
+      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return; // lost meanwhile
+      ws.send(JSON.stringify(Object.assign({}, this.hello, credentials)));
+    }
+
     _welcome(msg) {
       clearTimeout(this.connectTimer);
+      this.signedIn = true;
+      this.misses = 0;
       this.welcome = msg;
       this.resumeToken = msg.resume_token;
       if (!msg.resumed) this.lastSeq = 0; // a new session counts from 1
       if (msg.replay_gap) this.log.add("signaling.replay_gap", { last_seq: this.lastSeq });
       this.failures = 0;
       this._setState("open");
-      this.log.add("signaling.welcome", { resumed: !!msg.resumed, call_id: msg.call_id || null });
+      this.log.add("signaling.welcome", {
+        resumed: !!msg.resumed,
+        call_id: msg.call_id || null,
+        url: this.url,
+      });
       const pending = this.queue.splice(0);
       for (const queued of pending) this.ws.send(JSON.stringify(queued));
       this._startHeartbeat(msg.heartbeat_interval);
@@ -328,19 +379,34 @@
         }
         this.ws = null;
       }
-      if (this._welcomed && !this.resumeToken) {
+      // A server that could not be reached (no welcome) or that is draining is left for
+      // the next one at once; the backoff starts only after a whole round failed.
+      const moved = (!this.signedIn || this.draining) && this._nextNode();
+      this.signedIn = this.draining = false;
+      if (!moved && this._welcomed && !this.resumeToken) {
         this._welcomed.reject(new SignalingError("server", `cannot reach the server (${why})`));
         this._welcomed = null;
         this._setState("closed");
         return;
       }
-      const delays = this.cfg.reconnectBackoffMs;
-      const delay = delays[Math.min(this.failures, delays.length - 1)];
-      this.failures += 1;
-      this.log.add("signaling.lost", { why: why, retry_ms: delay });
-      this._setState("reconnecting");
+      let delay = 0;
+      if (!moved) {
+        const delays = this.cfg.reconnectBackoffMs;
+        delay = delays[Math.min(this.failures, delays.length - 1)];
+        this.failures += 1;
+      }
+      this.log.add("signaling.lost", { why: why, retry_ms: delay, next: this.url });
+      this._setState(this._welcomed ? "connecting" : "reconnecting");
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this._open("reconnecting"), delay);
+      this.retryTimer = setTimeout(() => this._open(this.state), delay);
+    }
+
+    /* On to the next server URL; true to try it without a backoff (a round is not over). */
+    _nextNode() {
+      if (this.urls.length < 2) return false;
+      this.node = (this.node + 1) % this.urls.length;
+      this.misses += 1;
+      return this.misses % this.urls.length !== 0;
     }
   }
 
@@ -370,6 +436,10 @@
       this.watchdog = null;
       this.lastInbound = null;
       this.offerSentAt = 0;
+      this.offersSent = 0; // numbers our restart offers' ids (restart-<attempt>-<n>)
+      this.peerUnreachable = false; // this episode: signaling said the peer is not there
+      this.episode = null; // the interruption in progress: {trigger, origin, start}
+      this.episodes = []; // finished ones, for call_report
       this.chain = Promise.resolve(); // SDP work runs one step at a time, in arrival order
       this.pc = new RTCPeerConnection({ iceServers: opts.iceServers || [] });
       if (opts.stream) {
@@ -403,6 +473,9 @@
           return this._serial(() => this._addCandidate(msg));
         case "error":
           if (msg.code === "restart_cap") this.log.add("call.restart_refused");
+          if (PEER_UNREACHABLE.includes(msg.code) && String(msg.ref || "").startsWith(RESTART_ID)) {
+            this._peerUnreachable(msg.code);
+          }
           return Promise.resolve();
         default:
           return Promise.resolve();
@@ -426,6 +499,15 @@
       if (this.state === "connected") this._beginReconnect(reason || "manual");
     }
 
+    /* call_report: every interruption of this call and how it ended (at call end). */
+    report() {
+      return {
+        type: "call_report",
+        call_id: this.callId,
+        episodes: this.episodes.slice(-this.cfg.maxEpisodes),
+      };
+    }
+
     hangup(reason) {
       if (this.state === "ended") return;
       this._send({ type: "hangup", reason: reason || "normal" });
@@ -433,6 +515,7 @@
     }
 
     close(finalState) {
+      this._endEpisode("call-ended");
       this._clearTimers();
       this.pc.onconnectionstatechange = this.pc.onicecandidate = this.pc.ontrack = null;
       this.pc.close();
@@ -536,6 +619,7 @@
 
     async _restartOffered(msg) {
       this.log.add("call.restart_offered", { attempt: msg.attempt, reason: msg.reason || "" });
+      if (this.state === "connected" && !this.episode) this._startEpisode("remote-restart", "peer");
       if (!(await this._answer(msg, "restart_answer"))) return;
       if (this.state === "reconnecting") this._armAttemptTimer(); // give this exchange its time
       this._expectRestartDone();
@@ -604,6 +688,9 @@
 
     _beginReconnect(reason) {
       this.attempt = 0;
+      this.peerUnreachable = false;
+      if (this.episode?.origin === "peer") this.episode.origin = "local"; // we drive it now
+      if (!this.episode) this._startEpisode(reason, "local");
       this._send({ type: "call_state", state: "reconnecting" });
       this.signaling.probe();
       this._setState("reconnecting", { attempt: 0, max: this.cfg.maxAttempts, reason: reason });
@@ -645,8 +732,10 @@
     _sendOffer(attempt, reason) {
       this.offerSentAt = Date.now();
       this._armReissue();
+      this.offersSent += 1;
       this._send({
         type: "restart_offer",
+        id: `${RESTART_ID}${attempt}-${this.offersSent}`,
         sdp: this.pc.localDescription.sdp,
         attempt: attempt,
         reason: reason,
@@ -694,6 +783,33 @@
       }
       this.restarts += 1;
       this.log.add("call.restart_applied", { restarts: this.restarts });
+      this._endEpisode("recovered"); // the peer's restart, answered and applied
+    }
+
+    _peerUnreachable(code) {
+      if (this.state !== "reconnecting" || this.peerUnreachable) return;
+      this.peerUnreachable = true;
+      this.log.add("call.peer_unreachable", { code: code });
+      this._pollRecovery();
+    }
+
+    _startEpisode(trigger, origin) {
+      this.episode = { trigger: String(trigger).slice(0, 128), origin: origin, start: Date.now() };
+    }
+
+    _endEpisode(outcome) {
+      const e = this.episode;
+      if (!e) return;
+      this.episode = null;
+      this.episodes.push({
+        trigger: e.trigger,
+        outcome: outcome,
+        duration_s: Math.round(Date.now() - e.start) / 1000,
+        attempts: e.origin === "peer" ? 0 : Math.min(this.attempt, this.cfg.maxAttempts),
+        origin: e.origin,
+      });
+      if (this.episodes.length > this.cfg.maxEpisodes) this.episodes.shift();
+      this.log.add("call.episode", this.episodes[this.episodes.length - 1]);
     }
 
     /* Recovered = connected AND media arriving (bytes in grew over two looks in a row:
@@ -715,7 +831,10 @@
         });
         const grew = this.lastInbound !== null && inbound > this.lastInbound;
         this.lastInbound = inbound;
-        flowing = this.pc.connectionState === "connected" && grew ? flowing + 1 : 0;
+        // Media alone is enough once signaling said the peer cannot be reached: no
+        // restart can complete then, and a working call must not be torn down.
+        const up = this.pc.connectionState === "connected" || this.peerUnreachable;
+        flowing = up && grew ? flowing + 1 : 0;
         if (flowing >= 2) {
           this.polling = false;
           this._recovered();
@@ -739,6 +858,7 @@
         }
       });
       this.restarts += 1;
+      this._endEpisode("recovered");
       const attempts = this.attempt;
       this.attempt = 0;
       this._send({ type: "call_state", state: "connected" });
@@ -747,6 +867,7 @@
 
     _fail(reason) {
       this.log.add("call.failed", { reason: reason });
+      this._endEpisode("failed");
       this._send({ type: "hangup", reason: reason });
       this.close("failed");
     }
@@ -855,7 +976,12 @@
         },
         options || {},
       );
+      // Several servers of one service (data-server comma-separated, or mount({servers})):
+      // tried in order, the next at once when one is unreachable or draining.
+      this.servers = serverList(this.options.servers || this.options.server);
+      if (!this.servers.length) this.servers = [defaultServer()];
       this.events = new EventLog();
+      this.ticket = null; // accepted.ticket: re-attaches the live call after a lost session
       this.signaling = null;
       this.call = null;
       this.callId = null;
@@ -948,7 +1074,7 @@
       this._show("connecting");
       let credentials;
       try {
-        credentials = await this._admission();
+        credentials = await this._admission(this.servers[0]);
       } catch (err) {
         this._fail(err);
         return;
@@ -958,8 +1084,9 @@
         credentials,
       );
       this.signaling = new Signaling({
-        url: this.options.server,
+        url: this.servers,
         hello: hello,
+        freshCredentials: (url) => this._admission(url),
         log: this.events,
         config: this.options.config,
         onMessage: (msg) => this._onMessage(msg),
@@ -980,13 +1107,13 @@
      * code; a server without such an endpoint (no JSON code, or no answer at all) gets the
      * site key in the hello instead.
      */
-    async _admission() {
+    async _admission(server) {
       if (this.options.visitorToken) return { token: this.options.visitorToken };
       if (!this.options.siteKey) return {};
       const key = this.options.siteKey;
       let response;
       try {
-        const url = `${httpOrigin(this.options.server)}/visitor-token?site_key=${encodeURIComponent(key)}`;
+        const url = `${httpOrigin(server)}/visitor-token?site_key=${encodeURIComponent(key)}`;
         response = await fetch(url, {
           method: "POST",
           credentials: "omit",
@@ -1043,16 +1170,25 @@
         this._error(msg.reason || "no-agent-available");
         this._teardown("idle");
       } else if (msg.type === "accepted") {
+        this.ticket = typeof msg.ticket === "string" ? msg.ticket : null;
         this._show("accepted");
         this._startCall(msg);
       } else if (msg.type === "hangup" && msg.call_id === this.callId) {
         if (msg.reason !== "normal") this._error(msg.reason);
         this._teardown("ended");
       } else if (msg.type === "session_lost") {
-        if (this.callId) {
-          this._error("session-lost");
+        if (this.call) {
+          // The media never went through the server: keep the call and bring it back on
+          // the fresh session (reattach goes first, right after the hello).
+          if (this.ticket) this.signaling.send({ type: "reattach", ticket: this.ticket });
+          this.events.add("widget.reattach", { ticket: !!this.ticket });
+        } else if (this.callId) {
+          this._error("session-lost"); // a waiting or ringing call is gone with the session
           this._teardown("ended");
         }
+      } else if (msg.type === "reattached") {
+        this.events.add("widget.reattached", { peer_present: !!msg.peer_present });
+        if (this.call && msg.call_id === this.callId) this.call.signalingResumed();
       } else if (msg.type === "resumed") {
         if (this.call && msg.call_id !== this.callId) {
           this._error("session-lost");
@@ -1114,6 +1250,14 @@
       this.callId = null;
       this.position = null;
       if (call && call.state !== "ended" && call.state !== "failed") call.close("ended");
+      this.ticket = null;
+      if (call && this.signaling) {
+        try {
+          this.signaling.send(call.report());
+        } catch (err) {
+          this.events.add("widget.report_unsent", { code: err.code || String(err) });
+        }
+      }
       if (this.signaling) this.signaling.close();
       this.signaling = null;
       if (this.stream) for (const track of this.stream.getTracks()) track.stop();

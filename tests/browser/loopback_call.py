@@ -116,9 +116,10 @@ VIDEO_FRAMES_DECODED = f"""async () => {{
 }}"""
 
 
-async def start_widget_call(side: AgentSide, page: BrowserPage) -> str:
-    """Open the widget, press "Call an agent", accept as the agent; returns the call id."""
-    await page.goto(side.widget_url)
+async def start_widget_call(side: AgentSide, page: BrowserPage, embed: str = "csp.html") -> str:
+    """Open the widget (on the server's page ``embed``), press "Call an agent", accept as
+    the agent; returns the call id."""
+    await page.goto(side.url(embed))
     await page.click(".sp-call")
     ring = await asyncio.wait_for(side.rings.get(), 15)
     assert ring.visitor_name == VISITOR_NAME
