@@ -577,6 +577,14 @@
         <translation>Melden Sie sich an, um Anrufe anzunehmen.</translation>
     </message>
     <message>
+        <source>After-call work</source>
+        <translation>Nachbearbeitung</translation>
+    </message>
+    <message>
+        <source>Calls ring again after Ready or the wrap-up time. Click to go away.</source>
+        <translation>Anrufe klingeln wieder nach „Bereit“ oder nach der Nachbearbeitungszeit. Klicken, um abwesend zu sein.</translation>
+    </message>
+    <message>
         <source>Available</source>
         <translation>Verfügbar</translation>
     </message>

@@ -206,14 +206,12 @@ class AgentController(QObject):
     # --- helpers --------------------------------------------------------------------------
 
     def _update_agent_state(self) -> None:
+        wrapping_up = self.window.wrap_up.call_id is not None
         text = agent_state_text(
-            self.signed_in,
-            self.available,
-            self.call is not None,
-            wrapping_up=self.window.wrap_up.call_id is not None,
+            self.signed_in, self.available, self.call is not None, wrapping_up=wrapping_up
         )
         self.window.set_agent_state(text)
-        self.window.set_available(self.available, enabled=self.signed_in)
+        self.window.set_available(self.available, enabled=self.signed_in, wrapping_up=wrapping_up)
         if self.tray is not None:
             self.tray.set_status(text, self.available)
 

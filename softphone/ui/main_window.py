@@ -269,7 +269,9 @@ class MainWindow(QMainWindow):
         )
 
     @gui_thread_only
-    def set_available(self, available: bool, *, enabled: bool = True) -> None:
+    def set_available(
+        self, available: bool, *, enabled: bool = True, wrapping_up: bool = False
+    ) -> None:
         self.available = available and enabled
         button = self.availability_button
         button.setEnabled(enabled)
@@ -277,6 +279,11 @@ class MainWindow(QMainWindow):
         if not enabled:
             state = translate("MainWindow", "Offline")
             hint = translate("MainWindow", "Sign in to take calls.")
+        elif available and wrapping_up:
+            state = translate("MainWindow", "After-call work")
+            hint = translate(
+                "MainWindow", "Calls ring again after Ready or the wrap-up time. Click to go away."
+            )
         elif available:
             state = translate("MainWindow", "Available")
             hint = translate("MainWindow", "You receive calls. Click to go away.")

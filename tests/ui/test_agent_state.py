@@ -44,6 +44,7 @@ def test_ready_saves_the_notes_and_says_available(setup, qtbot: QtBot) -> None:
     qtbot.waitUntil(panel.isVisible, timeout=2000)
     assert panel.title.text() in {"Wrap-up 1:15", "Wrap-up 1:14"}
     assert window.windowTitle() == "Softphone — After-call work"
+    assert window.availability_button.text() == "● After-call work"  # not "Available" yet
     session.calls.clear()
     panel.notes.setPlainText("  Wants a callback  ")
     window.shortcuts["Ctrl+Shift+R"].activated.emit()
@@ -51,6 +52,7 @@ def test_ready_saves_the_notes_and_says_available(setup, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: session.calls == [("set_available", True)], timeout=2000)
     assert history.recent()[0].notes == "Wants a callback"
     assert window.windowTitle() == "Softphone — Available"
+    assert window.availability_button.text() == "● Available"
 
 
 def test_going_away_ends_the_wrap_up_keeps_the_notes_and_says_why(setup, qtbot: QtBot) -> None:
