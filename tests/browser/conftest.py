@@ -15,7 +15,6 @@ import pytest
 
 from labnet.browsers import chromium
 from softphone.agent import AgentConfig, AgentSession
-from softphone.call.state import CallStatus
 from softphone.rtc.ice import LOOPBACK
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
@@ -47,14 +46,6 @@ async def agent_side(_no_leaked_tasks: None, tmp_path: Path) -> AsyncIterator[Ag
     await server.start()
     agent = AgentSession(AgentConfig(server.url, TOKEN, ice=LOOPBACK))
     side = AgentSide(server, agent)
-    agent.incoming_call.connect(side.rings.put_nowait)
-
-    def record(status: CallStatus) -> None:
-        side.states.append(str(status.state))
-        if status.terminal:
-            side.ended.append(status.end_reason or "")
-
-    agent.call_status.connect(record)
     try:
         await agent.start()
         await agent.set_available(True)

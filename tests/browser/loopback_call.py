@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from labnet.browsers import chromium
 from softphone.agent import AgentSession, CallInfo
+from softphone.call.state import CallStatus
 from softphone.media.pattern import read_stamp
 from softphone.signaling.server import SignalingServer
 
@@ -99,6 +100,16 @@ class AgentSide:
     rings: asyncio.Queue[CallInfo] = field(default_factory=asyncio.Queue)
     states: list[str] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Record what the agent's session publishes: rings, call states and end reasons."""
+        self.agent.incoming_call.connect(self.rings.put_nowait)
+        self.agent.call_status.connect(self._record)
+
+    def _record(self, status: CallStatus) -> None:
+        self.states.append(str(status.state))
+        if status.terminal:
+            self.ended.append(status.end_reason or "")
 
     def url(self, page: str = "csp.html") -> str:
         return f"http://127.0.0.1:{self.server.port}/test/{page}"

@@ -71,9 +71,6 @@ async def service(
         urls = ",".join(s.url for s in servers)
         agent = AgentSession(AgentConfig(urls, TOKEN, ice=LOOPBACK))
         side = AgentSide(servers[0], agent)
-        agent.incoming_call.connect(side.rings.put_nowait)
-        agent.call_state.connect(side.states.append)
-        agent.call_ended.connect(side.ended.append)
         try:
             await agent.start()
             await agent.set_available(True)
