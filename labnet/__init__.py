@@ -4,5 +4,6 @@ Not shipped in the wheel (only ``softphone`` is). ``netns`` builds namespaces, v
 and faults (link down, address change, blackhole); ``call_runner`` runs one side of a real
 Softphone call inside a namespace and reports JSON lines; ``aiortc_peer`` is the plain
 aiortc baseline; ``topologies`` adds NAT routers, an office firewall and nftables loss;
-``turn`` runs a real coturn in the hub. Both tests/ and bench/ import this package; neither imports the other.
+``turn`` runs a real coturn in the hub. Both tests/ and bench/ import this package;
+neither imports the other.
 """
