@@ -31,10 +31,14 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from aiortc import RTCIceServer
+
 from softphone.agent import AgentConfig, AgentSession, CallInfo
 from softphone.call.reconnect import ReconnectPolicy
 from softphone.call.state import CallStatus
 from softphone.media.local import MediaChoice
+from softphone.rtc.aiortc_compat.transport import restartable_transports
+from softphone.rtc.aiortc_compat.turn_gathering import path_of
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
 from softphone.visitor.peer import VisitorConfig, VisitorPeer
@@ -93,10 +97,17 @@ def metrics() -> dict[str, int]:
     }
 
 
+def selected_path(peer: CallPeer) -> str | None:
+    """host/srflx/relay-udp/relay-tcp/relay-tls: the local side of the pair carrying media."""
+    transports = restartable_transports(peer.pc)
+    return path_of(transports[0].sending_connection()) if transports else None
+
+
 async def report(peer_of: object, stop: asyncio.Event) -> None:
     """Poll the call's peer: frame numbers (often), process metrics (every second)."""
     last_frame: int | None = None
     last_state = ""
+    last_path: str | None = None
     next_metrics = 0.0
     while not stop.is_set():
         call = getattr(peer_of, "call", None)
@@ -110,6 +121,10 @@ async def report(peer_of: object, stop: asyncio.Event) -> None:
             if peer.state != last_state:
                 last_state = peer.state
                 emit("peer_state", state=last_state)
+            path = selected_path(peer)
+            if path != last_path and path is not None:
+                last_path = path
+                emit("path", path=path)
         if time.monotonic() >= next_metrics:
             next_metrics = time.monotonic() + 1.0
             emit("metrics", **metrics())
@@ -156,6 +171,12 @@ def report_status(status: CallStatus) -> None:
         emit("ended", reason=status.end_reason)
 
 
+def ice_from(args: argparse.Namespace) -> IceSettings:
+    """``--ice-servers``: a JSON list of RTCIceServer-shaped dicts (e.g. from labnet/turn.py)."""
+    servers = json.loads(args.ice_servers) if args.ice_servers else []
+    return IceSettings(ice_servers=tuple(RTCIceServer(**server) for server in servers))
+
+
 def policy_from(args: argparse.Namespace) -> ReconnectPolicy:
     defaults = ReconnectPolicy()
     return ReconnectPolicy(
@@ -166,7 +187,11 @@ def policy_from(args: argparse.Namespace) -> ReconnectPolicy:
 
 async def run_agent(args: argparse.Namespace, media: MediaChoice, stop: asyncio.Event) -> None:
     config = AgentConfig(
-        server_url=args.url, token=args.token, media=media, reconnect=policy_from(args)
+        server_url=args.url,
+        token=args.token,
+        media=media,
+        reconnect=policy_from(args),
+        ice=ice_from(args),
     )
     await serve_agent(AgentSession(config), stop, report)
 
@@ -210,7 +235,7 @@ async def serve_agent(
 
 
 async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asyncio.Event) -> None:
-    visitor = VisitorPeer(VisitorConfig(server_url=args.url, ice=IceSettings(), media=media))
+    visitor = VisitorPeer(VisitorConfig(server_url=args.url, ice=ice_from(args), media=media))
     stop_reporting = asyncio.Event()
     reporter = asyncio.create_task(report(visitor, stop_reporting))
     stop_waiter = asyncio.create_task(stop.wait())
@@ -259,8 +284,13 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--attempt-timeout", type=float, help="agent: reconnect policy")
     parser.add_argument("--backoff", type=float, nargs="+", help="agent: reconnect policy")
+    parser.add_argument("--ice-servers", help="JSON list of {urls, username, credential}")
+    parser.add_argument("--trust", help="extra CA file for TURN over TLS (a test CA)")
+    args = parser.parse_args()
+    if args.trust:
+        os.environ["SSL_CERT_FILE"] = args.trust  # OpenSSL's default verify paths read it
     install_logging()
-    asyncio.run(main_async(parser.parse_args()))
+    asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

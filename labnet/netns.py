@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -63,6 +63,7 @@ class Side:
     address: str
     gateway: str  # the hub's address on this link
     prefix: int = 24
+    server: str | None = None  # the signaling server's address when not the gateway (NAT)
 
 
 class JsonLines:
@@ -243,7 +244,7 @@ class Topology:
         self.ns_run(side.ns, "ip", "addr", "add", f"{new_address}/{side.prefix}", "dev", side.dev)
         self.ns_run(side.ns, "ip", "addr", "del", f"{side.address}/{side.prefix}", "dev", side.dev)
         self.ns_run(side.ns, "ip", "route", "replace", "default", "via", side.gateway)
-        switched = Side(side.ns, side.hub_dev, side.dev, new_address, side.gateway, side.prefix)
+        switched = replace(side, address=new_address)
         if side == self.agent:
             self.agent = switched
         elif side == self.visitor:
@@ -339,7 +340,7 @@ METRICS_TOKEN = "netns-metrics-token"
 
 def signaling_url(side: Side) -> str:
     """The server as seen from ``side``: its gateway, i.e. the hub's address on that link."""
-    return f"ws://{side.gateway}:{SERVER_PORT}/ws"
+    return f"ws://{side.server or side.gateway}:{SERVER_PORT}/ws"
 
 
 def start_signaling(topo: Topology, *args: str, timeout: float = 20.0) -> JsonLines:

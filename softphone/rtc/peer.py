@@ -21,6 +21,8 @@ from softphone.media.local import LocalMedia
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
 from softphone.rtc.aiortc_compat.opus import install_voice_opus
 from softphone.rtc.aiortc_compat.transport import install_ice_restart
+from softphone.rtc.aiortc_compat.turn_gathering import install_turn_gathering
+from softphone.rtc.aiortc_compat.video_jitter import install_bounded_jitter
 from softphone.rtc.aiortc_compat.voice_receiver import install_voice_receiver
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.ice_restart import IceRestarter
@@ -55,6 +57,8 @@ class CallPeer:
         self.restartable = install_ice_restart()
         install_voice_opus()  # before the senders' encoders exist
         install_voice_receiver()  # and before the audio receiver exists
+        install_turn_gathering()  # relays from every TURN URL, before the gatherers
+        install_bounded_jitter()  # video never waits seconds for a lost packet
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)

@@ -14,7 +14,9 @@ import aioice
 import aioice.ice
 import aioice.stun
 import aiortc
+import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection
+import aiortc.rtcrtpreceiver
 import pytest
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -160,6 +162,8 @@ def fresh_verdict(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         (RTCRtpSender, "_send_keyframe"),  # a method the media seam calls
         (aioice.ice.CandidatePair, "local_candidate"),  # a property the probe reads
         (aioice.Connection, "build_request"),  # a method the probe calls
+        (aioice.ice, "relayed_candidate"),  # what TURN gathering calls per URL
+        (JitterBuffer, "_remove_frame"),  # what the video buffer calls
     ],
 )
 async def test_a_missing_internal_disables_ice_restart_instead_of_failing_mid_call(
@@ -176,6 +180,9 @@ async def test_a_missing_internal_disables_ice_restart_instead_of_failing_mid_ca
     peer = CallPeer("c1", LOOPBACK, open_local_media(MediaChoice()))
     try:
         assert peer.restartable is False  # the call runs; it just cannot restart ICE
+        # and gathers and buffers the way aiortc itself does
+        assert aiortc.rtcicetransport.Connection is aioice.Connection
+        assert aiortc.rtcrtpreceiver.JitterBuffer is JitterBuffer
     finally:
         await peer.close()
 

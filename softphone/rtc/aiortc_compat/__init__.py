@@ -17,4 +17,9 @@ docs/aiortc-notes.md has the measurements behind each seam.
 6. :mod:`.opus`: Opus encoded for voice (``OpusEncoder.__init__``'s codec and resampler).
 7. :mod:`.voice_receiver`: audio packets straight to the decoder (the receiver's private
    jitter buffer).
+8. :mod:`.turn_gathering`: a relay candidate from every TURN URL, UDP > TCP > TLS
+   (``rtcicetransport.connection_kwargs`` and ``Connection``, ``relayed_candidate``,
+   ``Connection.get_component_candidates``/``check_start``); fresh agents keep them.
+9. :mod:`.video_jitter`: a video jitter buffer that gives up on a lost packet after
+   0.25 s (``rtcrtpreceiver.JitterBuffer``, the buffer's ``_origin``/``_packets``).
 """

@@ -22,6 +22,7 @@ from typing import Any
 import aioice
 import aioice.ice
 import aioice.stun
+import aioice.turn
 import aiortc
 import aiortc.codecs.opus
 import aiortc.jitterbuffer
@@ -40,7 +41,8 @@ _CONNECTION_ATTRS = (
     "ice_controlling stun_server turn_server turn_username turn_password turn_ssl "
     "turn_transport _use_ipv4 _use_ipv6 _transport_policy _nominated _protocols "
     "local_username local_candidates remote_password remote_username remote_is_lite "
-    "data_received build_request gather_candidates connect close get_event send"
+    "data_received build_request gather_candidates connect close get_event send "
+    "get_component_candidates check_start _local_candidates _remote_candidates"
 )
 _ICE_TRANSPORT_ATTRS = "_connection iceGatherer _recv _send _monitor start stop state"
 _GATHERER_ATTRS = "_connection _remote_candidates_end"
@@ -54,6 +56,7 @@ _PEER_CONNECTION_ATTRS = (
     "signalingState getTransceivers getSenders getReceivers"
 )
 _DTLS_ATTRS = "_role transport state"
+_JITTER_ATTRS = "_origin _packets _capacity _remove_frame remove add"
 _ANY: Any = None  # a placeholder argument: only the attribute names are looked at
 
 
@@ -108,6 +111,14 @@ def _check_internals() -> list[str]:
         (aioice, "Connection"),
         (aioice, "ConnectionClosed"),
         (aioice.stun, "TransactionError"),
+        (aioice.ice, "relayed_candidate"),
+        (aioice.ice, "server_reflexive_candidate"),
+        (aioice, "TransportPolicy"),
+        (aioice.turn, "TurnTransport"),
+        (aiortc.rtcicetransport, "connection_kwargs"),
+        (aiortc.rtcicetransport, "parse_stun_turn_uri"),
+        (aiortc.rtcicetransport, "Connection"),
+        (aiortc.rtcrtpreceiver, "JitterBuffer"),
         (aiortc.rtcpeerconnection, "RTCIceTransport"),
         (aiortc.rtcicetransport, "RTCIceTransport"),
         (aiortc.jitterbuffer, "JitterBuffer"),
@@ -138,26 +149,41 @@ def _check_internals() -> list[str]:
             (aioice.ice.StunProtocol, "request send_stun", "StunProtocol"),
             (aiortc.codecs.opus.OpusEncoder(), "codec resampler", "OpusEncoder"),
             (aiortc.RTCRtpReceiver("audio", dtls), _RECEIVER_ATTRS, "RTCRtpReceiver(audio)"),
+            (aiortc.jitterbuffer.JitterBuffer(16, is_video=True), _JITTER_ATTRS, "JitterBuffer"),
         ]
     except Exception as exc:  # a changed constructor is as fatal as a missing attribute
         return [f"building aiortc objects failed: {exc!r}"]
     for obj, names, where in objects:
         problems += _missing(obj, names, where)
-    request = getattr(aioice.ice.StunProtocol, "request", None)
-    if request is not None:
-        parameters = inspect.signature(request).parameters
-        problems += [
-            f"StunProtocol.request has no {name!r} parameter"
-            for name in ("integrity_key", "retransmissions")
-            if name not in parameters
-        ]
-    jitter = inspect.signature(aiortc.jitterbuffer.JitterBuffer).parameters
-    problems += [
-        f"JitterBuffer has no {name!r} parameter"
-        for name in ("capacity", "is_video")
-        if name not in jitter
-    ]
+    problems += _missing_parameters(
+        getattr(aioice.ice.StunProtocol, "request", None),
+        "integrity_key retransmissions",
+        "StunProtocol.request",
+    )
+    problems += _missing_parameters(
+        getattr(aioice.Connection, "get_component_candidates", None),
+        "component addresses timeout",
+        "Connection.get_component_candidates",
+    )
+    problems += _missing_parameters(
+        getattr(aioice.ice, "relayed_candidate", None),
+        "component hide_related_address protocol_factory turn_server turn_username "
+        "turn_password turn_ssl turn_transport",
+        "relayed_candidate",
+    )
+    problems += _missing_parameters(
+        aiortc.jitterbuffer.JitterBuffer, "capacity is_video", "JitterBuffer"
+    )
     return problems
+
+
+def _missing_parameters(function: Any, names: str, where: str) -> list[str]:
+    if function is None:
+        return []  # reported as a missing attribute already
+    parameters = inspect.signature(function).parameters
+    return [
+        f"{where} has no {name!r} parameter" for name in names.split() if name not in parameters
+    ]
 
 
 def check() -> Compatibility:

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiortc
-import aiortc.jitterbuffer
 import aiortc.rtcrtpreceiver
 
 
@@ -31,7 +30,8 @@ def set_senders_paused(pc: aiortc.RTCPeerConnection, paused: bool) -> None:
 def reset_video_receiver(receiver: aiortc.RTCRtpReceiver) -> list[int]:
     """Fresh jitter buffer and NACK generator; returns the media SSRCs to send a PLI for."""
     inner: Any = receiver
-    inner._RTCRtpReceiver__jitter_buffer = aiortc.jitterbuffer.JitterBuffer(
+    # Through the receiver module's name, so the bounded buffer (seam 9) stays in place.
+    inner._RTCRtpReceiver__jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer(
         capacity=512, is_video=True
     )
     inner._RTCRtpReceiver__nack_generator = aiortc.rtcrtpreceiver.NackGenerator()

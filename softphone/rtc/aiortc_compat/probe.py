@@ -12,6 +12,7 @@ import asyncio
 import aioice.stun
 
 from softphone.rtc.aiortc_compat.transport import RestartableIceTransport
+from softphone.rtc.aiortc_compat.turn_gathering import turn_socket_address
 
 
 async def probe_selected_pair(transport: RestartableIceTransport, wait_s: float) -> bool:
@@ -40,4 +41,8 @@ def selected_local_address(transport: RestartableIceTransport) -> str | None:
     """The local IP address of the pair carrying media, if any."""
     connection = transport.sending_connection()
     pair = connection._nominated.get(1) if connection is not None else None
-    return pair.local_candidate.host if pair is not None else None
+    if pair is None:
+        return None
+    if pair.local_candidate.type == "relay":  # its address is the TURN server's (seam 8)
+        return turn_socket_address(pair.protocol)
+    return str(pair.local_candidate.host)

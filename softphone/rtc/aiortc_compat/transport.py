@@ -26,6 +26,7 @@ import aiortc.rtcpeerconnection
 from softphone.events import Signal
 from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.aiortc_compat.inbound import InboundClock
+from softphone.rtc.aiortc_compat.turn_gathering import fresh_agent
 from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -103,18 +104,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         the gatherer stays "completed" and reads them from the swapped-in connection.
         """
         old = self._connection
-        new = aioice.Connection(
-            ice_controlling=old.ice_controlling,  # RFC 8445 keeps roles across restarts
-            stun_server=old.stun_server,
-            turn_server=old.turn_server,
-            turn_username=old.turn_username,
-            turn_password=old.turn_password,
-            turn_ssl=old.turn_ssl,
-            turn_transport=old.turn_transport,
-            use_ipv4=old._use_ipv4,
-            use_ipv6=old._use_ipv6,
-            transport_policy=old._transport_policy,
-        )
+        new = fresh_agent(old)  # same settings and every TURN server (seam 8)
         await new.gather_candidates()
         if self.state == "closed":
             await new.close()

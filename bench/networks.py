@@ -1,0 +1,284 @@
+"""Calls on the networks agents really have: one table, topology x fault (root).
+
+    sudo .venv/bin/python -m bench.networks --runs 3
+
+Topologies (labnet/netns.py, labnet/topologies.py, coturn from labnet/turn.py):
+
+- ``lan``: both ends routable, host candidates, no TURN (the reference of bench/reconnect.py)
+- ``nat+turn``: each end behind its own port-randomising NAT; TURN over UDP, TCP and TLS
+- ``nat+turn/tcp``: the same, TURN over TCP only
+- ``office``: the agent may only open TCP to port 443 (TURN over TLS on 443)
+
+Faults, on the agent unless said otherwise:
+
+- ``connect``: visitor's call request -> first decoded frame at both ends (``media_s``)
+- ``cut_5s``: link cut -> "Reconnecting…" (``detect_s``); restored after 5 s -> media captured
+  after the restore decoded at both ends (``media_s``)
+- ``address_switch``: the agent's address changes -> media at both ends (``media_s``)
+- ``one_way_out``: everything the agent sends is dropped -> the agent's own detection
+  (``detect_s``); healed after 3 s -> media at both ends
+- ``loss_5`` / ``loss_15``: random UDP loss on the visitor's link for ``--loss-s`` seconds ->
+  reconnect episodes per minute at either end (``spurious_per_min``) and the longest gap
+  between decoded video frames at the agent and at the visitor (``stall_agent_s``/``_visitor``)
+
+``valid/total``: runs that produced the measurement and ended with media flowing and the
+agent's call "connected". No Chromium reference rows here (bench/browser_reconnect.py
+measures Chromium on the LAN topology).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench.reconnect import call_state, media_back_at_both_ends
+from labnet.netns import (
+    JsonLines,
+    Topology,
+    can_create_namespaces,
+    is_frame,
+    start_call,
+    start_signaling,
+    stop_process,
+    sweep_stale,
+)
+from labnet.topologies import NatTopology, add_loss, remove_loss
+from labnet.turn import Coturn, TurnUrls
+
+RUNNER = "labnet.call_runner"
+ONE_WAY_S = 3.0
+
+
+@dataclass
+class Measure:
+    valid: bool
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    make: Callable[[], Topology]
+    turn: TurnUrls | None  # None: no TURN server
+
+
+NETWORKS = {
+    "lan": Network("lan", Topology, None),
+    "nat+turn": Network("nat+turn", NatTopology, TurnUrls()),
+    "nat+turn/tcp": Network("nat+turn/tcp", NatTopology, TurnUrls(udp=False, tls=False)),
+    "office": Network("office", lambda: NatTopology(office_firewall=True), TurnUrls()),
+}
+
+TARGETS = {
+    "connect": "media_s <= 3 (office: TURN/TLS 443)",
+    "cut_5s": "detect_s <= 1.5; media_s within 0.3 of lan",
+    "address_switch": "media_s within 0.3 of lan",
+    "one_way_out": "detect_s <= 2",
+    "loss_5": "0 spurious; stall <= 1.5x Chromium",
+    "loss_15": "0 spurious; stall <= 1.5x Chromium",
+}
+
+
+def event_named(name: str) -> Callable[[dict[str, object]], bool]:
+    return lambda e: e.get("msg") == name
+
+
+def connected_again(agent: JsonLines, mark: int) -> bool:
+    return agent.wait_for(call_state("connected"), 20.0, after=mark) is not None
+
+
+def connect(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+    visitor = call[1]
+    requested = visitor.snapshot()[0]["t"]  # the visitor signs in and calls at once
+    firsts = [next(e for e in p.snapshot() if is_frame(e)) for p in call]
+    return Measure(True, {"media_s": max(e["t"] for e in firsts) - requested})
+
+
+def cut_5s(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+    agent, visitor = call
+    mark = len(agent.snapshot())
+    cut_at = topo.cut(topo.agent)
+    shown = agent.wait_for(call_state("reconnecting"), 5.0, after=mark)
+    time.sleep(max(0.0, cut_at + 5.0 - time.time()))
+    restored_at = topo.restore(topo.agent)
+    back = media_back_at_both_ends(agent, visitor, restored_at)
+    values = {}
+    if shown:
+        values["detect_s"] = shown["t"] - cut_at
+    if back is not None:
+        values["media_s"] = back
+    return Measure(bool(shown) and back is not None and connected_again(agent, mark), values)
+
+
+def address_switch(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+    agent, visitor = call
+    mark = len(agent.snapshot())
+    new = "198.19.1.3" if isinstance(topo, NatTopology) else "198.18.1.3"
+    _, switched_at = topo.switch_address(topo.agent, new)
+    back = media_back_at_both_ends(agent, visitor, switched_at)
+    valid = back is not None and connected_again(agent, mark)
+    return Measure(valid, {"media_s": back} if back is not None else {})
+
+
+def one_way_out(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+    agent, visitor = call
+    mark = len(agent.snapshot())
+    ns, device = _agent_uplink(topo)
+    table = add_loss(topo, ns, device, 100, direction="in")
+    lost_at = time.time()
+    noticed = agent.wait_for(
+        lambda e: e.get("msg") == "rtc.connectivity" and e.get("state") == "disconnected",
+        10.0,
+        after=mark,
+    )
+    time.sleep(max(0.0, lost_at + ONE_WAY_S - time.time()))
+    remove_loss(topo, ns, table)
+    back = media_back_at_both_ends(agent, visitor, time.time())
+    values = {"detect_s": noticed["t"] - lost_at} if noticed else {}
+    return Measure(bool(noticed) and back is not None and connected_again(agent, mark), values)
+
+
+def _agent_uplink(topo: Topology) -> tuple[str, str]:
+    """Where the agent's outgoing packets are forwarded: (namespace, inbound device)."""
+    if isinstance(topo, NatTopology):
+        return topo.agent_outside.ns, topo.agent.hub_dev
+    return topo.hub, topo.agent.hub_dev
+
+
+def _visitor_link(topo: Topology) -> tuple[str, str]:
+    if isinstance(topo, NatTopology):
+        return topo.visitor_outside.ns, topo.visitor_outside.dev
+    return topo.hub, topo.visitor.hub_dev
+
+
+def longest_stall(lines: JsonLines, start: float, end: float) -> float:
+    """The longest time without a newly decoded frame in [start, end], edges included (a
+    freeze that outlasts the window counts in full up to its end)."""
+    times = [start, *(e["t"] for e in lines.snapshot() if is_frame(e) and start < e["t"] < end)]
+    return max(b - a for a, b in itertools.pairwise([*times, end]))
+
+
+def lossy(
+    percent: int, seconds: float
+) -> Callable[[Topology, tuple[JsonLines, JsonLines]], Measure]:
+    def measure(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+        marks = [len(p.snapshot()) for p in call]
+        ns, device = _visitor_link(topo)
+        table = add_loss(topo, ns, device, percent)
+        start = time.time()
+        time.sleep(seconds)
+        remove_loss(topo, ns, table)
+        end = time.time()
+        episodes = sum(
+            len([e for e in p.snapshot()[m:] if e.get("msg") == "reconnect.start"])
+            for p, m in zip(call, marks, strict=True)
+        )
+        agent, visitor = call
+        return Measure(
+            True,
+            {
+                "spurious_per_min": episodes * 60.0 / (end - start),
+                "stall_agent_s": longest_stall(agent, start, end),
+                "stall_visitor_s": longest_stall(visitor, start, end),
+            },
+        )
+
+    return measure
+
+
+Fault = Callable[[Topology, tuple[JsonLines, JsonLines]], Measure]
+
+
+def faults(loss_s: float) -> dict[str, Fault]:
+    return {
+        "connect": connect,
+        "cut_5s": cut_5s,
+        "address_switch": address_switch,
+        "one_way_out": one_way_out,
+        "loss_5": lossy(5, loss_s),
+        "loss_15": lossy(15, loss_s),
+    }
+
+
+COLUMNS = ("detect_s", "media_s", "spurious_per_min", "stall_agent_s", "stall_visitor_s")
+
+
+def run_once(network: Network, fault: Fault, name: str) -> Measure:
+    with network.make() as topo:
+        coturn = Coturn(topo).start() if network.turn is not None else None
+        try:
+            start_signaling(topo)
+            args = (
+                (coturn.runner_args("agent", network.turn), coturn.runner_args("visitor"))
+                if coturn is not None and network.turn is not None
+                else ([], [])
+            )
+            call = start_call(topo, RUNNER, agent_args=args[0], visitor_args=args[1])
+            measure = fault(topo, call)
+            for peer in call:  # before coturn goes, so they can release their allocations
+                stop_process(peer.proc)
+            return measure
+        except AssertionError as exc:  # the call could not even start
+            print(f"{network.name} {name}: {exc}"[:500], file=sys.stderr)
+            return Measure(False)
+        finally:
+            if coturn is not None:
+                coturn.close()
+
+
+def format_row(network: str, fault: str, measures: list[Measure]) -> str:
+    cells = [network, fault]
+    for column in COLUMNS:
+        values = [m.values[column] for m in measures if column in m.values]
+        cells.append(f"{statistics.median(values):.2f} (max {max(values):.2f})" if values else "")
+    cells.append(f"{sum(m.valid for m in measures)}/{len(measures)}")
+    cells.append(TARGETS[fault])
+    return "| " + " | ".join(cells) + " |"
+
+
+DEFAULT_PLAN = [
+    ("lan", f)
+    for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_5", "loss_15")
+] + [
+    ("nat+turn", f) for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_15")
+] + [("nat+turn/tcp", "connect"), ("nat+turn/tcp", "cut_5s")] + [
+    ("office", "connect"),
+    ("office", "cut_5s"),
+]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--loss-s", type=float, default=20.0)
+    parser.add_argument(
+        "--only", nargs="+", metavar="NETWORK:FAULT", help="e.g. office:connect lan:loss_15"
+    )
+    args = parser.parse_args(argv)
+    if not can_create_namespaces():
+        parser.error("needs root and a working `ip netns`")
+    chosen = faults(args.loss_s)
+    plan = [tuple(item.split(":", 1)) for item in args.only] if args.only else DEFAULT_PLAN
+    sweep_stale()
+    rows = []
+    for network, fault in plan:
+        measures = []
+        for index in range(args.runs):
+            measure = run_once(NETWORKS[network], chosen[fault], fault)
+            print(f"{network} {fault} run {index + 1}: {measure}", file=sys.stderr, flush=True)
+            measures.append(measure)
+        rows.append(format_row(network, fault, measures))
+    print("| network | fault | " + " | ".join(COLUMNS) + " | valid/total | target |")
+    print("| --- " * (len(COLUMNS) + 4) + "|")
+    for row in rows:
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

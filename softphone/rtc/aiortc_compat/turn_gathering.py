@@ -1,0 +1,295 @@
+"""Relay candidates from every TURN URL at once (UDP, TCP, TLS), preferring UDP.
+
+Seam 8 (listed in this package's docstring; its internals are in :mod:`.check`, and
+tests/rtc/test_turn_gathering.py exercises them):
+aiortc 1.16 builds each ICE gatherer's aioice ``Connection`` from
+``rtcicetransport.connection_kwargs(iceServers)``, which keeps only the *first* ``turn:``/
+``turns:`` URL; aioice gathers from that one server. Behind an office firewall that only lets
+TCP 443 out, a configuration listing TURN/UDP first would then have no relay at all.
+:func:`install_turn_gathering` points those two module-level names at versions that keep every
+TURN URL and gather a relay candidate from each, concurrently, with priorities UDP > TCP > TLS
+(RFC 8445 5.1.2.1 local preference), so ICE uses the cheapest transport that works and falls
+back to the others without anyone noticing.
+
+Gathering must not hold the call when a transport is blocked (a firewall that drops rather
+than rejects costs a full timeout): once one relay is in, the other relays and the STUN
+query get ``RELAY_GRACE_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aioice
+import aioice.ice
+import aiortc.rtcicetransport
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
+from aiortc import RTCIceServer
+
+from softphone.rtc.aiortc_compat.check import compatibility
+
+log = logging.getLogger(__name__)
+
+RELAY_WAIT_S = 5.0
+"""Longest wait for any relay candidate (aioice's own gathering timeout)."""
+RELAY_GRACE_S = 0.5
+"""Once one relay candidate is in, how long the slower transports may still take."""
+FALLBACK_DELAY_S = 0.2
+"""Checks over a less preferred relay (TCP, TLS; ours or the peer's) start this much later.
+
+aioice nominates aggressively (the first pair that answers wins), so without a head start
+TURN/TCP could win over TURN/UDP by a few milliseconds and carry the call for good."""
+
+_TRANSPORT_RANK = {"udp": 0, "tcp": 1, "tls": 2}
+_original_connection_kwargs = aiortc.rtcicetransport.connection_kwargs
+_original_connection = aiortc.rtcicetransport.Connection
+
+
+@dataclass(frozen=True)
+class TurnServer:
+    """One TURN URL with its credentials."""
+
+    host: str
+    port: int
+    transport: str  # "udp" or "tcp" (the connection to the server)
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @property
+    def kind(self) -> str:
+        """udp, tcp or tls: what the relay candidate is reached over."""
+        return "tls" if self.tls else self.transport
+
+    @property
+    def local_preference(self) -> int:
+        return 65535 - 8192 * _TRANSPORT_RANK[self.kind]
+
+
+def turn_servers(servers: Iterable[RTCIceServer]) -> tuple[TurnServer, ...]:
+    """Every usable TURN URL of ``servers``, UDP first, then TCP, then TLS; duplicates once."""
+    found: list[TurnServer] = []
+    for server in servers:
+        urls = server.urls if isinstance(server.urls, list) else [server.urls]
+        for url in urls:
+            try:
+                parsed = aiortc.rtcicetransport.parse_stun_turn_uri(url)
+            except ValueError:
+                log.warning("ice.bad_url", extra={"url": url})
+                continue
+            scheme, transport = str(parsed["scheme"]), str(parsed.get("transport"))
+            usable = (scheme == "turn" and transport in ("udp", "tcp")) or (
+                scheme == "turns" and transport == "tcp"
+            )
+            if not usable or server.credentialType != "password":
+                continue
+            candidate = TurnServer(
+                parsed["host"], parsed["port"], transport, scheme == "turns",
+                server.username, server.credential,
+            )  # fmt: skip
+            if candidate not in found:
+                found.append(candidate)
+    return tuple(sorted(found, key=lambda s: _TRANSPORT_RANK[s.kind]))
+
+
+def connection_kwargs(servers: list[RTCIceServer]) -> dict[str, Any]:
+    """aiortc's kwargs (STUN), with every TURN server instead of the first one."""
+    kwargs = {
+        key: value
+        for key, value in _original_connection_kwargs(servers).items()
+        if not key.startswith("turn_")
+    }
+    kwargs["turn_servers"] = turn_servers(servers)
+    return kwargs
+
+
+class MultiTurnConnection(aioice.Connection):
+    """An aioice agent that gathers a relay candidate from each of ``turn_servers``."""
+
+    def __init__(self, *, turn_servers: Iterable[TurnServer] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.turn_servers = tuple(turn_servers)
+
+    async def get_component_candidates(
+        self,
+        component: int,
+        addresses: list[str],
+        timeout: int = 5,  # noqa: ASYNC109 - aioice's signature
+    ) -> list[Candidate]:
+        started = time.monotonic()
+        relays = [
+            asyncio.ensure_future(self._relay(component, server)) for server in self.turn_servers
+        ]
+        # Host candidates from aioice; the STUN query below, on the same clock as the relays
+        # (aioice would wait up to 5 s for a STUN server a firewall silently drops).
+        stun_server, self.stun_server = self.stun_server, None
+        try:
+            host = await super().get_component_candidates(component, addresses, timeout)
+        finally:
+            self.stun_server = stun_server
+        reflexive = [
+            asyncio.ensure_future(self._reflexive(protocol, stun_server))
+            for protocol in list(self._protocols)
+            if stun_server is not None
+            and any(protocol.local_candidate is c for c in host)
+            and ipaddress.ip_address(protocol.local_candidate.host).version == 4
+        ]
+        try:
+            found = await self._collect(relays, reflexive, started, timeout)
+        finally:
+            for task in (*relays, *reflexive):
+                task.cancel()  # aioice closes a half-made TURN socket on cancel
+        return host + found
+
+    async def check_start(self, pair: aioice.ice.CandidatePair) -> None:
+        if self._is_fallback(pair.local_candidate, self._local_candidates) or self._is_fallback(
+            pair.remote_candidate, self._remote_candidates
+        ):
+            await asyncio.sleep(FALLBACK_DELAY_S)
+        await super().check_start(pair)
+
+    @staticmethod
+    def _is_fallback(candidate: Candidate, same_side: list[Candidate]) -> bool:
+        """A relay candidate below the best relay of its side (the UDP one, by priority)."""
+        if candidate.type != "relay":
+            return False
+        best = max(
+            c.priority
+            for c in same_side
+            if c.type == "relay" and c.component == candidate.component
+        )
+        return bool(candidate.priority < best)
+
+    async def _collect(
+        self,
+        relays: Sequence[asyncio.Future[Candidate | None]],
+        reflexive: Sequence[asyncio.Future[Candidate | None]],
+        started: float,
+        srflx_only_wait_s: float,
+    ) -> list[Candidate]:
+        """Whatever arrives until every query is done, or RELAY_GRACE_S after the first
+        relay candidate (at most RELAY_WAIT_S; without TURN, aioice's own STUN wait)."""
+        everything = [*relays, *reflexive]
+        pending = set(everything)
+        deadline = started + (RELAY_WAIT_S if relays else srflx_only_wait_s)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            _, pending = await asyncio.wait(
+                pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            if any(r.done() and not r.cancelled() and r.result() for r in relays):
+                deadline = min(deadline, time.monotonic() + RELAY_GRACE_S)
+        gathered = [t.result() for t in everything if t.done() and not t.cancelled()]
+        return [c for c in gathered if c is not None]
+
+    async def _reflexive(
+        self, protocol: aioice.ice.StunProtocol, stun_server: tuple[str, int]
+    ) -> Candidate | None:
+        try:
+            candidate, _ = await aioice.ice.server_reflexive_candidate(protocol, stun_server)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # no answer or an error: no server-reflexive candidate
+            return None
+        return candidate
+
+    async def _relay(self, component: int, server: TurnServer) -> Candidate | None:
+        try:
+            _, protocol = await aioice.ice.relayed_candidate(
+                component=component,
+                hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
+                protocol_factory=lambda: aioice.ice.StunProtocol(self),
+                turn_server=(server.host, server.port),
+                turn_username=server.username,
+                turn_password=server.password,
+                turn_ssl=server.tls,
+                turn_transport=server.transport,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure just means no relay from this server
+            log.info(
+                "ice.turn_failed",
+                extra={"server": server.host, "kind": server.kind, "error": repr(exc)},
+            )
+            return None
+        relayed = protocol.local_candidate
+        # Distinct foundations (the transports fail independently) and UDP > TCP > TLS.
+        protocol.local_candidate = Candidate(
+            foundation=candidate_foundation("relay", f"udp-{server.kind}", relayed.host),
+            component=component,
+            transport="udp",
+            priority=candidate_priority(component, "relay", server.local_preference),
+            host=relayed.host,
+            port=relayed.port,
+            type="relay",
+            related_address=relayed.related_address,
+            related_port=relayed.related_port,
+        )
+        tagged: Any = protocol
+        tagged.softphone_relay_kind = server.kind  # for path_of()
+        self._protocols.append(protocol)
+        log.info("ice.relay_gathered", extra={"kind": server.kind, "server": server.host})
+        return protocol.local_candidate
+
+
+def fresh_agent(old: aioice.Connection) -> aioice.Connection:
+    """A new agent with ``old``'s settings and servers (an ICE restart, :mod:`.transport`)."""
+    kwargs: dict[str, Any] = {
+        "ice_controlling": old.ice_controlling,  # RFC 8445 keeps roles across restarts
+        "stun_server": old.stun_server,
+        "use_ipv4": old._use_ipv4,
+        "use_ipv6": old._use_ipv6,
+        "transport_policy": old._transport_policy,
+    }
+    if isinstance(old, MultiTurnConnection):
+        return MultiTurnConnection(turn_servers=old.turn_servers, **kwargs)
+    return aioice.Connection(
+        turn_server=old.turn_server,
+        turn_username=old.turn_username,
+        turn_password=old.turn_password,
+        turn_ssl=old.turn_ssl,
+        turn_transport=old.turn_transport,
+        **kwargs,
+    )
+
+
+def path_of(connection: aioice.Connection | None) -> str | None:
+    """What carries media: "host", "srflx", "prflx" or "relay-udp|tcp|tls" (None: nothing)."""
+    pair = connection._nominated.get(1) if connection is not None else None
+    if pair is None:
+        return None
+    kind = str(pair.local_candidate.type)
+    if kind == "relay":
+        return f"relay-{getattr(pair.protocol, 'softphone_relay_kind', 'udp')}"
+    return kind
+
+
+def turn_socket_address(protocol: Any) -> str | None:
+    """The local address of the socket a relay candidate's TURN client talks through: the
+    address a network change can take away (the candidate's own address is the server's)."""
+    inner = getattr(protocol.transport, "_TurnTransport__inner_protocol", None)
+    transport = getattr(inner, "transport", None)
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    return str(sockname[0]) if sockname else None
+
+
+def install_turn_gathering() -> None:
+    """Every RTCIceGatherer created from now on gathers from every TURN URL (idempotent);
+    aiortc's single-TURN gathering stays when the compatibility check found its internals
+    changed."""
+    module: Any = aiortc.rtcicetransport
+    if not compatibility().ok:
+        module.connection_kwargs = _original_connection_kwargs
+        module.Connection = _original_connection
+        return
+    module.connection_kwargs = connection_kwargs
+    module.Connection = MultiTurnConnection

@@ -1,0 +1,187 @@
+"""Calls through NAT and an office firewall, relayed by a real coturn (issue 12).
+
+Agent and visitor each sit behind their own port-randomising NAT (labnet/topologies.py), so
+host and server-reflexive paths fail and only TURN relays work; coturn runs in the hub on
+UDP, TCP and TLS 443 (labnet/turn.py) and hands out REST-API credentials. Each test asserts
+media both ways after the fault, the reconnect attempt count and what could leak (TURN
+allocations counted by coturn itself, the agent's fds and tasks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from labnet.netns import JsonLines, Topology, start_call, start_signaling, stop_process
+from labnet.topologies import NatTopology
+from labnet.turn import Coturn
+from tests.net.support import (
+    RUNNER,
+    assert_media_back,
+    assert_one_dtls_handshake,
+    frames_from,
+    log_event,
+    matching,
+)
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+Call = tuple[JsonLines, JsonLines]
+RETIRE_S = 4.0  # aiortc_compat.transport.RESTART_GRACE_S (2 s) + coturn's own bookkeeping
+
+
+@pytest.fixture
+def nat() -> Iterator[NatTopology]:
+    with NatTopology() as topology:
+        yield topology
+
+
+@pytest.fixture
+def office() -> Iterator[NatTopology]:
+    with NatTopology(office_firewall=True) as topology:
+        yield topology
+
+
+def relay_call(topo: Topology) -> tuple[Coturn, Call]:
+    """coturn and the signaling server in the hub, then a call with video both ways."""
+    coturn = Coturn(topo)
+    try:
+        coturn.start()
+        start_signaling(topo)
+        call = start_call(
+            topo,
+            RUNNER,
+            agent_args=coturn.runner_args("agent"),
+            visitor_args=coturn.runner_args("visitor"),
+        )
+    except BaseException:
+        coturn.close()
+        raise
+    return coturn, call
+
+
+def hang_up(coturn: Coturn, call: Call) -> None:
+    """The runners first, while coturn can still take their allocations back (else each
+    waits out its TURN requests), then coturn."""
+    for peer in call:
+        stop_process(peer.proc)
+    coturn.close()
+
+
+def paths(lines: JsonLines, after: int = 0) -> list[str]:
+    return [e["path"] for e in matching(lines, lambda e: e.get("ev") == "path", after)]
+
+
+def gathered_kinds(lines: JsonLines) -> set[str]:
+    return {e["kind"] for e in matching(lines, log_event("ice.relay_gathered"))}
+
+
+def assert_frames_advance(call: Call) -> None:
+    for peer in call:
+        last = [e for e in peer.snapshot() if e.get("ev") == "frame"][-1]
+        peer.expect(frames_from(last["n"] + 15), 5.0, "advancing frames")
+
+
+def test_call_through_two_nats_is_relayed(nat: NatTopology) -> None:
+    coturn, call = relay_call(nat)
+    try:
+        agent, visitor = call
+        assert_frames_advance(call)
+        for peer in call:  # every TURN transport gathered, at once
+            assert gathered_kinds(peer) == {"udp", "tcp", "tls"}, peer.name
+        # Symmetric NAT on both ends: no direct path exists, a relay carries the media.
+        agent.expect(lambda e: e.get("ev") == "path", 5.0, "agent path")
+        visitor.expect(lambda e: e.get("ev") == "path", 5.0, "visitor path")
+        used = {paths(agent)[-1], paths(visitor)[-1]}
+        assert any(p.startswith("relay-") for p in used), used
+        assert "relay-tcp" not in used and "relay-tls" not in used, "UDP is preferred"
+        assert coturn.allocations()
+    finally:
+        hang_up(coturn, call)
+
+
+def test_office_firewall_call_goes_over_turn_tls_on_443(office: NatTopology) -> None:
+    """The agent may only open TCP to port 443: its relay is TURN over TLS."""
+    coturn, call = relay_call(office)
+    try:
+        agent, _ = call
+        assert_frames_advance(call)
+        assert gathered_kinds(agent) == {"tls"}
+        agent.expect(lambda e: e.get("ev") == "path", 5.0, "agent path")
+        assert paths(agent)[-1] == "relay-tls"
+    finally:
+        hang_up(coturn, call)
+
+
+def test_relayed_call_recovers_from_a_link_cut_in_one_attempt(nat: NatTopology) -> None:
+    coturn, call = relay_call(nat)
+    try:
+        agent, _ = call
+        mark = len(agent.snapshot())
+        nat.cut(nat.agent)
+        time.sleep(4.0)
+        restored_at = nat.restore(nat.agent)
+        assert_media_back(call, restored_at)
+        agent.expect(log_event("reconnect.success"), 5.0, "reconnect.success", after=mark)
+        starts = matching(agent, log_event("reconnect.start"), mark)
+        assert [e["attempt"] for e in starts] == ["1/3"]
+        assert_one_dtls_handshake(call)
+    finally:
+        hang_up(coturn, call)
+
+
+def test_nat_outside_address_change_recovers_over_a_new_relay(nat: NatTopology) -> None:
+    """The office router gets a new public address: every NAT mapping (and with it the
+    agent's TURN allocation) is gone; the agent notices on its own and restarts."""
+    coturn, call = relay_call(nat)
+    try:
+        agent, _ = call
+        mark = len(agent.snapshot())
+        _, switched_at = nat.switch_address(nat.agent_outside, "198.18.1.3")
+        assert_media_back(call, switched_at)
+        agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+        starts = matching(agent, log_event("reconnect.start"), mark)
+        assert [e["attempt"] for e in starts] == ["1/3"]
+    finally:
+        hang_up(coturn, call)
+
+
+def test_agent_inside_address_switch_recovers_over_relay(nat: NatTopology) -> None:
+    coturn, call = relay_call(nat)
+    try:
+        agent, _ = call
+        mark = len(agent.snapshot())
+        _, switched_at = nat.switch_address(nat.agent, "198.19.1.3")
+        assert_media_back(call, switched_at)
+        agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=mark)
+        starts = matching(agent, log_event("reconnect.start"), mark)
+        assert [e["attempt"] for e in starts] == ["1/3"], [e.get("reason") for e in starts]
+    finally:
+        hang_up(coturn, call)
+
+
+def test_twenty_relay_restarts_leak_no_turn_allocation(nat: NatTopology) -> None:
+    """Each ICE restart allocates fresh relays; the replaced agent must release its own
+    (coturn's session list is the judge), and the agent's fds and tasks stay flat."""
+    coturn, call = relay_call(nat)
+    try:
+        agent, _ = call
+        time.sleep(RETIRE_S)  # the offerer's unbundled transport lets go of its relays
+        before_allocations = coturn.allocations()
+        before = [e for e in agent.snapshot() if e.get("ev") == "metrics"][-1]
+        first = len(agent.snapshot())
+        for restart in range(1, 21):
+            mark = len(agent.snapshot())
+            agent.send("restart")  # one episode each: the next waits for its success
+            agent.expect(log_event("reconnect.success"), 10.0, f"restart {restart}", after=mark)
+        assert len(matching(agent, log_event("ice.restart_connected"), first)) >= 20
+        time.sleep(RETIRE_S)
+        assert_frames_advance(call)
+        assert coturn.allocations() == before_allocations
+        after = [e for e in agent.snapshot() if e.get("ev") == "metrics"][-1]
+        assert after["fds"] <= before["fds"] + 1, (before, after)
+        assert after["tasks"] <= before["tasks"] + 2, (before, after)
+    finally:
+        hang_up(coturn, call)

@@ -1,0 +1,165 @@
+"""Seam 8 (softphone.rtc.aiortc_compat.turn_gathering): every TURN URL, UDP preferred.
+
+The first tests fail loudly when the aiortc/aioice internals the seam relies on change;
+the rest pin its behaviour without a network (the relays themselves are proven against a
+real coturn in tests/net/test_turn.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import aioice
+import aioice.ice
+import aioice.turn
+import aiortc.rtcicetransport
+import pytest
+from aioice.candidate import Candidate
+from aiortc import RTCIceServer
+from aiortc.rtcicetransport import RTCIceGatherer
+
+from softphone.rtc.aiortc_compat import turn_gathering
+from softphone.rtc.aiortc_compat.turn_gathering import (
+    MultiTurnConnection,
+    TurnServer,
+    fresh_agent,
+    install_turn_gathering,
+    turn_servers,
+)
+
+SERVERS = [
+    RTCIceServer(urls="stun:198.18.0.1:3478"),
+    RTCIceServer(
+        urls=[
+            "turns:198.18.0.1:443?transport=tcp",
+            "turn:198.18.0.1:3478?transport=tcp",
+            "turn:198.18.0.1:3478?transport=udp",
+            "turn:198.18.0.1:3478?transport=udp",  # listed twice: gathered once
+        ],
+        username="1700000000:agent",
+        credential="secret",
+    ),
+]
+
+
+def source(obj: object) -> str:
+    return inspect.getsource(obj)  # type: ignore[arg-type]
+
+
+# --- the pinned internals ------------------------------------------------------------------
+
+
+def test_seam8_aiortc_still_keeps_only_the_first_turn_url() -> None:
+    """If this fails, aiortc gathers from several TURN servers itself: drop the seam."""
+    kwargs = turn_gathering._original_connection_kwargs(SERVERS)
+    assert kwargs["turn_server"] == ("198.18.0.1", 443) and kwargs["turn_ssl"] is True
+    # (aiortc's own function: once installed, the module-level name is ours)
+    assert "only a single TURN server is supported" in source(
+        turn_gathering._original_connection_kwargs
+    )
+
+
+def test_seam8_gatherer_builds_its_agent_through_module_level_names() -> None:
+    init = source(RTCIceGatherer.__init__)
+    assert "connection_kwargs(iceServers)" in init
+    assert "Connection(" in init
+    assert aiortc.rtcicetransport.Connection.__mro__[-2].__name__ == "Connection"
+
+
+def test_seam8_aioice_shapes_used() -> None:
+    params = list(inspect.signature(aioice.Connection.get_component_candidates).parameters)
+    assert params == ["self", "component", "addresses", "timeout"]
+    relayed = inspect.signature(aioice.ice.relayed_candidate).parameters
+    assert set(relayed) == {
+        "component", "hide_related_address", "protocol_factory", "turn_server",
+        "turn_username", "turn_password", "turn_ssl", "turn_transport",
+    }  # fmt: skip
+    srflx = inspect.signature(aioice.ice.server_reflexive_candidate).parameters
+    assert list(srflx) == ["protocol", "stun_server"]
+    assert "if self.stun_server:" in source(aioice.Connection.get_component_candidates)
+    assert inspect.iscoroutinefunction(aioice.Connection.check_start)
+    assert "self.check_start(pair)" in source(aioice.Connection.check_start_task)
+    # turn_socket_address() reads the TURN client's own transport.
+    assert "self.__inner_protocol = inner_protocol" in source(aioice.turn.TurnTransport.__init__)
+    for name in ("_use_ipv4", "_use_ipv6", "_transport_policy", "_protocols", "_nominated"):
+        assert name in source(aioice.Connection.__init__), name
+
+
+# --- behaviour -------------------------------------------------------------------------------
+
+
+def test_every_turn_url_once_udp_then_tcp_then_tls() -> None:
+    found = turn_servers(SERVERS)
+    assert [s.kind for s in found] == ["udp", "tcp", "tls"]
+    assert [s.local_preference for s in found] == sorted(
+        (s.local_preference for s in found), reverse=True
+    )
+    assert all(s.username == "1700000000:agent" and s.password == "secret" for s in found)
+
+
+def test_bad_and_unsupported_urls_are_skipped() -> None:
+    servers = [
+        RTCIceServer(urls="ftp:198.18.0.1", username="u", credential="c"),
+        RTCIceServer(urls="turn:198.18.0.1?transport=sctp", username="u", credential="c"),
+        RTCIceServer(urls="turn:198.18.0.1", username="u", credential="c"),
+    ]
+    assert [(s.host, s.port, s.kind) for s in turn_servers(servers)] == [
+        ("198.18.0.1", 3478, "udp")
+    ]
+
+
+async def test_installed_gatherer_carries_every_server_and_restarts_keep_them() -> None:
+    install_turn_gathering()
+    gatherer = RTCIceGatherer(iceServers=SERVERS)
+    connection = gatherer._connection
+    assert isinstance(connection, MultiTurnConnection)
+    assert connection.stun_server == ("198.18.0.1", 3478)
+    assert [s.kind for s in connection.turn_servers] == ["udp", "tcp", "tls"]
+    renewed = fresh_agent(connection)
+    assert isinstance(renewed, MultiTurnConnection)
+    assert renewed.turn_servers == connection.turn_servers
+    assert renewed.local_username != connection.local_username  # a new ICE generation
+    await connection.close()
+    await renewed.close()
+
+
+async def test_unreachable_turn_servers_do_not_hold_gathering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once one relay is in, a TURN server and a STUN server that never answer get
+    RELAY_GRACE_S more; host candidates come back either way."""
+    answered = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
+    silent = TurnServer("198.18.0.1", 443, "tcp", True, "u", "c")
+
+    async def fake_relay(self: MultiTurnConnection, component: int, server: TurnServer) -> object:
+        if server is silent:
+            await asyncio.sleep(60)
+        return Candidate("f", component, "udp", 1, "198.18.0.1", 50000, "relay")
+
+    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
+        await asyncio.sleep(60)  # a firewall drops STUN
+
+    monkeypatch.setattr(MultiTurnConnection, "_relay", fake_relay)
+    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+    connection = MultiTurnConnection(
+        ice_controlling=True, stun_server=("198.18.0.1", 3478), turn_servers=[answered, silent]
+    )
+    started = asyncio.get_running_loop().time()
+    candidates = await connection.get_component_candidates(1, ["127.0.0.1"])
+    elapsed = asyncio.get_running_loop().time() - started
+    assert [c.type for c in candidates] == ["host", "relay"]
+    assert elapsed < turn_gathering.RELAY_GRACE_S + 0.4
+    await connection.close()
+
+
+def test_checks_over_a_less_preferred_relay_start_later() -> None:
+    udp, tcp = (
+        Candidate("a", 1, "udp", p, "198.18.0.1", 50000 + p % 7, "relay")
+        for p in (16777215, 14680063)
+    )
+    host = Candidate("h", 1, "udp", 2130706431, "198.19.1.2", 4000, "host")
+    side = [host, udp, tcp]
+    assert not MultiTurnConnection._is_fallback(udp, side)
+    assert MultiTurnConnection._is_fallback(tcp, side)
+    assert not MultiTurnConnection._is_fallback(host, side)
