@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiortc import MediaStreamTrack, RTCIceServer
+from aiortc import MediaStreamTrack
 
 from softphone.call.network import AddressChange, NetworkWatcher
 from softphone.call.reconnect import ReconnectFailure, ReconnectPolicy
 from softphone.call.signaled import SignaledCall
-from softphone.call.signaling import reconnect_if_stranded
+from softphone.call.signaling import announced_ice_servers, reconnect_if_stranded
 from softphone.call.state import CallStatus
 from softphone.events import Signal
 from softphone.media.local import MediaChoice, open_local_media
@@ -35,6 +36,7 @@ from softphone.signaling.protocol import (
     Error,
     Hangup,
     HangupReason,
+    IceServer,
     Message,
     Presence,
     Queue,
@@ -66,6 +68,7 @@ class CallInfo:
     visitor_name: str
     page: str | None
     timeout_s: float
+    ice_servers: Sequence[IceServer] = ()  # this call's TURN credentials, from the ring
 
 
 class AgentSession:
@@ -149,14 +152,15 @@ class AgentSession:
         """
         if self.call is not None:
             raise RuntimeError("already in a call")
-        self.ringing.pop(call_id, None)
+        ringing = self.ringing.pop(call_id, None)
         media = open_local_media(self.config.media)
         media.set_muted(self.muted)
         media.set_camera_enabled(self.camera_enabled)
         for notice in media.notices:
             self.media_notice.emit(str(notice))
         try:
-            peer = CallPeer(call_id, self._ice_settings(), media)
+            ice = self._ice_settings(ringing.ice_servers if ringing is not None else ())
+            peer = CallPeer(call_id, ice, media)
         except BaseException:
             media.close()  # no capture thread left behind by a call that never started
             raise
@@ -213,13 +217,11 @@ class AgentSession:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _ice_settings(self) -> IceSettings:
+    def _ice_settings(self, call_servers: Sequence[IceServer]) -> IceSettings:
+        """Configured servers, then the welcome's STUN, then the call's own TURN credentials."""
         welcome = self.client.welcome
-        announced = welcome.ice_servers if welcome is not None else []
-        return self.config.ice.with_servers(
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in announced
-        )
+        announced = [*(welcome.ice_servers if welcome is not None else []), *call_servers]
+        return self.config.ice.with_servers(announced_ice_servers(announced))
 
     def _on_network_change(self, change: AddressChange) -> None:
         # Idle or not: a ring sent into a socket on a vanished address would be lost. (In a
@@ -262,7 +264,9 @@ class AgentSession:
 
     async def _handle(self, msg: Message) -> None:
         if isinstance(msg, Ring):
-            info = CallInfo(msg.call_id, msg.visitor.name, msg.visitor.page, msg.timeout_s)
+            info = CallInfo(
+                msg.call_id, msg.visitor.name, msg.visitor.page, msg.timeout_s, msg.ice_servers
+            )
             self.ringing[msg.call_id] = info
             self.incoming_call.emit(info)
         elif isinstance(msg, RingTimeout):

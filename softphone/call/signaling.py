@@ -7,9 +7,20 @@ an in-memory relay in the tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
-from softphone.signaling.protocol import Message
+from aiortc import RTCIceServer
+
+from softphone.signaling.protocol import IceServer, Message
+
+
+def announced_ice_servers(servers: Iterable[IceServer]) -> list[RTCIceServer]:
+    """ICE servers the signaling server announced (``welcome``: STUN; ``ring`` / ``accepted``:
+    this call's TURN credentials, which expire) as aiortc takes them."""
+    return [
+        RTCIceServer(urls=s.urls, username=s.username, credential=s.credential) for s in servers
+    ]
 
 
 class CallSignaling(Protocol):

@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from softphone.call.network import AddressChange, NetworkWatcher
 from softphone.call.signaled import SignaledCall
-from softphone.call.signaling import reconnect_if_stranded
+from softphone.call.signaling import announced_ice_servers, reconnect_if_stranded
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
@@ -21,6 +22,7 @@ from softphone.signaling.protocol import (
     CallRequest,
     Hangup,
     HangupReason,
+    IceServer,
     Message,
     NoAgent,
     Queued,
@@ -133,7 +135,7 @@ class VisitorPeer:
             return False
         elif isinstance(msg, Accepted):
             self.summary.call_id, self.summary.agent_name = msg.call_id, msg.agent_name
-            await self._start_call(msg.call_id)
+            await self._start_call(msg.call_id, msg.ice_servers)
             assert self.call is not None
             self.call.ticket = msg.ticket
         elif isinstance(msg, Hangup) and msg.call_id == self.summary.call_id:
@@ -146,12 +148,16 @@ class VisitorPeer:
                 log.exception("visitor.message_failed", extra={"type": type(msg).__name__})
         return True
 
-    async def _start_call(self, call_id: str) -> None:
+    async def _start_call(self, call_id: str, call_servers: Sequence[IceServer]) -> None:
         media = open_local_media(self.config.media)
         for notice in media.notices:
             log.warning("visitor.media_fallback", extra={"notice": str(notice)})
         # The visitor is the polite side of ICE-restart glare (docs/architecture.md).
-        peer = CallPeer(call_id, self.config.ice, media, polite=True)
+        # Configured servers, then the welcome's STUN, then this call's TURN credentials.
+        welcome = self._client.welcome
+        announced = [*(welcome.ice_servers if welcome is not None else []), *call_servers]
+        ice = self.config.ice.with_servers(announced_ice_servers(announced))
+        peer = CallPeer(call_id, ice, media, polite=True)
         peer.state_changed.connect(self._on_state)
         self.call = SignaledCall(
             self._client, peer, on_lost=self._on_call_lost, network=self._network

@@ -9,14 +9,16 @@ allocations counted by coturn itself, the agent's fds and tasks).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from labnet.netns import JsonLines, Topology, start_call, start_signaling, stop_process
 from labnet.topologies import NatTopology
-from labnet.turn import Coturn
+from labnet.turn import Coturn, TurnUrls
 from tests.net.support import (
     RUNNER,
     assert_media_back,
@@ -100,6 +102,40 @@ def test_call_through_two_nats_is_relayed(nat: NatTopology) -> None:
         assert coturn.allocations()
     finally:
         hang_up(coturn, call)
+
+
+def test_the_servers_per_call_turn_credentials_carry_a_relay_only_call(
+    nat: NatTopology, tmp_path: Path
+) -> None:
+    """No TURN settings on either client: the signaling server mints per-call credentials
+    (``[turn]``, the REST scheme) and hands them out on ``ring`` and ``accepted`` only; behind
+    two port-randomising NATs the call can only connect if both parties used them."""
+    coturn = Coturn(nat)
+    call: Call | None = None
+    try:
+        coturn.start()
+        config = tmp_path / "server.toml"
+        config.write_text(
+            "[turn]\n"
+            f'secret = "{coturn.secret}"\n'
+            f"urls = {json.dumps(TurnUrls().urls(coturn.address))}\n"
+            "ttl_s = 600\n"
+        )
+        start_signaling(nat, "--config", str(config))
+        trust = ["--trust", str(coturn.ca_path)]
+        call = start_call(nat, RUNNER, agent_args=trust, visitor_args=trust)
+        agent, visitor = call
+        assert_frames_advance(call)
+        for peer in call:
+            assert gathered_kinds(peer) == {"udp", "tcp", "tls"}, peer.name
+            peer.expect(lambda e: e.get("ev") == "path", 5.0, f"{peer.name} path")
+        assert any(p.startswith("relay-") for p in {paths(agent)[-1], paths(visitor)[-1]})
+        assert coturn.allocations()
+    finally:
+        if call is not None:
+            hang_up(coturn, call)
+        else:
+            coturn.close()
 
 
 def test_office_firewall_call_goes_over_turn_tls_on_443(office: NatTopology) -> None:
