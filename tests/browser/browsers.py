@@ -76,8 +76,9 @@ async def chromium_page(locale: str | None = None) -> AsyncIterator[Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_page(browser: str, locale: str | None = None) -> AsyncIterator[BrowserPage]:
-    """A page of ``browser`` whose language is ``locale`` (default: the browser's own)."""
+async def open_page(browser: str, locale: str = "en-US") -> AsyncIterator[BrowserPage]:
+    """A page of ``browser`` whose language is ``locale``: English unless a test asks, so
+    the widget's texts do not depend on the machine's language settings."""
     require(browser)
     if browser == "chromium":
         async with chromium_page(locale) as page:
