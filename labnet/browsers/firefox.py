@@ -206,8 +206,12 @@ class FirefoxPage:
             await self._bidi.send("browsingContext.close", {"context": self._context}, 5)
 
 
-def write_profile(directory: Path) -> None:
-    (directory / "user.js").write_text(USER_JS)
+def write_profile(directory: Path, locale: str | None = None) -> None:
+    """``locale``: the browser's language (navigator.languages), e.g. "de-DE"."""
+    prefs = USER_JS
+    if locale is not None:
+        prefs += f'user_pref("intl.accept_languages", {json.dumps(locale)});\n'
+    (directory / "user.js").write_text(prefs)
 
 
 def command(profile: Path, ns: str | None) -> list[str]:
@@ -239,10 +243,15 @@ def kill_group(pid: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def launch(ns: str | None = None, timeout: float = 60.0) -> AsyncIterator[FirefoxPage]:  # noqa: ASYNC109
-    """A fresh headless Firefox (in ``ns`` when given) and its first tab."""
+async def launch(
+    ns: str | None = None,
+    timeout: float = 60.0,  # noqa: ASYNC109
+    locale: str | None = None,
+) -> AsyncIterator[FirefoxPage]:
+    """A fresh headless Firefox (in ``ns`` when given, speaking ``locale`` when given) and
+    its first tab."""
     profile = Path(tempfile.mkdtemp(prefix="softphone-firefox-"))
-    write_profile(profile)
+    write_profile(profile, locale)
     process = await asyncio.create_subprocess_exec(
         *command(profile, ns),
         stdin=subprocess.DEVNULL,

@@ -384,7 +384,8 @@
       const moved = (!this.signedIn || this.draining) && this._nextNode();
       this.signedIn = this.draining = false;
       if (!moved && this._welcomed && !this.resumeToken) {
-        this._welcomed.reject(new SignalingError("server", `cannot reach the server (${why})`));
+        // The message is the technical reason ("closed 1006"): the widget words the rest.
+        this._welcomed.reject(new SignalingError("server", why));
         this._welcomed = null;
         this._setState("closed");
         return;
@@ -886,48 +887,143 @@
 
   // --- the visitor widget UI ------------------------------------------------------------
 
-  const MESSAGES = {
-    idle: "Talk to us face to face.",
-    media: "Allow camera and microphone to start the call\u2026",
-    connecting: "Connecting to the service\u2026",
-    queued: "Waiting for an agent\u2026",
-    ringing: "Calling an agent\u2026",
-    accepted: "Connecting the call\u2026",
-    connected: "Connected",
-    reconnected: "Reconnected",
-    reconnecting: "Reconnecting\u2026",
-    ended: "Call ended.",
+  /*
+   * Every text the visitor sees, one table per language (docs/browsers.md "Languages"):
+   * ui (buttons, the status line per phase) and errors (per hangup reason or error code,
+   * the server's stable codes). {name} placeholders are filled after the lookup, so a
+   * translation may move them. All tables have the same keys (a browser test checks).
+   */
+  const TEXTS = {
+    en: {
+      ui: {
+        // Buttons.
+        call: "Call an agent",
+        hangup: "Hang up",
+        // The status line, per phase.
+        idle: "Talk to us face to face.",
+        media: "Allow camera and microphone to start the call\u2026",
+        connecting: "Connecting to the service\u2026",
+        queued: "Waiting for an agent\u2026",
+        queued_next: "You are next in line. An agent will answer soon\u2026",
+        queued_position: "You are number {position} in line. Please wait\u2026",
+        ringing: "Calling an agent\u2026",
+        accepted: "Connecting the call\u2026",
+        connected: "Connected",
+        reconnected: "Reconnected",
+        reconnecting: "Reconnecting\u2026",
+        reconnecting_attempt: "Reconnecting\u2026 ({attempt} of {max})",
+        ended: "Call ended.",
+        // Errors: hangup reasons and error codes.
+        unknown_error: "The call failed ({code}).",
+      },
+      errors: {
+        "no-agent-available": "No agent is available right now. Please try again later.",
+        "queue-timeout": "No agent could take your call in time. Please try again later.",
+        declined: "The agent could not take your call. Please try again.",
+        cancelled: "The call was cancelled.",
+        "reconnect-failed":
+          "The connection was lost and could not be restored. Check your network and call again.",
+        "connect-failed": "The call could not be connected. Your network may block calls.",
+        "peer-lost": "The agent's connection was lost.",
+        "session-lost": "The connection to the service was lost. Please call again.",
+        rate_limited:
+          "Too many call attempts from your network. Please wait a minute and try again.",
+        queue_full: "All our agents are busy and the waiting line is full. Please try again later.",
+        too_many_calls:
+          "Too many calls are waiting from your network or this site. Please try again later.",
+        unauthorized:
+          "This page is not allowed to call the service (its access has expired or is wrong). Reload the page and try again.",
+        forbidden: "This page is not allowed to call the service.",
+        unknown_site: "This page is not allowed to call the service (unknown site key).",
+        self_mint_disabled: "This page is not allowed to call the service (no visitor token).",
+        origin_not_allowed: "This page is not allowed to call the service from this address.",
+        no_webrtc:
+          "Your browser cannot make video calls (no WebRTC). Please use a current Chrome, Firefox, Edge or Safari.",
+        permission_denied:
+          "Camera and microphone access was refused. Allow them for this site in your browser's settings, then call again.",
+        no_device: "No camera or microphone was found. Connect one and call again.",
+        media: "Camera or microphone unavailable: {detail}",
+        server: "Cannot reach the call service: {detail}",
+      },
+    },
+    de: {
+      ui: {
+        call: "Mitarbeiter anrufen",
+        hangup: "Auflegen",
+        idle: "Sprechen Sie mit uns von Angesicht zu Angesicht.",
+        media: "Erlauben Sie Kamera und Mikrofon, um den Anruf zu starten\u2026",
+        connecting: "Verbindung zum Dienst wird hergestellt\u2026",
+        queued: "Warten auf einen Mitarbeiter\u2026",
+        queued_next: "Sie sind als Nächstes an der Reihe. Gleich meldet sich ein Mitarbeiter\u2026",
+        queued_position: "Sie sind Nummer {position} in der Warteschlange. Bitte warten Sie\u2026",
+        ringing: "Ein Mitarbeiter wird angerufen\u2026",
+        accepted: "Der Anruf wird verbunden\u2026",
+        connected: "Verbunden",
+        reconnected: "Wieder verbunden",
+        reconnecting: "Verbindung wird wiederhergestellt\u2026",
+        reconnecting_attempt: "Verbindung wird wiederhergestellt\u2026 ({attempt} von {max})",
+        ended: "Anruf beendet.",
+        unknown_error: "Der Anruf ist fehlgeschlagen ({code}).",
+      },
+      errors: {
+        "no-agent-available":
+          "Gerade ist kein Mitarbeiter verfügbar. Bitte versuchen Sie es später noch einmal.",
+        "queue-timeout":
+          "Kein Mitarbeiter konnte Ihren Anruf rechtzeitig annehmen. Bitte versuchen Sie es später noch einmal.",
+        declined:
+          "Der Mitarbeiter konnte Ihren Anruf nicht annehmen. Bitte versuchen Sie es noch einmal.",
+        cancelled: "Der Anruf wurde abgebrochen.",
+        "reconnect-failed":
+          "Die Verbindung ist abgerissen und konnte nicht wiederhergestellt werden. Prüfen Sie Ihr Netzwerk und rufen Sie erneut an.",
+        "connect-failed":
+          "Der Anruf konnte nicht verbunden werden. Ihr Netzwerk blockiert möglicherweise Anrufe.",
+        "peer-lost": "Die Verbindung des Mitarbeiters ist abgerissen.",
+        "session-lost": "Die Verbindung zum Dienst ist abgerissen. Bitte rufen Sie erneut an.",
+        rate_limited:
+          "Zu viele Anrufversuche aus Ihrem Netzwerk. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
+        queue_full:
+          "Alle Mitarbeiter sind im Gespräch und die Warteschlange ist voll. Bitte versuchen Sie es später noch einmal.",
+        too_many_calls:
+          "Aus Ihrem Netzwerk oder von dieser Website warten zu viele Anrufe. Bitte versuchen Sie es später noch einmal.",
+        unauthorized:
+          "Diese Seite darf den Dienst nicht anrufen (ihr Zugang ist abgelaufen oder falsch). Laden Sie die Seite neu und versuchen Sie es erneut.",
+        forbidden: "Diese Seite darf den Dienst nicht anrufen.",
+        unknown_site: "Diese Seite darf den Dienst nicht anrufen (unbekannter Website-Schlüssel).",
+        self_mint_disabled: "Diese Seite darf den Dienst nicht anrufen (kein Besucher-Token).",
+        origin_not_allowed: "Diese Seite darf den Dienst von dieser Adresse aus nicht anrufen.",
+        no_webrtc:
+          "Ihr Browser kann keine Videoanrufe führen (kein WebRTC). Bitte verwenden Sie einen aktuellen Chrome, Firefox, Edge oder Safari.",
+        permission_denied:
+          "Der Zugriff auf Kamera und Mikrofon wurde verweigert. Erlauben Sie ihn für diese Website in den Einstellungen Ihres Browsers und rufen Sie dann erneut an.",
+        no_device:
+          "Es wurde keine Kamera und kein Mikrofon gefunden. Schließen Sie eines an und rufen Sie erneut an.",
+        media: "Kamera oder Mikrofon nicht verfügbar: {detail}",
+        server: "Der Anrufdienst ist nicht erreichbar: {detail}",
+      },
+    },
   };
 
-  /* Texts for hangup reasons and error codes (stable codes from the server). */
-  const ERRORS = {
-    "no-agent-available": "No agent is available right now. Please try again later.",
-    "queue-timeout": "No agent could take your call in time. Please try again later.",
-    declined: "The agent could not take your call. Please try again.",
-    cancelled: "The call was cancelled.",
-    "reconnect-failed":
-      "The connection was lost and could not be restored. Check your network and call again.",
-    "connect-failed": "The call could not be connected. Your network may block calls.",
-    "peer-lost": "The agent's connection was lost.",
-    "session-lost": "The connection to the service was lost. Please call again.",
-    rate_limited: "Too many call attempts from your network. Please wait a minute and try again.",
-    queue_full: "All our agents are busy and the waiting line is full. Please try again later.",
-    too_many_calls:
-      "Too many calls are waiting from your network or this site. Please try again later.",
-    unauthorized:
-      "This page is not allowed to call the service (its access has expired or is wrong). Reload the page and try again.",
-    forbidden: "This page is not allowed to call the service.",
-    unknown_site: "This page is not allowed to call the service (unknown site key).",
-    self_mint_disabled: "This page is not allowed to call the service (no visitor token).",
-    origin_not_allowed: "This page is not allowed to call the service from this address.",
-    no_webrtc:
-      "Your browser cannot make video calls (no WebRTC). Please use a current Chrome, Firefox, Edge or Safari.",
-    permission_denied:
-      "Camera and microphone access was refused. Allow them for this site in your browser's settings, then call again.",
-    no_device: "No camera or microphone was found. Connect one and call again.",
-    media: "Camera or microphone unavailable: ",
-    server: "Cannot reach the call service: ",
-  };
+  /* The widget's language: the embedding page's choice (data-lang, mount({lang})) if we
+     have it, else the first of the browser's languages we have, else English. A tag
+     counts by its primary subtag ("de-AT" is German). */
+  function pickLanguage(override) {
+    const wanted = [override, ...(navigator.languages || [navigator.language])];
+    for (const tag of wanted) {
+      const lang = String(tag || "")
+        .split("-")[0]
+        .toLowerCase();
+      if (Object.hasOwn(TEXTS, lang)) return lang;
+    }
+    return "en";
+  }
+
+  /* Fill the {placeholders} of ``text`` from ``values`` (plain text: callers put the
+     result into textContent, whatever a value holds). */
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, (match, name) =>
+      values && Object.hasOwn(values, name) ? String(values[name]) : match,
+    );
+  }
 
   /* The URL of this script: the widget's own server, whatever page embeds it. */
   function scriptUrl() {
@@ -971,6 +1067,7 @@
           siteKey: data.siteKey || null,
           visitorToken: data.visitorToken || null,
           name: data.name || "Visitor",
+          lang: data.lang || null,
           page: location.pathname,
           config: {},
         },
@@ -981,6 +1078,10 @@
       this.servers = serverList(this.options.servers || this.options.server);
       if (!this.servers.length) this.servers = [defaultServer()];
       this.events = new EventLog();
+      // The page's language (<html lang>) stays the customer's: only the widget's root says
+      // which language the widget speaks.
+      this.lang = pickLanguage(this.options.lang);
+      this.texts = TEXTS[this.lang];
       this.ticket = null; // accepted.ticket: re-attaches the live call after a lost session
       this.signaling = null;
       this.call = null;
@@ -992,6 +1093,7 @@
 
     _render() {
       this.root.classList.add("softphone-widget");
+      this.root.lang = this.lang;
       this.root.innerHTML =
         '<div class="sp-videos">' +
         '<video class="sp-remote" autoplay playsinline></video>' +
@@ -1000,8 +1102,8 @@
         '<p class="sp-status" role="status" aria-live="polite"></p>' +
         '<p class="sp-error" role="alert" hidden></p>' +
         '<div class="sp-actions">' +
-        '<button type="button" class="sp-call">Call an agent</button>' +
-        '<button type="button" class="sp-hangup" hidden>Hang up</button>' +
+        '<button type="button" class="sp-call"></button>' +
+        '<button type="button" class="sp-hangup" hidden></button>' +
         "</div>";
       this.el = {
         remote: this.root.querySelector(".sp-remote"),
@@ -1011,6 +1113,8 @@
         call: this.root.querySelector(".sp-call"),
         hangup: this.root.querySelector(".sp-hangup"),
       };
+      this.el.call.textContent = this.texts.ui.call;
+      this.el.hangup.textContent = this.texts.ui.hangup;
       this.el.call.addEventListener("click", () => this.start());
       this.el.hangup.addEventListener("click", () => this.hangup());
       this._show("idle");
@@ -1022,14 +1126,15 @@
 
     _show(phase, detail) {
       this.phase = phase;
-      let text = MESSAGES[phase] || phase;
+      const ui = this.texts.ui;
+      let text = ui[phase];
       if (phase === "reconnecting" && detail && detail.attempt) {
-        text = `Reconnecting\u2026 (${detail.attempt} of ${detail.max})`;
+        text = fill(ui.reconnecting_attempt, detail);
       } else if (phase === "queued" && this.position) {
         text =
           this.position === 1
-            ? "You are next in line. An agent will answer soon\u2026"
-            : `You are number ${this.position} in line. Please wait\u2026`;
+            ? ui.queued_next
+            : fill(ui.queued_position, { position: this.position });
       }
       this.el.status.textContent = text;
       this.root.dataset.phase = phase;
@@ -1048,7 +1153,12 @@
     }
 
     _error(key, extra) {
-      const text = (ERRORS[key] || `The call failed (${key}).`) + (extra || "");
+      const errors = this.texts.errors;
+      const known = Object.hasOwn(errors, key);
+      const text = fill(known ? errors[key] : this.texts.ui.unknown_error, {
+        code: key,
+        detail: extra || "",
+      });
       this.el.error.textContent = text; // plain text, whatever the server sent
       this.el.error.hidden = false;
       this.events.add("widget.error", { key: key, text: text });
@@ -1196,7 +1306,7 @@
         } else if (this.call) {
           this.call.signalingResumed();
         }
-      } else if (msg.type === "error" && !this.call && msg.code in ERRORS) {
+      } else if (msg.type === "error" && !this.call && Object.hasOwn(TEXTS.en.errors, msg.code)) {
         // A refused call request (rate_limited, queue_full, too_many_calls, ...).
         this._error(msg.code);
         this._teardown("idle");

@@ -52,8 +52,9 @@ def require(browser: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def chromium_page() -> AsyncIterator[Any]:
-    """A fresh headless Chromium page (playwright) with fake camera/microphone."""
+async def chromium_page(locale: str | None = None) -> AsyncIterator[Any]:
+    """A fresh headless Chromium page (playwright) with fake camera/microphone; ``locale``:
+    the browser's language (navigator.languages), e.g. "de-DE"."""
     from playwright.async_api import async_playwright
 
     tag = chromium.new_tag()
@@ -63,7 +64,7 @@ async def chromium_page() -> AsyncIterator[Any]:
                 executable_path=str(chromium.CHROMIUM), args=chromium.flags(tag), timeout=30_000
             )
             try:
-                context = await browser.new_context()
+                context = await browser.new_context(locale=locale)
                 await context.grant_permissions(["camera", "microphone"])
                 await context.add_init_script(path=chromium.MEDIA_PROBE)
                 yield await context.new_page()
@@ -75,11 +76,13 @@ async def chromium_page() -> AsyncIterator[Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_page(browser: str) -> AsyncIterator[BrowserPage]:
+async def open_page(browser: str, locale: str = "en-US") -> AsyncIterator[BrowserPage]:
+    """A page of ``browser`` whose language is ``locale``: English unless a test asks, so
+    the widget's texts do not depend on the machine's language settings."""
     require(browser)
     if browser == "chromium":
-        async with chromium_page() as page:
+        async with chromium_page(locale) as page:
             yield page
     else:
-        async with firefox.launch() as page:
+        async with firefox.launch(locale=locale) as page:
             yield page

@@ -68,6 +68,16 @@ async def page(
         yield browser_page
 
 
+@pytest.fixture(params=BROWSERS)
+async def german_page(
+    request: pytest.FixtureRequest, _no_leaked_tasks: None
+) -> AsyncIterator[BrowserPage]:
+    """The ``page`` fixture in a browser whose language is German (navigator.languages):
+    playwright's ``locale`` in Chromium, ``intl.accept_languages`` in Firefox."""
+    async with open_page(request.param, locale="de-DE") as browser_page:
+        yield browser_page
+
+
 @pytest.fixture
 async def chromium_page(_no_leaked_tasks: None) -> AsyncIterator[Page]:
     """Chromium only: for tests that intercept requests (playwright's page.route)."""
