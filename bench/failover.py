@@ -22,38 +22,17 @@ import sys
 import time
 
 from labnet.netns import (
-    AGENT_NAME,
-    AGENT_TOKEN,
     SERVER_PORT,
-    JsonLines,
-    Side,
     Topology,
     can_create_namespaces,
     captured_after,
-    is_frame,
+    start_call,
+    start_signaling,
     sweep_stale,
 )
 
 RUNNER = "labnet.call_runner"
-SECRET = "bench-failover-call-ticket-secret-000"
 TARGET_S = 2.0
-
-
-def start_node(topo: Topology, name: str, port: int) -> JsonLines:
-    node = topo.spawn_python(
-        topo.hub, name, "softphone.signaling.server",
-        "--host", "0.0.0.0", "--port", str(port), "--node", name,
-        env={
-            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
-            "SOFTPHONE_CALL_TICKET_SECRET": SECRET,
-        },
-    )  # fmt: skip
-    node.expect(lambda e: "listening on" in e.get("text", ""), 20.0, "listening banner")
-    return node
-
-
-def urls(side: Side) -> str:
-    return ",".join(f"ws://{side.gateway}:{port}/ws" for port in (SERVER_PORT, SERVER_PORT + 1))
 
 
 def reattached(event: dict[str, object]) -> bool:
@@ -63,19 +42,9 @@ def reattached(event: dict[str, object]) -> bool:
 def one_run(stop: str, rng: random.Random) -> tuple[list[float], bool]:
     """(seconds from the stop to each client's re-attach, call kept)."""
     with Topology() as topo:
-        node_a = start_node(topo, "node-a", SERVER_PORT)
-        start_node(topo, "node-b", SERVER_PORT + 1)
-        agent = topo.spawn_python(
-            topo.agent.ns, "agent", RUNNER,
-            "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
-        )  # fmt: skip
-        agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
-        visitor = topo.spawn_python(
-            topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
-        )
-        call = (agent, visitor)
-        for peer in call:
-            peer.expect(is_frame, 30.0, "first decoded frame")
+        node_a = start_signaling(topo, name="node-a")
+        start_signaling(topo, name="node-b", port=SERVER_PORT + 1)
+        call = start_call(topo, RUNNER, ports=(SERVER_PORT, SERVER_PORT + 1))
         time.sleep(rng.uniform(1.0, 3.0))
         marks = [len(p.snapshot()) for p in call]
         stopped_at = time.time()

@@ -336,22 +336,34 @@ def sweep_stale() -> list[str]:
 SERVER_PORT = 8765
 AGENT_NAME, AGENT_TOKEN = "agent", "netns-agent-token"
 METRICS_TOKEN = "netns-metrics-token"
+CALL_TICKET_SECRET = "netns-call-ticket-secret-of-the-service"
 
 
-def signaling_url(side: Side) -> str:
-    """The server as seen from ``side``: its gateway, i.e. the hub's address on that link."""
-    return f"ws://{side.server or side.gateway}:{SERVER_PORT}/ws"
+def signaling_url(side: Side, ports: Sequence[int] = (SERVER_PORT,)) -> str:
+    """The server as seen from ``side`` (its gateway, i.e. the hub's address on that link);
+    several nodes' ports give the comma-separated list clients try in order."""
+    host = side.server or side.gateway
+    return ",".join(f"ws://{host}:{port}/ws" for port in ports)
 
 
-def start_signaling(topo: Topology, *args: str, timeout: float = 20.0) -> JsonLines:
+def start_signaling(
+    topo: Topology,
+    *args: str,
+    name: str = "server",
+    port: int = SERVER_PORT,
+    timeout: float = 20.0,
+) -> JsonLines:
+    """A signaling node in the hub; every node shares the call-ticket secret, so a call
+    re-attaches on any of them (or on a restarted one)."""
     server = topo.spawn_python(
         topo.hub,
-        "server",
+        name,
         "softphone.signaling.server",
-        "--host", "0.0.0.0", "--port", str(SERVER_PORT), *args,  # only the hub's links
+        "--host", "0.0.0.0", "--port", str(port), "--node", name, *args,  # only the hub's links
         env={
             "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
             "SOFTPHONE_METRICS_TOKEN": METRICS_TOKEN,
+            "SOFTPHONE_CALL_TICKET_SECRET": CALL_TICKET_SECRET,
         },
     )  # fmt: skip
     server.expect(lambda e: "listening on" in e.get("text", ""), timeout, "listening banner")
@@ -385,21 +397,24 @@ def start_call(
     *,
     agent_args: Sequence[str] = (),
     visitor_args: Sequence[str] = (),
+    ports: Sequence[int] = (SERVER_PORT,),
     timeout: float = 30.0,
 ) -> tuple[JsonLines, JsonLines]:
-    """Agent and visitor runners (``module``) in their namespaces, in a call with video flowing.
+    """Agent and visitor runners (``module``) in their namespaces, in a call with video flowing;
+    both are given the nodes on ``ports``, in order.
 
     A runner takes ``--url --role [--token]`` and prints ``{"ev": "signed_in"}`` and
     ``{"ev": "frame", "n": <decoded frame number>}`` lines (see labnet/aiortc_peer.py).
     """
     agent = topo.spawn_python(
         topo.agent.ns, "agent", module,
-        "--url", signaling_url(topo.agent), "--role", "agent", "--token", AGENT_TOKEN, *agent_args,
+        "--url", signaling_url(topo.agent, ports), "--role", "agent", "--token", AGENT_TOKEN,
+        *agent_args,
     )  # fmt: skip
     agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
     visitor = topo.spawn_python(
         topo.visitor.ns, "visitor", module,
-        "--url", signaling_url(topo.visitor), "--role", "visitor", *visitor_args,
+        "--url", signaling_url(topo.visitor, ports), "--role", "visitor", *visitor_args,
     )  # fmt: skip
     for lines in (agent, visitor):
         lines.expect(is_frame, timeout, "first decoded frame")

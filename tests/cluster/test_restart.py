@@ -13,16 +13,12 @@ import time
 import pytest
 
 from labnet.netns import (
-    AGENT_NAME,
-    AGENT_TOKEN,
     SERVER_PORT,
-    JsonLines,
-    Side,
     Topology,
     captured_after,
     healthz,
-    is_frame,
     start_call,
+    start_signaling,
 )
 from tests.net.support import (
     RUNNER,
@@ -33,27 +29,13 @@ from tests.net.support import (
 )
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
-SECRET = "netns-call-ticket-secret-of-the-service"
-
-
-def start_server(topo: Topology, name: str, port: int = SERVER_PORT) -> JsonLines:
-    server = topo.spawn_python(
-        topo.hub, name, "softphone.signaling.server",
-        "--host", "0.0.0.0", "--port", str(port), "--node", name, "--log-level", "INFO",
-        env={
-            "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
-            "SOFTPHONE_METRICS_TOKEN": "netns-metrics-token",
-            "SOFTPHONE_CALL_TICKET_SECRET": SECRET,
-        },
-    )  # fmt: skip
-    server.expect(lambda e: "listening on" in e.get("text", ""), 20.0, "listening banner")
-    return server
+NODES = (SERVER_PORT, SERVER_PORT + 1)  # node A first
 
 
 def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
     topo: Topology,
 ) -> None:
-    old = start_server(topo, "server-old")
+    old = start_signaling(topo, name="server-old")
     call = start_call(topo, RUNNER)
     agent, _ = call
     marks = [len(p.snapshot()) for p in call]
@@ -62,7 +44,7 @@ def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
     killed_at = time.time()
     old.proc.wait(5)
     time.sleep(1.0)
-    start_server(topo, "server-new")
+    start_signaling(topo, name="server-new")
     for peer, mark in zip(call, marks, strict=True):
         peer.expect(log_event("call.reattached"), 10.0, "the call re-attached", after=mark)
         assert not matching(peer, lambda e: e.get("ev") == "ended", mark), peer.name
@@ -91,28 +73,14 @@ def test_a_call_survives_a_killed_server_and_recovers_through_the_new_one(
     print(f"re-attached after the kill: {[round(b, 2) for b in back]} s; cut at {cut_at:.1f}")
 
 
-def urls(side: Side) -> str:
-    """Both nodes as ``side`` sees them, node A first."""
-    return ",".join(f"ws://{side.gateway}:{port}/ws" for port in (SERVER_PORT, SERVER_PORT + 1))
-
-
 @pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
 def test_clients_move_to_the_other_node_with_their_call(topo: Topology, stop: str) -> None:
     """Two nodes; agent and visitor on node A; A is killed (or drained): both are back on
     node B within 2 s, re-attached, media never stopped, and a later link cut recovers."""
-    node_a = start_server(topo, "node-a")
-    start_server(topo, "node-b", SERVER_PORT + 1)
-    agent = topo.spawn_python(
-        topo.agent.ns, "agent", RUNNER,
-        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
-    )  # fmt: skip
-    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
-    visitor = topo.spawn_python(
-        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
-    )
-    call = (agent, visitor)
-    for peer in call:
-        peer.expect(is_frame, 30.0, "first decoded frame")
+    node_a = start_signaling(topo, name="node-a")
+    start_signaling(topo, name="node-b", port=SERVER_PORT + 1)
+    call = start_call(topo, RUNNER, ports=NODES)
+    agent, _ = call
     marks = [len(p.snapshot()) for p in call]
 
     stopped_at = time.time()
@@ -144,19 +112,10 @@ def test_clients_move_to_the_other_node_with_their_call(topo: Topology, stop: st
 def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology) -> None:
     """Deploy: node A drains and comes back, then node B: the call moves A → B → A and
     a link cut afterwards still recovers."""
-    node_a = start_server(topo, "node-a")
-    node_b = start_server(topo, "node-b", SERVER_PORT + 1)
-    agent = topo.spawn_python(
-        topo.agent.ns, "agent", RUNNER,
-        "--url", urls(topo.agent), "--role", "agent", "--token", AGENT_TOKEN,
-    )  # fmt: skip
-    agent.expect(lambda e: e.get("ev") == "signed_in", 30.0, "agent sign-in")
-    visitor = topo.spawn_python(
-        topo.visitor.ns, "visitor", RUNNER, "--url", urls(topo.visitor), "--role", "visitor"
-    )
-    call = (agent, visitor)
-    for peer in call:
-        peer.expect(is_frame, 30.0, "first decoded frame")
+    node_a = start_signaling(topo, name="node-a")
+    node_b = start_signaling(topo, name="node-b", port=SERVER_PORT + 1)
+    call = start_call(topo, RUNNER, ports=NODES)
+    agent, _ = call
     for node, name, port in (
         (node_a, "node-a2", SERVER_PORT),
         (node_b, "node-b2", SERVER_PORT + 1),
@@ -170,7 +129,7 @@ def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology) -> None:
             assert moved["t"] - stopped_at <= 2.0, (name, peer.name)
         for peer in call:
             peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
-        start_server(topo, name, port)  # the new version of that node
+        start_signaling(topo, name=name, port=port)  # the new version of that node
     mark = len(agent.snapshot())
     topo.cut(topo.agent)
     time.sleep(3.0)
