@@ -81,6 +81,8 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
     from PySide6.QtWidgets import QApplication
 
     from softphone.ui.crash import install_crash_handlers
+    from softphone.ui.i18n import install_translators, system_language
+    from softphone.ui.preferences import Preferences
     from softphone.ui.single_instance import SingleInstance, instance_name
 
     app = QApplication.instance() or QApplication(sys.argv)
@@ -95,9 +97,6 @@ def run_gui(settings: Settings, *, demo: bool, log_dir: Path | None = None) -> i
         return 0
     instance.listen()
     apply_autostart(settings.start_with_session)
-    from softphone.ui.i18n import install_translators, system_language
-    from softphone.ui.preferences import Preferences
-
     language = system_language(Preferences().language(settings.language))
     translators = install_translators(language)  # noqa: F841 (kept alive for the run)
     loop = qasync.QEventLoop(app)
