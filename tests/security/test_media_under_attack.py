@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 
 import pytest
+import websockets
 from websockets.asyncio.client import ClientConnection
 
 from softphone.agent import AgentConfig, AgentSession, CallInfo
@@ -34,6 +35,10 @@ async def flood_calls(server: LiveServer, stop: asyncio.Event) -> list[str]:
                 await ws.send(encode(Hangup(call_id=answer.call_id, reason="cancelled")))
             outcomes.append("queued" if isinstance(answer, Queued) else answer.code)
             await asyncio.sleep(0.02)
+    except websockets.ConnectionClosed as closed:
+        # A socket that never gets a call is idle to the server (visitor_idle_timeout, 2 s
+        # here): being shut out is one more door holding, not a failure of the test.
+        outcomes.append(f"closed:{closed.rcvd.reason if closed.rcvd else ''}")
     finally:
         await ws.close()
     return outcomes
@@ -84,7 +89,6 @@ async def test_a_real_media_call_while_the_server_is_attacked(live_server: LiveS
                 await asyncio.sleep(0.1)
     finally:
         stop.set()
-        outcomes, verdicts = await attacks
         if run is not None:
             visitor.hangup()
             with contextlib.suppress(Exception):
@@ -92,6 +96,7 @@ async def test_a_real_media_call_while_the_server_is_attacked(live_server: LiveS
         await agent.stop()
         for ws in hog:
             ws.transport.abort()
+        outcomes, verdicts = await attacks  # last: the call's cleanup never waits on it
     assert refused == 20  # 10 per address
     assert outcomes.count("queued") <= 5 and ErrorCode.RATE_LIMITED in outcomes
     assert verdicts[:3] == [ErrorCode.UNAUTHORIZED] * 3
