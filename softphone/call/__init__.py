@@ -29,11 +29,16 @@ The recovery flow, end to end::
     4. Succeed when media flows again: SRTP from the peer since the attempt began, plus
        a path that answers — the new generation's nomination, or the old path coming
        back (monitor CONNECTED). Senders paused while down resume, the video receiver
-       is reset so video returns as fast as audio.
+       is reset so video returns as fast as audio. When the server answers a restart
+       offer with "no such call" (it lost the call; docs/operations.md), media from the
+       peer alone ends the episode as a success: signaling is never a reason to tear down
+       a call whose media flows.
     5. Publish call.state.CallStateModel (owned by SignaledCall) derives one CallStatus:
        CONNECTING → CONNECTED ⇄ RECONNECTING(attempt k of N, or origin PEER) → FAILED
        (recovery exhausted: the call is torn down for both sides, ``reconnect-failed``)
        or ENDED. AgentSession publishes it as ``call_status``; the UI only renders it.
+    If the signaling session itself is lost, the client signs in afresh and re-attaches
+    the live call with its call ticket (``reattach``); the call and its recovery go on.
     ────────────────────────────────────────────────────────────────────────────────────
 
 Modules: ``state`` (the model), ``reconnect`` (policy), ``recovery`` (glue + restart
