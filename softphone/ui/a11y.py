@@ -6,13 +6,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
 
 def describe(widget: QWidget, name: str, description: str) -> None:
     """What a screen reader says for a control: its name, then what it does."""
     widget.setAccessibleName(name)
     widget.setAccessibleDescription(description)
+
+
+def dialog_buttons(
+    *buttons: tuple[QDialogButtonBox.StandardButton, str, str],
+) -> QDialogButtonBox:
+    """A dialog's buttons, each with its (translated) text, which is also its accessible
+    name, and a description of what it does."""
+    box = QDialogButtonBox()
+    for which, text, description in buttons:
+        button = box.addButton(which)
+        button.setText(text)
+        describe(button, text, description)
+    return box
 
 
 def announce(widget: QWidget, text: str, *, assertive: bool = False) -> None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from softphone.media.devices import Device
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, ReconnectSettings
-from softphone.ui.a11y import describe
+from softphone.ui.a11y import describe, dialog_buttons
 from softphone.ui.audio_devices import device_id
 from softphone.ui.dialogs.sign_in import sign_in_fields
 from softphone.ui.i18n import LANGUAGE_NAMES, available_languages, system_language, translate
@@ -74,22 +74,17 @@ class SettingsDialog(QDialog):
         self.error.setAccessibleName(translate("Settings", "Settings problems"))
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        save.setText(translate("Settings", "Save"))
-        describe(
-            save,
-            translate("Settings", "Save"),
-            translate("Settings", "Keep these settings and close"),
-        )
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setText(translate("Settings", "Cancel"))
-        describe(
-            cancel,
-            translate("Settings", "Cancel"),
-            translate("Settings", "Close without changing anything"),
+        self.buttons = dialog_buttons(
+            (
+                QDialogButtonBox.StandardButton.Save,
+                translate("Settings", "Save"),
+                translate("Settings", "Keep these settings and close"),
+            ),
+            (
+                QDialogButtonBox.StandardButton.Cancel,
+                translate("Settings", "Cancel"),
+                translate("Settings", "Close without changing anything"),
+            ),
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)

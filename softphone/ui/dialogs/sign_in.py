@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from softphone.ui.a11y import describe
+from softphone.ui.a11y import describe, dialog_buttons
 from softphone.ui.i18n import translate
 from softphone.ui.preferences import SignIn, validate_sign_in
 
@@ -71,22 +71,17 @@ class SignInDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setAccessibleName(translate("SignIn", "Sign-in problems"))
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText(translate("SignIn", "Sign in"))
-        describe(
-            ok,
-            translate("SignIn", "Sign in"),
-            translate("SignIn", "Connect to the server with these details"),
-        )
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setText(translate("SignIn", "Cancel"))
-        describe(
-            cancel,
-            translate("SignIn", "Cancel"),
-            translate("SignIn", "Stay signed out; sign in later from Settings"),
+        self.buttons = dialog_buttons(
+            (
+                QDialogButtonBox.StandardButton.Ok,
+                translate("SignIn", "Sign in"),
+                translate("SignIn", "Connect to the server with these details"),
+            ),
+            (
+                QDialogButtonBox.StandardButton.Cancel,
+                translate("SignIn", "Cancel"),
+                translate("SignIn", "Stay signed out; sign in later from Settings"),
+            ),
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
