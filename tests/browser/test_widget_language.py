@@ -17,7 +17,14 @@ from tests.browser.loopback_call import (
     embed_page,
     page_wait,
 )
-from tests.browser.test_widget_protocol import ERROR, STATUS, W, open_widget, scripted
+from tests.browser.test_widget_protocol import (
+    ERROR,
+    STATUS,
+    W,
+    open_widget,
+    scripted,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from tests.browser.browsers import BrowserPage
@@ -124,6 +131,7 @@ async def test_mount_lang_queue_position_and_refusal_in_german(page: BrowserPage
         assert await page.evaluate("document.documentElement.lang") in ("en", "")
         await page.click("#w .sp-call")
         await page_wait(page, f"{W}.phase === 'connecting'")
+        await wait_for(lambda: "call_request" in fake.types())  # the socket is up
         await fake.push({"type": "queued", "call_id": "c1", "position": 3, "seq": 1})
         shown = await page_wait(page, f"{STATUS}.includes('3') && {STATUS}")
         assert shown == "Sie sind Nummer 3 in der Warteschlange. Bitte warten Sie\u2026"
