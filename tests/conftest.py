@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         function = getattr(item, "obj", None)
         if inspect.iscoroutinefunction(function) and isinstance(item, pytest.Function):
             item.fixturenames.insert(0, "_no_leaked_tasks")
+        if "qapp" in getattr(item, "fixturenames", ()):
+            item.fixturenames.insert(0, "_no_leftover_windows")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -54,6 +57,26 @@ def requirement_action(*, available: bool, required: bool) -> str:
     if available:
         return "run"
     return "fail" if required else "skip"
+
+
+@pytest.fixture
+def _no_leftover_windows(qapp: object) -> Iterator[None]:
+    """Delete every window a GUI test left behind, at a known point between tests.
+
+    Left to Python's garbage collector, a window whose timers still run is freed at a random
+    moment of a later test's event processing, possibly inside its own timer event: CI saw
+    that as a segmentation fault in pytest-qt's ``processEvents`` minutes later.
+    """
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    gc.collect()
+    for window in QApplication.topLevelWidgets():
+        window.close()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture
