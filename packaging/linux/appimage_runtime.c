@@ -306,10 +306,16 @@ static int fuse_usable(void)
 }
 
 /* The FUSE server (a child process): mounts the image read-only at `mountpoint`, reports
- * readiness on `ready_fd`, serves until SIGTERM (or its parent's death), then unmounts. */
-static int serve_image(const char *appimage, off_t offset, const char *mountpoint, int ready_fd)
+ * readiness on `ready_fd`, serves until SIGTERM (or its parent's death), then unmounts.
+ * Its own process group keeps a terminal's Ctrl+C away from it: the app must be able to
+ * shut down (reading its files) before the mount goes. */
+static int serve_image(const char *appimage, off_t offset, const char *mountpoint, int ready_fd,
+		       pid_t parent)
 {
+	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent) /* the parent died before the line above */
+		return EXIT_RUNTIME_ERROR;
 	sqfs_ll *ll = sqfs_ll_open(appimage, (size_t)offset);
 	if (!ll)
 		return EXIT_RUNTIME_ERROR;
@@ -362,12 +368,13 @@ static int mount_and_run(const char *appimage, off_t offset, char **argv, int ar
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		die("pipe");
+	pid_t parent = getpid();
 	pid_t server = fork();
 	if (server < 0)
 		die("fork");
 	if (server == 0) {
 		close(ready[0]);
-		_exit(serve_image(appimage, offset, mountpoint, ready[1]));
+		_exit(serve_image(appimage, offset, mountpoint, ready[1], parent));
 	}
 	close(ready[1]);
 	char byte;

@@ -12,8 +12,8 @@ import os
 import signal
 import struct
 import subprocess
-import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,7 +26,10 @@ echo "ARGV0=$ARGV0"
 echo "FSTYPE=$(stat -f -c %T "$APPDIR")"
 for arg in "$@"; do echo "ARG=$arg"; done
 case "$1" in
-  wait) trap 'echo got TERM; exit 5' TERM; echo ready; sleep 30 & wait; exit 9 ;;
+  wait) trap 'kill $!; echo got TERM; exit 5' TERM; echo ready; sleep 30 & wait; exit 9 ;;
+  # Ctrl+C: the app still reads its own files while it shuts down.
+  interrupt) trap 'kill $!; sleep 0.5; cat "$APPDIR/usr/share/data.txt"; exit 3' INT
+    echo ready; sleep 30 & wait; exit 9 ;;
 esac
 exit 7
 """
@@ -90,6 +93,15 @@ def _reported(stdout: str) -> dict[str, list[str]]:
         key, _, value = line.partition("=")
         values.setdefault(key, []).append(value)
     return values
+
+
+def _wait_for_ready(stdout: IO[str]) -> None:
+    """Until AppRun says "ready" (bounded: 200 lines or its end of output)."""
+    for _ in range(200):
+        line = stdout.readline()
+        if line.strip() == "ready" or not line:
+            break
+    assert line.strip() == "ready"
 
 
 def _elf_size(path: Path) -> int:
@@ -170,9 +182,7 @@ def test_sigterm_reaches_the_app_and_the_copy_is_still_deleted(
     )
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.stdout.readline().strip() != "ready":
-            pass
+        _wait_for_ready(proc.stdout)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 5  # AppRun's own answer to TERM
         assert "got TERM" in proc.stdout.read()
@@ -180,6 +190,33 @@ def test_sigterm_reaches_the_app_and_the_copy_is_still_deleted(
         proc.kill()
         proc.wait(timeout=10)
     assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.fuse
+def test_ctrl_c_reaches_the_app_while_the_mount_stays_until_it_has_quit(
+    appimage: Path, tmp_path: Path
+) -> None:
+    """A terminal sends SIGINT to the whole process group: the FUSE server must not unmount
+    under the app's feet while the app is still shutting down."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(
+        [str(appimage), "interrupt"],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as under a terminal
+    )
+    try:
+        assert proc.stdout is not None
+        _wait_for_ready(proc.stdout)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 3
+        assert "payload" in proc.stdout.read()  # read from the mount after Ctrl+C
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert list(tmp.iterdir()) == []  # unmounted and the mount point removed
 
 
 def test_a_broken_image_is_a_clear_error_without_leftovers(runtime: Path, tmp_path: Path) -> None:
@@ -208,4 +245,27 @@ def test_without_options_the_image_is_fuse_mounted_and_unmounted_after_the_app(
     mountpoint = seen["APPDIR"][0]
     assert mountpoint.startswith(f"{tmp}/.mount_")
     assert mountpoint not in Path("/proc/self/mounts").read_text().replace("\\040", " ")
+    assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.netns  # root: a private mount namespace where /dev/fuse is not a FUSE device
+def test_when_the_mount_fails_the_app_still_runs_from_a_temporary_copy(
+    appimage: Path, tmp_path: Path
+) -> None:
+    """/dev/fuse opens but mounting fails (as in a container given the device but not the
+    right to mount): the runtime says so and runs the app from a copy instead."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    script = 'mount --bind /dev/null /dev/fuse && exec "$0" "$@"'
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(appimage)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 7, result.stderr
+    assert "running from a temporary copy" in result.stderr
+    assert _reported(result.stdout)["APPDIR"][0].startswith(f"{tmp}/appimage_extracted_")
     assert list(tmp.iterdir()) == []
