@@ -256,7 +256,8 @@ def test_when_the_mount_fails_the_app_still_runs_from_a_temporary_copy(
     right to mount): the runtime says so and runs the app from a copy instead."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    script = 'mount --bind /dev/null /dev/fuse && exec "$0" "$@"'
+    # Where there is no /dev/fuse at all (most containers) the runtime falls back the same way.
+    script = '[ ! -e /dev/fuse ] || mount --bind /dev/null /dev/fuse || exit 99; exec "$0" "$@"'
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(appimage)],
         env={**os.environ, "TMPDIR": str(tmp)},
