@@ -242,11 +242,10 @@ static int run_app(const char *appdir, const char *appimage, char **argv, int ar
 	}
 	setenv("APPIMAGE", appimage, 1);
 	setenv("APPDIR", appdir, 1);
-	setenv("ARGV0", argv[0], 1);
+	setenv("ARGV0", argc > 0 ? argv[0] : appimage, 1); /* execve may pass no argv[0] */
 	if (getcwd(owd, sizeof owd))
 		setenv("OWD", owd, 1);
-	unsetenv("APPIMAGE_EXTRACT_AND_RUN"); /* AppRun's own children are not AppImages */
-	char **args = calloc((size_t)argc + 1, sizeof *args);
+	char **args = calloc((size_t)argc + 2, sizeof *args); /* AppRun, arguments, NULL */
 	if (!args)
 		die("memory");
 	args[0] = apprun;
