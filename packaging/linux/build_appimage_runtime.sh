@@ -10,7 +10,7 @@ out=${1:?usage: build_appimage_runtime.sh OUTPUT}
 src=$(dirname "$0")/appimage_runtime.c
 # squashfuse reads every compression mksquashfs can write, so all its decompressors link in.
 # libfuse3's module loader (never used: no "-o modules=") makes ld warn about dlopen; filtered.
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -s -o "$out" "$src" \
+gcc -std=gnu11 -O2 -Wall -Wextra -static -s -o "$out" "$src" \
   -lsquashfuse_ll -lsquashfuse -lfuse3 -lzstd -llz4 -llzo2 -llzma -lz -lpthread \
   2> >(grep -v -e "fuse_get_module" -e "Using 'dlopen' in statically linked" >&2)
 # The AppImage type-2 magic, "AI" 0x02, in the ELF identification's padding (ignored by loaders).
