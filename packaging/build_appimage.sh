@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Builds the AppImage's AppDir from the one-folder bundle, packs it as a squashfs image, and
-# prepends an AppImage runtime when one is given (appimagetool does no more than that).
+# Builds the AppImage's AppDir from the one-folder bundle, packs it as a squashfs image and
+# puts the project's AppImage runtime in front of it (appimagetool does no more than that).
 # usage: packaging/build_appimage.sh
 #   BUILD_DIR=build            where build.sh put dist/softphone; results go to dist/
-#   APPIMAGE_RUNTIME=FILE      the AppImage type-2 runtime (runtime-x86_64). No registry this
-#                              project uses ships one, so without it the script stops after the
-#                              squashfs image (packaging/README.md, "AppImage").
+#   APPIMAGE_RUNTIME=FILE      another AppImage type-2 runtime to use instead of compiling
+#                              packaging/linux/appimage_runtime.c (packaging/README.md, "AppImage")
 #   APPIMAGE_ZSTD_LEVEL=15     squashfs compression level (1 is fastest; tests use it)
 #   SOFTPHONE_BUILD_PYTHON     as build.sh
 set -euo pipefail
@@ -18,6 +17,17 @@ bundle=$out/dist/softphone
 start=$(date +%s)
 version=$(PYTHONPATH=$PWD "$PY" -c "import softphone; print(softphone.__version__)")
 arch=$(uname -m)
+
+# First the runtime (a second to compile), so missing build dependencies stop the build early.
+runtime=${APPIMAGE_RUNTIME:-}
+if [ -z "$runtime" ]; then
+  runtime=$out/appimage/runtime-${arch}
+  mkdir -p "$out/appimage"
+  packaging/linux/build_appimage_runtime.sh "$runtime"
+fi
+# A type-2 runtime is an ELF file with the AppImage magic "AI" 0x02 at offset 8.
+[ "$(od -An -tx1 -j8 -N3 "$runtime" | tr -d ' ')" = 414902 ] \
+  || { echo "appimage: $runtime is not an AppImage type-2 runtime" >&2; exit 1; }
 
 appdir=$out/appimage/Softphone.AppDir
 rm -rf "$appdir"
@@ -39,15 +49,6 @@ mksquashfs "$appdir" "$image" -root-owned -noappend -comp zstd \
   -Xcompression-level "${APPIMAGE_ZSTD_LEVEL:-15}" -quiet -no-progress >/dev/null
 echo "AppDir: $(du -sh "$appdir" | cut -f1) ($appdir); squashfs $(du -h "$image" | cut -f1)"
 
-runtime=${APPIMAGE_RUNTIME:-}
-if [ -z "$runtime" ]; then
-  echo "appimage: no APPIMAGE_RUNTIME given; stopped after the squashfs image" \
-       "($(( $(date +%s) - start ))s)"
-  exit 0
-fi
-# A type-2 runtime is an ELF file with the AppImage magic "AI" 0x02 at offset 8.
-[ "$(od -An -tx1 -j8 -N3 "$runtime" | tr -d ' ')" = 414902 ] \
-  || { echo "appimage: $runtime is not an AppImage type-2 runtime" >&2; exit 1; }
 appimage=$out/dist/Softphone-${version}-${arch}.AppImage
 cat "$runtime" "$image" >"$appimage"
 chmod 755 "$appimage"

@@ -3,23 +3,39 @@
 Each call is played through ``CallStateModel`` (connect, reconnect episodes, end) into a
 ``CallRecorder`` on a temp file, exactly as the session will feed it; then the view is shown
 and grabbed. Run under X for real fonts: ``Xvfb :95 & DISPLAY=:95 QT_QPA_PLATFORM=xcb
-.venv/bin/python scripts/screenshot_history.py`` (offscreen works too).
+.venv/bin/python scripts/screenshot_history.py`` (offscreen works too); ``--language de``
+takes it in German into docs/screenshots/de/, as the other scripts do.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from PySide6.QtWidgets import QApplication
 
 from softphone.call.state import RECONNECT_FAILED, CallStateModel, RestartOrigin
 from softphone.history import CallHistory, CallRecorder
 from softphone.ui.history_view import HistoryView
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "history.png"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenshot_states import app_in_language
+
 DAY_START = 1_796_112_000.0  # 2026-12-01 08:00 UTC
+# What agents typed after three of the calls: in the screenshot's language.
+NOTES = {
+    "en": (
+        "Wants the annual plan; send quote by Friday",
+        "Line dropped at checkout — call back",
+        "Password reset done",
+    ),
+    "de": (
+        "Möchte das Jahresabo; Angebot bis Freitag schicken",
+        "Verbindung an der Kasse abgebrochen — zurückrufen",
+        "Passwort zurückgesetzt",
+    ),
+}
+WIDTH = 1240
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ def play(
 
 
 def main() -> None:
-    app = QApplication([])
+    run = app_in_language(__doc__.splitlines()[0])
     folder = Path(tempfile.mkdtemp())
     history = CallHistory(folder / "history.sqlite3")
     clock = Clock()
@@ -99,17 +115,20 @@ def main() -> None:
         end_reason=RECONNECT_FAILED,
     )
     play(recorder, clock, Ring("c5", "Grace", "/"), [(talk, 410)])
-    history.set_notes("c2", "Wants the annual plan; send quote by Friday")
-    history.set_notes("c4", "Line dropped at checkout — call back")
-    history.set_notes("c5", "Password reset done")
+    for call_id, notes in zip(("c2", "c4", "c5"), NOTES[run.language], strict=True):
+        history.set_notes(call_id, notes)
     view = HistoryView(history)
-    view.resize(1240, 300)
+    view.resize(WIDTH, 300)
     view.show()
-    app.processEvents()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    run.app.processEvents()
+    # Longer words (German) push the last column out of view: widen until it all shows.
+    hidden = view.table.horizontalHeader().length() - view.table.viewport().width()
+    if hidden > 0:
+        view.resize(WIDTH + hidden, 300)
+        run.app.processEvents()
     pixmap = view.grab()
-    pixmap.save(str(OUT))
-    print(f"saved {OUT.name} {pixmap.width()}x{pixmap.height()}")
+    pixmap.save(str(run.out / "history.png"))
+    print(f"saved history.png {pixmap.width()}x{pixmap.height()}")
     history.close()
 
 

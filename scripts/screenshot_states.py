@@ -17,9 +17,10 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -35,7 +36,7 @@ from labnet.thread_netns import network_namespace
 from softphone.call.state import CallState
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.settings import MediaSettings, Settings
-from softphone.ui.i18n import SOURCE_LANGUAGE, install_translators, pick_language
+from softphone.ui.i18n import SOURCE_LANGUAGE, available_languages, install_translators
 from softphone.ui.main_window import MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.shell import AppShell, media_choice
@@ -52,6 +53,31 @@ SOURCES = {
     "reconnecting": "real fault: the agent's link cut (attempt 2 of the default 3 x 10 s)",
     "error": "real fault: the link stayed cut until every attempt failed",
 }
+
+
+class ScreenshotRun(NamedTuple):
+    app: QApplication
+    language: str
+    out: Path  # where this language's pictures go
+    translators: list[QTranslator]  # keep them alive for the run
+
+
+def app_in_language(description: str) -> ScreenshotRun:
+    """Every screenshot script's ``--language``: the QApplication with that language's
+    catalogs installed, saving to docs/screenshots/ for the source language and to
+    docs/screenshots/<language>/ otherwise."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--language",
+        default=SOURCE_LANGUAGE,
+        choices=available_languages(),
+        help=f"default: {SOURCE_LANGUAGE}",
+    )
+    language = parser.parse_args().language
+    app = QApplication(sys.argv[:1])
+    out = OUT if language == SOURCE_LANGUAGE else OUT / language
+    out.mkdir(parents=True, exist_ok=True)
+    return ScreenshotRun(app, language, out, install_translators(language))
 
 
 async def until(condition: Callable[[], bool], limit_s: float = 20.0) -> None:
@@ -126,11 +152,9 @@ async def take(topo: Topology, window: MainWindow, out: Path) -> None:
         await shell.close()
 
 
-async def main(language: str) -> None:
+async def main(out: Path) -> None:
     if not can_create_namespaces():
         sys.exit("screenshots come from real faults: run as root (network namespaces)")
-    out = OUT if language == SOURCE_LANGUAGE else OUT / language
-    out.mkdir(parents=True, exist_ok=True)
     window = MainWindow()  # the X connection is made here, outside the namespaces
     window.move(0, 0)
     window.resize(960, 620)
@@ -146,10 +170,5 @@ async def main(language: str) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--language", default=SOURCE_LANGUAGE, help="e.g. de (default: en)")
-    args = parser.parse_args()
-    app = QApplication(sys.argv[:1])
-    language = pick_language(args.language, [])
-    translators = install_translators(language)  # kept alive for the run
-    qasync.run(main(language))
+    run = app_in_language(__doc__.splitlines()[0])
+    qasync.run(main(run.out))

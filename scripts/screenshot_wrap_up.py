@@ -1,5 +1,7 @@
 """docs/screenshots/wrap-up.png: the real window after a real call, in wrap-up.
 
+``--language de`` takes it in German into docs/screenshots/de/, as the other scripts do.
+
 In-process on loopback (no namespaces, no root): an embedded signaling server with its
 default wrap-up, this app's shell signed in, a Python visitor that talks for two seconds
 and hangs up, and a second visitor left waiting so the queue label has something to say.
@@ -16,7 +18,6 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 from softphone.media.local import TEST_PATTERN, TONE
 from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
@@ -29,12 +30,17 @@ from softphone.ui.shell import AppShell, media_choice
 from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot_states import OUT, save, until
+from screenshot_states import app_in_language, save, until
 
 AGENT, TOKEN = "Grace Hopper", "grace-token"
+# What the agent types: in the screenshot's language, like everything else on it.
+NOTES = {
+    "en": "Asked about the annual plan; sent the pricing link.",
+    "de": "Fragte nach dem Jahresabo; Link zur Preisliste geschickt.",
+}
 
 
-async def main() -> None:
+async def main(out: Path, notes: str) -> None:
     window = MainWindow()
     window.move(0, 0)
     window.resize(960, 620)
@@ -66,9 +72,9 @@ async def main() -> None:
             second = VisitorPeer(VisitorConfig(server.url, None, "Linus", ice=LOOPBACK))
             waiting = asyncio.create_task(second.run())
             await until(lambda: window.queue_label.text().startswith("1 "))
-            window.wrap_up.notes.setPlainText("Asked about the annual plan; sent the pricing link.")
+            window.wrap_up.notes.setPlainText(notes)
             await asyncio.sleep(3.2)  # the countdown ticks, the waiting visitor's wait grows
-            save("wrap-up", window, OUT)
+            save("wrap-up", window, out)
         finally:
             if waiting is not None:
                 waiting.cancel()
@@ -78,5 +84,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    app = QApplication(sys.argv[:1])
-    qasync.run(main())
+    run = app_in_language(__doc__.splitlines()[0])
+    qasync.run(main(run.out, NOTES[run.language]))

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import inspect
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -14,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REQUIRE_NETNS = os.environ.get("SOFTPHONE_REQUIRE_NETNS") == "1"
 REQUIRE_AUDIO = os.environ.get("SOFTPHONE_REQUIRE_AUDIO") == "1"
+REQUIRE_FUSE = os.environ.get("SOFTPHONE_REQUIRE_FUSE") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,6 +40,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.fail("SOFTPHONE_REQUIRE_AUDIO=1 but no PulseAudio: audio tests cannot run")
         if action == "skip":
             pytest.skip("needs a running PulseAudio (scripts/test starts one)")
+    if item.get_closest_marker("fuse") is not None:
+        action = requirement_action(available=fuse_usable(), required=REQUIRE_FUSE)
+        if action == "fail":
+            pytest.fail("SOFTPHONE_REQUIRE_FUSE=1 but FUSE is not usable: cannot test a mount")
+        if action == "skip":
+            pytest.skip("needs FUSE (/dev/fuse, and root or fusermount3); containers often lack it")
     if item.get_closest_marker("netns") is None:
         return
     action = netns_action(is_root=os.geteuid() == 0, required=REQUIRE_NETNS)
@@ -50,6 +58,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def netns_action(*, is_root: bool, required: bool) -> str:
     """What happens to a ``netns`` test: run as root; elsewhere skip, or fail if required."""
     return requirement_action(available=is_root, required=required)
+
+
+def fuse_usable() -> bool:
+    """Whether this process could mount a FUSE file system: /dev/fuse opens read-write, and
+    either we are root or the setuid fusermount3 is there to mount for us."""
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+    except OSError:
+        return False
+    return os.geteuid() == 0 or shutil.which("fusermount3") is not None
 
 
 def requirement_action(*, available: bool, required: bool) -> str:

@@ -9,7 +9,7 @@
     </message>
     <message>
         <source>{count} waiting · longest {wait}</source>
-        <translation>{count} warten · am längsten {wait}</translation>
+        <translation>{count} wartend · am längsten {wait}</translation>
     </message>
     <message>
         <source>Break</source>
