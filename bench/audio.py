@@ -73,18 +73,19 @@ TARGET_M2E_MS = 150
 # --- speech and recording ------------------------------------------------------------------
 
 
-def make_speech(directory: Path) -> Path:
-    """espeak-ng sentences with 0.4 s pauses, as a 48 kHz mono WAV."""
+def make_speech(directory: Path, times: int = 1) -> Path:
+    """espeak-ng sentences with 0.4 s pauses, said ``times`` times, as a 48 kHz mono WAV."""
     parts = []
     for index, sentence in enumerate(SENTENCES):
         raw = directory / f"s{index}.wav"
         subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), sentence], check=True)
         parts.append(str(raw))
-    out = directory / "speech.wav"
+    out = directory / f"speech{times}.wav"
     subprocess.run(
-        ["sox", *parts, "-r", str(RATE), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4"],
+        ["sox", *parts, "-r", str(RATE), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4",
+         "repeat", str(times - 1)],
         check=True,
-    )
+    )  # fmt: skip
     return out
 
 
@@ -102,6 +103,8 @@ def read_wav(path: Path) -> np.ndarray:
 @dataclass
 class RunResult:
     latencies_ms: list[float] = field(default_factory=list)
+    heard: list[tuple[float, float]] = field(default_factory=list)  # (spoken at s, m2e ms)
+    cut: dict[str, float | None] = field(default_factory=dict)  # the cut scenario's figures
     pesq: float | None = None
     stoi: float | None = None
     kbps_in: float | None = None
@@ -126,11 +129,17 @@ def best_lag(needle: np.ndarray, haystack: np.ndarray) -> tuple[int, float]:
     return lag, float(score[lag])
 
 
-def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) -> RunResult:
+def analyse(
+    speech: np.ndarray,
+    mouth_t: float,
+    rec: np.ndarray,
+    rec_t0: float,
+    max_latency_s: float = MAX_LATENCY_S,
+) -> RunResult:
     """Per-window latency, then PESQ/STOI on the recording, aligned utterance by utterance."""
     result = RunResult()
     window = int(WINDOW_S * RATE)
-    search = int(MAX_LATENCY_S * RATE)
+    search = int(max_latency_s * RATE)
     start_offset = round((mouth_t - rec_t0) * RATE)  # speech sample 0 at zero latency
     offsets = []
     for begin in range(0, len(speech) - window, window):
@@ -143,6 +152,7 @@ def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) 
             continue  # lost or unrecognisable here
         offsets.append(lo + lag - begin)
         result.latencies_ms.append((lo + lag - start_offset - begin) / RATE * 1000)
+        result.heard.append((begin / RATE, result.latencies_ms[-1]))
     if not offsets:
         result.error = "speech not found in the recording"
         return result
@@ -241,12 +251,52 @@ def burst_outages(topo: Topology) -> Iterator[None]:
         thread.join(timeout=BURST_EVERY_S)
 
 
+CUT = "cut"  # the visitor's cable pulled for CUT_S, CUT_AT_S into the speech
+CUT_AT_S, CUT_S = 4.0, 5.0
+CUT_MAX_LATENCY_S = 8.0  # stale audio replayed after the cut must still be found
+SETTLED_S = 3.0  # "delay after": windows from this long after audio came back
+
+
+def cut_and_restore(topo: Topology, spoken_at: float) -> tuple[float, float]:
+    """Pull the visitor's cable CUT_AT_S into the speech, put it back CUT_S later: the call
+    recovers with an ICE restart. Returns when (wall clock) it was cut and restored."""
+    time.sleep(max(0.0, spoken_at + CUT_AT_S - time.time()))
+    cut_at = topo.cut(topo.visitor)
+    time.sleep(CUT_S)
+    return cut_at, topo.restore(topo.visitor)
+
+
+def cut_figures(
+    heard: list[tuple[float, float]], mouth_t: float, cut_at: float, restored_at: float
+) -> dict[str, float | None]:
+    """The gap, stale audio and delay around a cut, from the windows heard (spoken offset s,
+    m2e ms). Stale: heard after the restore but all spoken before it (buffered old speech)."""
+    spoken = [(mouth_t + offset, ms) for offset, ms in heard]
+    before = [(t, ms) for t, ms in spoken if t + WINDOW_S <= cut_at]
+    after = [(t, ms) for t, ms in spoken if t >= restored_at]
+    stale = [(t, ms) for t, ms in spoken if t + WINDOW_S <= restored_at <= t + ms / 1000]
+    if not before or not after:
+        return {"back_s": None}
+    last_ear = max(t + WINDOW_S + ms / 1000 for t, ms in before)
+    first_back = min(after)
+    back_ear = first_back[0] + first_back[1] / 1000
+    settled = [ms for t, ms in after if t >= first_back[0] + SETTLED_S]
+    return {
+        "gap_s": back_ear - last_ear,
+        "back_s": back_ear - restored_at,
+        "stale_s": len(stale) * WINDOW_S,
+        "before_ms": statistics.median(ms for _t, ms in before),
+        "after_ms": statistics.median(settled) if settled else None,
+    }
+
+
 def network(topo: Topology, condition: str) -> contextlib.AbstractContextManager[None]:
     """Random loss from now on (nothing to undo: the topology goes), or burst outages while
-    the returned block runs (the call is set up on a clean network)."""
+    the returned block runs (the call is set up on a clean network); a cut is timed by the
+    caller."""
     if condition == "burst":
         return burst_outages(topo)
-    if int(condition):
+    if condition != CUT and int(condition):
         add_loss(topo, int(condition))
     return contextlib.nullcontext()
 
@@ -303,13 +353,18 @@ def run_agent_app(
             playing = agent.expect(lambda e: e.get("ev") == "playout_started", 30, "playout")
             if playing.get("error"):
                 return RunResult(error=str(playing["error"]))
+            mouth_t = float(started["at"])
+            max_latency = CUT_MAX_LATENCY_S if condition == CUT else MAX_LATENCY_S
             with outages:
-                time.sleep(duration + MAX_LATENCY_S)
+                cut = cut_and_restore(topo, mouth_t) if condition == CUT else None
+                time.sleep(max(0.0, mouth_t + duration + max_latency - time.time()))
         finally:
             pcm, rec_t0 = recorder.stop()
             if visitor is not None:
                 stop_process(visitor.proc)
-        result = analyse(speech, float(started["at"]), pcm_floats(pcm), rec_t0)
+        result = analyse(speech, mouth_t, pcm_floats(pcm), rec_t0, max_latency)
+        if cut is not None:
+            result.cut = cut_figures(result.heard, mouth_t, *cut)
         reports = [e for e in agent.snapshot() if e.get("ev") == "playout"]
         result.playout = reports[-1] if reports else {}
         rates = [e["kbps_in"] for e in reports]
@@ -496,9 +551,29 @@ def print_table(heading: str, rows: dict[tuple[str, str], Row]) -> None:
 
 
 def condition_name(text: str) -> str:
-    if text == "burst" or (text.isdigit() and int(text) <= 100):
+    if text in ("burst", CUT) or (text.isdigit() and int(text) <= 100):
         return text
-    raise argparse.ArgumentTypeError(f"{text!r}: a loss percentage or 'burst'")
+    raise argparse.ArgumentTypeError(f"{text!r}: a loss percentage, 'burst' or 'cut'")
+
+
+def print_cut_table(rows: dict[tuple[str, str], Row]) -> None:
+    """The cut scenario: medians over the valid runs."""
+    print(f"\n{CUT_S:.0f} s link cut + ICE restart, {CUT_AT_S:.0f} s into the speech\n")
+    print("| path | valid/total | audio gap s | back after restore s | stale audio s "
+          "| m2e before ms | m2e after ms | target |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (label, _condition), row in rows.items():
+        figures = [r.cut for r in row.valid if r.cut.get("back_s") is not None]
+
+        def median_of(key: str, figures: list[dict[str, float | None]] = figures) -> float | None:
+            return med([v for f in figures if (v := f.get(key)) is not None])
+
+        print(
+            f"| {label} | {len(figures)}/{len(row.results)} | {fmt(median_of('gap_s'), 1)} "
+            f"| {fmt(median_of('back_s'), 1)} | {fmt(median_of('stale_s'), 1)} "
+            f"| {fmt(median_of('before_ms'))} | {fmt(median_of('after_ms'))} "
+            f"| no stale audio; after ≈ before |"
+        )
 
 
 def main() -> int:
@@ -508,8 +583,9 @@ def main() -> int:
         "--loss",
         type=condition_name,
         nargs="+",
-        default=["0", "5", "15", "burst"],
-        help="random loss in percent, or 'burst' (200 ms outage every 5 s)",
+        default=["0", "5", "15", "burst", CUT],
+        help="random loss in percent, 'burst' (200 ms outage every 5 s) or 'cut' (a 5 s "
+        "link cut and ICE restart; the agent app only)",
     )
     parser.add_argument(
         "--paths", nargs="+", choices=list(PATHS), default=list(PATHS), help="what to measure"
@@ -533,12 +609,15 @@ def main() -> int:
     sweep_stale()
     rows: dict[tuple[str, str], Row] = {}
     with tempfile.TemporaryDirectory(prefix="softphone-audio-") as tmp:
-        speech_path = make_speech(Path(tmp))
-        speech = read_wav(speech_path)
         for condition in args.loss:
+            # The cut needs speech after the call came back: the sentences twice.
+            speech_path = make_speech(Path(tmp), 2 if condition == CUT else 1)
+            speech = read_wav(speech_path)
             for run in range(args.runs):
                 measures: list[tuple[str, Callable[[], RunResult]]] = []
                 for path in args.paths:
+                    if condition == CUT and path != AGENT_APP:
+                        continue
                     if path == CHROMIUM:
                         measures.append(
                             (
@@ -564,11 +643,15 @@ def main() -> int:
                     print(
                         f"{label}: {condition} run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
                         f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)} "
-                        f"{result.error or result.playout} (load {os.getloadavg()[0]:.1f})",
+                        f"{result.error or result.cut or result.playout} "
+                        f"(load {os.getloadavg()[0]:.1f})",
                         file=sys.stderr,
                         flush=True,
                     )
-    print_table(f"nice {args.nice}, load average {os.getloadavg()[0]:.1f}", rows)
+    if loss_rows := {key: row for key, row in rows.items() if key[1] != CUT}:
+        print_table(f"nice {args.nice}, load average {os.getloadavg()[0]:.1f}", loss_rows)
+    if cut_rows := {key: row for key, row in rows.items() if key[1] == CUT}:
+        print_cut_table(cut_rows)
     return 0
 
 
