@@ -373,7 +373,7 @@ def run_agent_app(
         return result
 
 
-def run_chromium(speech_path: Path, speech: np.ndarray, condition: str) -> RunResult:
+def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: int = 0) -> RunResult:
     """The reference: the widget in Chromium (fake microphone speaking the file, in a loop)
     calls the test agent page in a second Chromium, which plays the call into a sink.
 
@@ -386,14 +386,16 @@ def run_chromium(speech_path: Path, speech: np.ndarray, condition: str) -> RunRe
         nc.start_server(topo)
         outages = network(topo, condition)
         speakers = chromium.Sound(sink=sink.name)
-        with nc.browser_page(pw, topo.agent.ns, nc.origin(topo.agent), sound=speakers) as agent:
+        with nc.browser_page(
+            pw, topo.agent.ns, nc.origin(topo.agent), sound=speakers, nice=nice
+        ) as agent:
             nc.open_agent_page(agent, topo.agent)
             recorder = Recorder(sink.name)
             try:
                 recorder.wait_ready()
                 microphone = chromium.Sound(speech=speech_path)
                 with nc.browser_page(
-                    pw, topo.visitor.ns, nc.origin(topo.visitor), sound=microphone
+                    pw, topo.visitor.ns, nc.origin(topo.visitor), sound=microphone, nice=nice
                 ) as visitor:
                     nc.call_from_widget(visitor, topo.visitor)
                     visitor.evaluate(chromium.START_MOUTH_TAP, ".softphone-widget")
@@ -440,7 +442,7 @@ def run_agent_mic(
             mouth.wait_ready()
             speakers = chromium.Sound(sink=ear_sink.name)
             with nc.browser_page(
-                pw, topo.visitor.ns, nc.origin(topo.visitor), sound=speakers
+                pw, topo.visitor.ns, nc.origin(topo.visitor), sound=speakers, nice=nice
             ) as visitor:
                 nc.call_from_widget(visitor, topo.visitor)
                 time.sleep(1.0)  # the call's first second: ICE, DTLS, the sink opening
@@ -598,7 +600,7 @@ def main() -> int:
         "machine hurts all alike); default: this one",
     )
     parser.add_argument(
-        "--nice", type=int, default=0, help="the Python peers' niceness (negative needs root)"
+        "--nice", type=int, default=0, help="every peer's niceness, browsers too (negative: root)"
     )
     args = parser.parse_args()
     if not can_create_namespaces():

@@ -115,14 +115,16 @@ def kill_run(tag: str) -> None:
 
 
 @contextlib.contextmanager
-def executable_in(ns: str | None) -> Iterator[str]:
-    """The path playwright should start: Chromium itself, or a wrapper entering ``ns``."""
-    if ns is None:
+def executable_in(ns: str | None, nice: int = 0) -> Iterator[str]:
+    """The path playwright should start: Chromium itself, or a wrapper entering ``ns`` (at
+    ``nice``: a bench gives the browsers the priority it gives the Python peers)."""
+    if ns is None and not nice:
         yield str(CHROMIUM)
         return
+    enter = f"ip netns exec {ns} " if ns else ""
     fd, path = tempfile.mkstemp(prefix="chromium-netns-", suffix=".sh")
     with os.fdopen(fd, "w") as fh:
-        fh.write(f'#!/bin/sh\nexec ip netns exec {ns} {CHROMIUM} "$@"\n')
+        fh.write(f'#!/bin/sh\nexec nice -n {nice} {enter}{CHROMIUM} "$@"\n')
     os.chmod(path, stat.S_IRWXU)
     try:
         yield path

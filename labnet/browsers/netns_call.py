@@ -84,13 +84,15 @@ def browser_page(
     ns: str,
     secure_origin: str,
     browser: str = "chromium",
+    *,
     sound: chromium.Sound | None = None,
+    nice: int = 0,
 ) -> Iterator[SyncPage]:
     """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
     tag, Firefox by its process group). ``pw``: playwright, for Chromium; ``sound``: its
-    microphone speech and speakers (Chromium only)."""
+    microphone speech and speakers, ``nice``: its priority (Chromium only)."""
     if browser == "firefox":
-        assert sound is None, "real sound: Chromium only"
+        assert sound is None and not nice, "real sound and priority: Chromium only"
         with firefox.launch_sync(ns) as ff_page:
             ff_page.add_init_script(chromium.MEDIA_PROBE)
             yield ff_page
@@ -99,7 +101,7 @@ def browser_page(
     sound = sound or chromium.Sound()
     tag = chromium.new_tag()
     try:
-        with chromium.executable_in(ns) as executable:
+        with chromium.executable_in(ns, nice) as executable:
             launched = pw.chromium.launch(
                 executable_path=executable,
                 args=[*chromium.flags(tag, [secure_origin]), *sound.flags()],

@@ -71,7 +71,7 @@ async def test_a_stalled_consumer_gets_live_audio_not_the_backlog(virtual_mic: P
         first = await mic.recv()
         await asyncio.sleep(0.6)  # the sender stalls; the device goes on capturing
         assert mic.backlog_ms <= MAX_BACKLOG_MS
-        assert mic.dropped_ms >= 200
+        assert mic.dropped_ms >= 100  # of the ~500 ms captured meanwhile (slack: a busy box)
         frames = [await mic.recv() for _ in range(10)]
         # Timestamps stay continuous: the receiver sees no gap to conceal, just now-audio.
         assert [f.pts for f in frames] == [first.samples * (i + 1) for i in range(10)]
