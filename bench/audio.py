@@ -1,23 +1,32 @@
-"""Audio bench: speech in at the visitor, speech out of the agent's real playout path.
+"""Audio bench: speech in at one end of a call, speech out of the other end's real playout.
 
-    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15 burst
+    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15 burst cut
 
-Per run: espeak-ng speech (48 kHz mono) is the Python visitor's microphone
-(``file:`` source, softphone.media.file_mic); the agent (bench/audio_peer.py) answers and
-plays the call through QtMultimedia's QAudioSink into a private PulseAudio null sink, whose
-monitor ``parec`` records with wall-clock timestamps. Visitor and agent run in network
-namespaces (labnet/netns.py); random loss is an nftables rule in the hub's forward chain
-(UDP only, so signaling is untouched); ``burst`` drops all media for 200 ms every 5 s.
-Root and a running PulseAudio are required.
+Per run, espeak-ng speech (48 kHz mono) is spoken into one of three paths, each recorded
+from a private PulseAudio null sink's monitor (``parec``, wall-clock timestamps) and scored
+by the same code (docs/audio.md says more):
+
+- ``agent-app``: the Python visitor's ``file:`` microphone (softphone.media.file_mic) → the
+  agent (bench/audio_peer.py) playing the call through QtMultimedia's QAudioSink;
+- ``chromium``, the reference: the widget in Chromium (fake microphone speaking the file)
+  → the test agent page in a second Chromium playing into the sink;
+- ``agent-mic``: the agent's own microphone (PyAV on ALSA → PulseAudio, the speech played
+  into a sink whose monitor is the default source) → the widget in Chromium.
+
+Everything runs in network namespaces (labnet/netns.py); random loss is an nftables rule in
+the hub's forward chain (UDP only, so signaling is untouched); ``burst`` drops all media
+for 200 ms every 5 s; ``cut`` pulls the visitor's cable for 5 s (agent-app only: audio gap,
+stale audio, delay before/after). Root, a running PulseAudio and Chromium are required.
 
 Measured against the original speech:
 
 - ``m2e_p50/p95_ms``: mouth-to-ear latency, from the cross-correlation lag of every voiced
   0.5 s window (mouth = when the microphone spoke the sample, ear = when the sink rendered it)
 - ``pesq``: wideband PESQ MOS-LQO (ITU-T P.862.2) and ``stoi`` on the aligned recording
-- ``kbps_in``: what the agent receives (audio plus a 5 fps black video placeholder)
+- ``kbps_in``: what the Python agent receives (audio plus a 5 fps black video placeholder)
 
-Prints a Markdown table with valid/total runs and the targets (issue: ≤ 150 ms p50).
+Prints Markdown tables with valid/total runs, the gap to Chromium and the targets (issue:
+≤ 150 ms p50, ≤ 30 ms behind Chromium, PESQ within 0.2 of it at 0 and 5 % loss).
 """
 
 from __future__ import annotations
