@@ -1,29 +1,40 @@
-"""Audio bench: speech in at the visitor, speech out of the agent's real playout path.
+"""Audio bench: speech in at one end of a call, speech out of the other end's real playout.
 
-    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15 burst
+    sudo .venv/bin/python -m bench.audio --runs 3 --loss 0 5 15 burst cut
 
-Per run: espeak-ng speech (48 kHz mono) is the Python visitor's microphone
-(``file:`` source, softphone.media.file_mic); the agent (bench/audio_peer.py) answers and
-plays the call through QtMultimedia's QAudioSink into a private PulseAudio null sink, whose
-monitor ``parec`` records with wall-clock timestamps. Visitor and agent run in network
-namespaces (bench/netns.py); random loss is an nftables rule in the hub's forward chain
-(UDP only, so signaling is untouched); ``burst`` drops all media for 200 ms every 5 s.
-Root and a running PulseAudio are required.
+Per run, espeak-ng speech (48 kHz mono) is spoken into one of three paths, each recorded
+from a private PulseAudio null sink's monitor (``parec``, wall-clock timestamps) and scored
+by the same code (docs/audio.md says more):
+
+- ``agent-app``: the Python visitor's ``file:`` microphone (softphone.media.file_mic) → the
+  agent (bench/audio_peer.py) playing the call through QtMultimedia's QAudioSink;
+- ``chromium``, the reference: the widget in Chromium (fake microphone speaking the file)
+  → the test agent page in a second Chromium playing into the sink;
+- ``agent-mic``: the agent's own microphone (PyAV on ALSA → PulseAudio, the speech played
+  into a sink whose monitor is the default source) → the widget in Chromium.
+
+Everything runs in network namespaces (labnet/netns.py); random loss is an nftables rule in
+the hub's forward chain (UDP only, so signaling is untouched); ``burst`` drops all media
+for 200 ms every 5 s; ``cut`` pulls the visitor's cable for 5 s (agent-app only: audio gap,
+stale audio, delay before/after). Root, a running PulseAudio and Chromium are required.
 
 Measured against the original speech:
 
 - ``m2e_p50/p95_ms``: mouth-to-ear latency, from the cross-correlation lag of every voiced
   0.5 s window (mouth = when the microphone spoke the sample, ear = when the sink rendered it)
 - ``pesq``: wideband PESQ MOS-LQO (ITU-T P.862.2) and ``stoi`` on the aligned recording
-- ``kbps_in``: what the agent receives (audio plus a 5 fps black video placeholder)
+- ``kbps_in``: what the Python agent receives (audio plus a 5 fps black video placeholder)
 
-Prints a Markdown table with valid/total runs and the targets (issue: ≤ 150 ms p50).
+Prints Markdown tables with valid/total runs, the gap to Chromium and the targets (issue:
+≤ 150 ms p50, ≤ 30 ms behind Chromium, PESQ within 0.2 of it at 0 and 5 % loss).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import functools
 import os
 import statistics
 import subprocess
@@ -32,12 +43,18 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from bench.netns import (
+from pesq import pesq
+from pystoi import stoi
+from scipy import signal
+
+from labnet.browsers import chromium
+from labnet.browsers import netns_call as nc
+from labnet.netns import (
     AGENT_TOKEN,
     JsonLines,
     Topology,
@@ -47,11 +64,7 @@ from bench.netns import (
     stop_process,
     sweep_stale,
 )
-from pesq import pesq
-from pystoi import stoi
-from scipy import signal
-
-from labnet.pulse import RATE, NullSink, Recorder
+from labnet.pulse import RATE, TIMEOUT_S, NullSink, Recorder
 
 RUNNER = "bench.audio_peer"
 SENTENCES = (
@@ -69,18 +82,19 @@ TARGET_M2E_MS = 150
 # --- speech and recording ------------------------------------------------------------------
 
 
-def make_speech(directory: Path) -> Path:
-    """espeak-ng sentences with 0.4 s pauses, as a 48 kHz mono WAV."""
+def make_speech(directory: Path, times: int = 1) -> Path:
+    """espeak-ng sentences with 0.4 s pauses, said ``times`` times, as a 48 kHz mono WAV."""
     parts = []
     for index, sentence in enumerate(SENTENCES):
         raw = directory / f"s{index}.wav"
         subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), sentence], check=True)
         parts.append(str(raw))
-    out = directory / "speech.wav"
+    out = directory / f"speech{times}.wav"
     subprocess.run(
-        ["sox", *parts, "-r", str(RATE), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4"],
+        ["sox", *parts, "-r", str(RATE), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4",
+         "repeat", str(times - 1)],
         check=True,
-    )
+    )  # fmt: skip
     return out
 
 
@@ -98,6 +112,8 @@ def read_wav(path: Path) -> np.ndarray:
 @dataclass
 class RunResult:
     latencies_ms: list[float] = field(default_factory=list)
+    heard: list[tuple[float, float]] = field(default_factory=list)  # (spoken at s, m2e ms)
+    cut: dict[str, float | None] = field(default_factory=dict)  # the cut scenario's figures
     pesq: float | None = None
     stoi: float | None = None
     kbps_in: float | None = None
@@ -122,11 +138,17 @@ def best_lag(needle: np.ndarray, haystack: np.ndarray) -> tuple[int, float]:
     return lag, float(score[lag])
 
 
-def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) -> RunResult:
+def analyse(
+    speech: np.ndarray,
+    mouth_t: float,
+    rec: np.ndarray,
+    rec_t0: float,
+    max_latency_s: float = MAX_LATENCY_S,
+) -> RunResult:
     """Per-window latency, then PESQ/STOI on the recording, aligned utterance by utterance."""
     result = RunResult()
     window = int(WINDOW_S * RATE)
-    search = int(MAX_LATENCY_S * RATE)
+    search = int(max_latency_s * RATE)
     start_offset = round((mouth_t - rec_t0) * RATE)  # speech sample 0 at zero latency
     offsets = []
     for begin in range(0, len(speech) - window, window):
@@ -139,6 +161,7 @@ def analyse(speech: np.ndarray, mouth_t: float, rec: np.ndarray, rec_t0: float) 
             continue  # lost or unrecognisable here
         offsets.append(lo + lag - begin)
         result.latencies_ms.append((lo + lag - start_offset - begin) / RATE * 1000)
+        result.heard.append((begin / RATE, result.latencies_ms[-1]))
     if not offsets:
         result.error = "speech not found in the recording"
         return result
@@ -190,7 +213,7 @@ def aligned_utterances(speech: np.ndarray, rec: np.ndarray, align: int) -> np.nd
     return degraded
 
 
-# --- one call ------------------------------------------------------------------------------
+# --- network conditions ----------------------------------------------------------------
 
 
 LOSS_TABLE = ("inet", "spnloss")
@@ -237,20 +260,89 @@ def burst_outages(topo: Topology) -> Iterator[None]:
         thread.join(timeout=BURST_EVERY_S)
 
 
-def run_once(
+CUT = "cut"  # the visitor's cable pulled for CUT_S, CUT_AT_S into the speech
+CUT_AT_S, CUT_S = 4.0, 5.0
+CUT_MAX_LATENCY_S = 8.0  # stale audio replayed after the cut must still be found
+SETTLED_S = 3.0  # "delay after": windows from this long after audio came back
+
+
+def cut_and_restore(topo: Topology, spoken_at: float) -> tuple[float, float]:
+    """Pull the visitor's cable CUT_AT_S into the speech, put it back CUT_S later: the call
+    recovers with an ICE restart. Returns when (wall clock) it was cut and restored."""
+    time.sleep(max(0.0, spoken_at + CUT_AT_S - time.time()))
+    cut_at = topo.cut(topo.visitor)
+    time.sleep(CUT_S)
+    return cut_at, topo.restore(topo.visitor)
+
+
+def cut_figures(
+    heard: list[tuple[float, float]], mouth_t: float, cut_at: float, restored_at: float
+) -> dict[str, float | None]:
+    """The gap, stale audio and delay around a cut, from the windows heard (spoken offset s,
+    m2e ms). Stale: heard after the restore but all spoken before it (buffered old speech)."""
+    spoken = [(mouth_t + offset, ms) for offset, ms in heard]
+    before = [(t, ms) for t, ms in spoken if t + WINDOW_S <= cut_at]
+    after = [(t, ms) for t, ms in spoken if t >= restored_at]
+    stale = [(t, ms) for t, ms in spoken if t + WINDOW_S <= restored_at <= t + ms / 1000]
+    if not before or not after:
+        return {"back_s": None}
+    last_ear = max(t + WINDOW_S + ms / 1000 for t, ms in before)
+    first_back = min(after)
+    back_ear = first_back[0] + first_back[1] / 1000
+    settled = [ms for t, ms in after if t >= first_back[0] + SETTLED_S]
+    return {
+        "gap_s": back_ear - last_ear,
+        "back_s": back_ear - restored_at,
+        "stale_s": len(stale) * WINDOW_S,
+        "before_ms": statistics.median(ms for _t, ms in before),
+        "after_ms": statistics.median(settled) if settled else None,
+    }
+
+
+def network(topo: Topology, condition: str) -> contextlib.AbstractContextManager[None]:
+    """Random loss from now on (nothing to undo: the topology goes), or burst outages while
+    the returned block runs (the call is set up on a clean network); a cut is timed by the
+    caller."""
+    if condition == "burst":
+        return burst_outages(topo)
+    if condition != CUT and int(condition):
+        add_loss(topo, int(condition))
+    return contextlib.nullcontext()
+
+
+# --- the paths measured --------------------------------------------------------------------
+
+
+def pcm_floats(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
+
+
+def spoken_at(speech: np.ndarray, mouth: np.ndarray, mouth_t0: float) -> float:
+    """When speech sample 0 was spoken, from a timed recording of the "mouth" (the first
+    complete rendition of the speech in it)."""
+    lag, score = best_lag(speech, mouth)
+    if score < 0.5:
+        raise AssertionError(f"speech not found at the mouth (correlation {score:.2f})")
+    return mouth_t0 + lag / RATE
+
+
+def peer_runner(tree: Path, nice: int) -> tuple[list[str], dict[str, str]]:
+    """The audio peer's command line and environment, importing Softphone from ``tree``
+    (A/B runs of two checkouts) at ``nice`` (negative: a foreground desktop app)."""
+    # -P: the working directory (this checkout) must not shadow the tree under test.
+    argv = ["nice", "-n", str(nice), sys.executable, "-P", "-u", "-m", RUNNER]
+    return argv, {"PYTHONPATH": str(tree.resolve())}
+
+
+def run_agent_app(
     speech_path: Path, speech: np.ndarray, condition: str, tree: Path, nice: int = 0
 ) -> RunResult:
-    """One call; the peers import Softphone from ``tree`` (A/B runs of two checkouts) and
-    run at ``nice`` (a negative value: a desktop's foreground app on a box busy with builds)."""
-    env = {"PYTHONPATH": str(tree.resolve())}
-    # -P: the working directory (this checkout) must not shadow the tree under test.
-    runner = ["nice", "-n", str(nice), sys.executable, "-P", "-u", "-m", RUNNER]
+    """The Python visitor speaks; the agent app's real playout path plays into a sink."""
+    runner, env = peer_runner(tree, nice)
     duration = len(speech) / RATE
     with NullSink() as sink, Topology() as topo:
         start_signaling(topo)
-        outages = burst_outages(topo) if condition == "burst" else contextlib.nullcontext()
-        if condition != "burst" and int(condition):
-            add_loss(topo, int(condition))
+        outages = network(topo, condition)
         agent = topo.spawn(
             topo.agent.ns, "agent", [*runner, "--url", signaling_url(topo.agent),
             "--role", "agent", "--token", AGENT_TOKEN, "--sink", sink.name], env,
@@ -270,14 +362,18 @@ def run_once(
             playing = agent.expect(lambda e: e.get("ev") == "playout_started", 30, "playout")
             if playing.get("error"):
                 return RunResult(error=str(playing["error"]))
+            mouth_t = float(started["at"])
+            max_latency = CUT_MAX_LATENCY_S if condition == CUT else MAX_LATENCY_S
             with outages:
-                time.sleep(duration + MAX_LATENCY_S)
+                cut = cut_and_restore(topo, mouth_t) if condition == CUT else None
+                time.sleep(max(0.0, mouth_t + duration + max_latency - time.time()))
         finally:
             pcm, rec_t0 = recorder.stop()
-            rec = np.frombuffer(pcm, dtype=np.int16).astype(np.float64) / 32768
             if visitor is not None:
                 stop_process(visitor.proc)
-        result = analyse(speech, float(started["at"]), rec, rec_t0)
+        result = analyse(speech, mouth_t, pcm_floats(pcm), rec_t0, max_latency)
+        if cut is not None:
+            result.cut = cut_figures(result.heard, mouth_t, *cut)
         reports = [e for e in agent.snapshot() if e.get("ev") == "playout"]
         result.playout = reports[-1] if reports else {}
         rates = [e["kbps_in"] for e in reports]
@@ -286,7 +382,104 @@ def run_once(
         return result
 
 
+def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: int = 0) -> RunResult:
+    """The reference: the widget in Chromium (fake microphone speaking the file, in a loop)
+    calls the test agent page in a second Chromium, which plays the call into a sink.
+
+    The mouth is a tap on the visitor's microphone track (chromium.START_MOUTH_TAP); the
+    tap runs for two loops of the speech, so one whole rendition falls inside it."""
+    from playwright.sync_api import sync_playwright
+
+    duration = len(speech) / RATE
+    with NullSink() as sink, Topology() as topo, sync_playwright() as pw:
+        nc.start_server(topo)
+        outages = network(topo, condition)
+        speakers = chromium.Sound(sink=sink.name)
+        with nc.browser_page(
+            pw, topo.agent.ns, nc.origin(topo.agent), sound=speakers, nice=nice
+        ) as agent:
+            nc.open_agent_page(agent, topo.agent)
+            recorder = Recorder(sink.name)
+            try:
+                recorder.wait_ready()
+                microphone = chromium.Sound(speech=speech_path)
+                with nc.browser_page(
+                    pw, topo.visitor.ns, nc.origin(topo.visitor), sound=microphone, nice=nice
+                ) as visitor:
+                    nc.call_from_widget(visitor, topo.visitor)
+                    visitor.evaluate(chromium.START_MOUTH_TAP, ".softphone-widget")
+                    with outages:
+                        time.sleep(2 * duration + MAX_LATENCY_S)
+                    tap = visitor.evaluate(chromium.READ_MOUTH_TAP)
+            finally:
+                pcm, rec_t0 = recorder.stop()
+    mouth = pcm_floats(base64.b64decode(tap["pcm"]))
+    if int(tap["rate"]) != RATE:
+        mouth = signal.resample_poly(mouth, RATE, int(tap["rate"]))
+    mouth_t = spoken_at(speech, mouth, float(tap["t0"]) / 1000)
+    return analyse(speech, mouth_t, pcm_floats(pcm), rec_t0)
+
+
+def run_agent_mic(
+    speech_path: Path, speech: np.ndarray, condition: str, tree: Path, nice: int = 0
+) -> RunResult:
+    """The other direction: the agent app captures its microphone with PyAV on ALSA (the
+    pulse plugin, default source = a null sink's monitor, into which the speech is played
+    and recorded as the mouth); the visitor is the widget in Chromium, playing into a sink."""
+    from playwright.sync_api import sync_playwright
+
+    runner, env = peer_runner(tree, nice)
+    duration = len(speech) / RATE
+    with (
+        NullSink() as mouth_sink,
+        NullSink() as ear_sink,
+        Topology() as topo,
+        sync_playwright() as pw,
+    ):
+        nc.start_server(topo)
+        outages = network(topo, condition)
+        agent = topo.spawn(
+            topo.agent.ns, "agent", [*runner, "--url", signaling_url(topo.agent),
+            "--role", "agent", "--token", AGENT_TOKEN, "--microphone", "default"],
+            {**env, "PULSE_SOURCE": f"{mouth_sink.name}.monitor"},
+        )  # fmt: skip
+        agent.expect(lambda e: e.get("ev") == "signed_in", 30, "agent sign-in")
+        ear = Recorder(ear_sink.name)
+        mouth = Recorder(mouth_sink.name)
+        try:
+            ear.wait_ready()
+            mouth.wait_ready()
+            speakers = chromium.Sound(sink=ear_sink.name)
+            with nc.browser_page(
+                pw, topo.visitor.ns, nc.origin(topo.visitor), sound=speakers, nice=nice
+            ) as visitor:
+                nc.call_from_widget(visitor, topo.visitor)
+                time.sleep(1.0)  # the call's first second: ICE, DTLS, the sink opening
+                with outages:
+                    subprocess.run(
+                        ["paplay", "-d", mouth_sink.name, str(speech_path)],
+                        check=True, timeout=duration + TIMEOUT_S,
+                    )  # fmt: skip
+                    time.sleep(MAX_LATENCY_S)
+        finally:
+            ear_pcm, ear_t0 = ear.stop()
+            mouth_pcm, mouth_t0 = mouth.stop()
+    mouth_t = spoken_at(speech, pcm_floats(mouth_pcm), mouth_t0)
+    return analyse(speech, mouth_t, pcm_floats(ear_pcm), ear_t0)
+
+
 # --- table ---------------------------------------------------------------------------------
+
+
+AGENT_APP, CHROMIUM, AGENT_MIC = "agent-app", "chromium", "agent-mic"
+PATHS = {
+    AGENT_APP: "Python visitor → agent app",
+    CHROMIUM: "Chromium → Chromium (reference)",
+    AGENT_MIC: "agent app mic → Chromium visitor",
+}
+TARGET_BEHIND_MS, TARGET_PESQ_GAP = 30, 0.2  # the issue: vs Chromium↔Chromium
+PESQ_TARGET_CONDITIONS = ("0", "5")
+CONDITIONS = {"0": "clean", "burst": f"{BURST_S * 1000:.0f} ms outage / {BURST_EVERY_S:.0f} s"}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -298,37 +491,100 @@ def med(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def fmt(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def fmt(value: float | None, digits: int = 0, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.{digits}f}"
 
 
-def print_table(label: str, rows: dict[str, list[RunResult]]) -> None:
-    print(f"\n{label}\n")
-    print("| loss % / outage | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI | kbit/s in |"
-          " target |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for loss, results in rows.items():
-        valid = [r for r in results if r.valid]
-        lat = [ms for r in valid for ms in r.latencies_ms]
+@dataclass
+class Row:
+    """One path under one condition, over its runs."""
+
+    results: list[RunResult]
+
+    @property
+    def valid(self) -> list[RunResult]:
+        return [r for r in self.results if r.valid]
+
+    @property
+    def latencies(self) -> list[float]:
+        return [ms for r in self.valid for ms in r.latencies_ms]
+
+    def p50(self) -> float | None:
+        return percentile(self.latencies, 0.5) if self.latencies else None
+
+    def pesq(self) -> float | None:
+        return med([r.pesq for r in self.valid if r.pesq is not None])
+
+
+def target(path: str, condition: str, ref: Row | None, row: Row) -> tuple[str, str]:
+    """The target column and, for the agent app's receive path, its gap to Chromium."""
+    if path == CHROMIUM:
+        return "reference", ""
+    wanted = f"p50 ≤ {TARGET_M2E_MS} ms"
+    if path != AGENT_APP:
+        return wanted, ""
+    wanted += f", ≤ ref + {TARGET_BEHIND_MS} ms"
+    if condition in PESQ_TARGET_CONDITIONS:
+        wanted += f"; PESQ ≥ ref - {TARGET_PESQ_GAP}"
+    if ref is None:
+        return wanted, ""
+    p50, ref_p50, pesq_, ref_pesq = row.p50(), ref.p50(), row.pesq(), ref.pesq()
+    behind = p50 - ref_p50 if p50 is not None and ref_p50 is not None else None
+    gap = pesq_ - ref_pesq if pesq_ is not None and ref_pesq is not None else None
+    return wanted, f"{fmt(behind, 0, '+')} ms, PESQ {fmt(gap, 2, '+')}"
+
+
+def print_table(heading: str, rows: dict[tuple[str, str], Row]) -> None:
+    """``rows``: (path label, condition) → runs; the agent app is compared with the
+    Chromium row of the same condition."""
+    print(f"\n{heading}\n")
+    print("| path | condition | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI "
+          "| kbit/s in | vs Chromium | target |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (label, condition), row in rows.items():
+        path = next(p for p, name in PATHS.items() if label.startswith(name))
+        ref = rows.get((PATHS[CHROMIUM], condition))
+        wanted, versus = target(path, condition, ref, row)
+        lat = row.latencies
         print(
-            f"| {loss} | {len(valid)}/{len(results)} "
-            f"| {fmt(percentile(lat, 0.5) if lat else None)} "
-            f"| {fmt(percentile(lat, 0.95) if lat else None)} "
-            f"| {fmt(med([r.pesq for r in valid if r.pesq is not None]), 2)} "
-            f"| {fmt(med([r.stoi for r in valid if r.stoi is not None]), 2)} "
-            f"| {fmt(med([r.kbps_in for r in valid if r.kbps_in is not None]), 0)} "
-            f"| m2e ≤ {TARGET_M2E_MS} ms p50 |"
+            f"| {label} | {CONDITIONS.get(condition, condition + ' % loss')} "
+            f"| {len(row.valid)}/{len(row.results)} "
+            f"| {fmt(row.p50())} | {fmt(percentile(lat, 0.95) if lat else None)} "
+            f"| {fmt(row.pesq(), 2)} "
+            f"| {fmt(med([r.stoi for r in row.valid if r.stoi is not None]), 2)} "
+            f"| {fmt(med([r.kbps_in for r in row.valid if r.kbps_in is not None]), 0)} "
+            f"| {versus} | {wanted} |"
         )
-    for loss, results in rows.items():
-        for r in results:
+    for (label, condition), row in rows.items():
+        for r in row.results:
             if r.error:
-                print(f"loss {loss} %: invalid run: {r.error}", file=sys.stderr)
+                print(f"{label}, {condition}: invalid run: {r.error}", file=sys.stderr)
 
 
 def condition_name(text: str) -> str:
-    if text == "burst" or (text.isdigit() and int(text) <= 100):
+    if text in ("burst", CUT) or (text.isdigit() and int(text) <= 100):
         return text
-    raise argparse.ArgumentTypeError(f"{text!r}: a loss percentage or 'burst'")
+    raise argparse.ArgumentTypeError(f"{text!r}: a loss percentage, 'burst' or 'cut'")
+
+
+def print_cut_table(rows: dict[tuple[str, str], Row]) -> None:
+    """The cut scenario: medians over the valid runs."""
+    print(f"\n{CUT_S:.0f} s link cut + ICE restart, {CUT_AT_S:.0f} s into the speech\n")
+    print("| path | valid/total | audio gap s | back after restore s | stale audio s "
+          "| m2e before ms | m2e after ms | target |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (label, _condition), row in rows.items():
+        figures = [r.cut for r in row.valid if r.cut.get("back_s") is not None]
+
+        def median_of(key: str, figures: list[dict[str, float | None]] = figures) -> float | None:
+            return med([v for f in figures if (v := f.get(key)) is not None])
+
+        print(
+            f"| {label} | {len(figures)}/{len(row.results)} | {fmt(median_of('gap_s'), 1)} "
+            f"| {fmt(median_of('back_s'), 1)} | {fmt(median_of('stale_s'), 1)} "
+            f"| {fmt(median_of('before_ms'))} | {fmt(median_of('after_ms'))} "
+            f"| no stale audio; after ≈ before |"
+        )
 
 
 def main() -> int:
@@ -338,18 +594,22 @@ def main() -> int:
         "--loss",
         type=condition_name,
         nargs="+",
-        default=["0", "5", "15", "burst"],
-        help="random loss in percent, or 'burst' (200 ms outage every 5 s)",
+        default=["0", "5", "15", "burst", CUT],
+        help="random loss in percent, 'burst' (200 ms outage every 5 s) or 'cut' (a 5 s "
+        "link cut and ICE restart; the agent app only)",
+    )
+    parser.add_argument(
+        "--paths", nargs="+", choices=list(PATHS), default=list(PATHS), help="what to measure"
     )
     parser.add_argument(
         "--tree",
         action="append",
         metavar="LABEL=DIR",
-        help="a checkout to measure (repeatable; runs interleave, so a busy machine "
-        "hurts all alike); default: this one",
+        help="a checkout whose agent app to measure (repeatable; runs interleave, so a busy "
+        "machine hurts all alike); default: this one",
     )
     parser.add_argument(
-        "--nice", type=int, default=0, help="the peers' niceness (negative needs root)"
+        "--nice", type=int, default=0, help="every peer's niceness, browsers too (negative: root)"
     )
     args = parser.parse_args()
     if not can_create_namespaces():
@@ -358,27 +618,51 @@ def main() -> int:
     here = Path(__file__).resolve().parent.parent
     trees = [tuple(t.split("=", 1)) for t in args.tree or [f"this checkout={here}"]]
     sweep_stale()
-    rows: dict[str, dict[str, list[RunResult]]] = {label: {} for label, _ in trees}
+    rows: dict[tuple[str, str], Row] = {}
     with tempfile.TemporaryDirectory(prefix="softphone-audio-") as tmp:
-        speech_path = make_speech(Path(tmp))
-        speech = read_wav(speech_path)
-        for loss in args.loss:
+        for condition in args.loss:
+            # The cut needs speech after the call came back: the sentences twice.
+            speech_path = make_speech(Path(tmp), 2 if condition == CUT else 1)
+            speech = read_wav(speech_path)
             for run in range(args.runs):
-                for label, tree in trees:
+                measures: list[tuple[str, Callable[[], RunResult]]] = []
+                for path in args.paths:
+                    if condition == CUT and path != AGENT_APP:
+                        continue
+                    if path == CHROMIUM:
+                        measures.append(
+                            (
+                                PATHS[path],
+                                functools.partial(run_chromium, speech_path, speech, condition),
+                            )
+                        )
+                        continue
+                    measure = run_agent_app if path == AGENT_APP else run_agent_mic
+                    for label, tree in trees:
+                        measures.append((
+                            f"{PATHS[path]} ({label})" if len(trees) > 1 else PATHS[path],
+                            functools.partial(
+                                measure, speech_path, speech, condition, Path(tree), args.nice
+                            ),
+                        ))  # fmt: skip
+                for label, measure_once in measures:
                     try:
-                        result = run_once(speech_path, speech, loss, Path(tree), args.nice)
+                        result = measure_once()
                     except (AssertionError, subprocess.SubprocessError, OSError) as exc:
                         result = RunResult(error=str(exc)[:300])
-                    rows[label].setdefault(loss, []).append(result)
+                    rows.setdefault((label, condition), Row([])).results.append(result)
                     print(
-                        f"{label}: loss {loss} % run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
+                        f"{label}: {condition} run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
                         f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)} "
-                        f"{result.error or result.playout}",
+                        f"{result.error or result.cut or result.playout} "
+                        f"(load {os.getloadavg()[0]:.1f})",
                         file=sys.stderr,
                         flush=True,
                     )
-    for label, by_loss in rows.items():
-        print_table(f"{label} (nice {args.nice}, load average {os.getloadavg()[0]:.1f})", by_loss)
+    if loss_rows := {key: row for key, row in rows.items() if key[1] != CUT}:
+        print_table(f"nice {args.nice}, load average {os.getloadavg()[0]:.1f}", loss_rows)
+    if cut_rows := {key: row for key, row in rows.items() if key[1] == CUT}:
+        print_cut_table(cut_rows)
     return 0
 
 

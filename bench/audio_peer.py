@@ -4,8 +4,10 @@
 of its first sample arrives as ``{"ev": "log", "msg": "media.file_mic_started", "at": t}``.
 ``--role agent --sink NAME`` is the agent app's real playout path: the AgentSession answers
 and the remote audio goes through :class:`softphone.ui.audio_playout.AudioPlayout` into the
-PulseAudio sink NAME, on a qasync loop like the app's. JSON lines as in bench/call_runner.py,
-plus ``{"ev": "playout", ...}`` every second (buffer depth, dropped audio).
+PulseAudio sink NAME, on a qasync loop like the app's. ``--microphone ID``: the agent's
+microphone (a device id as in the settings, e.g. ``default``: ALSA's default capture).
+JSON lines as in labnet/call_runner.py, plus ``{"ev": "playout", ...}`` every second
+(buffer depth, dropped audio).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ import os
 import signal
 import sys
 
-from bench.call_runner import emit, install_logging, run_visitor, serve_agent
-
+from labnet.call_runner import emit, install_logging, run_visitor, serve_agent
 from softphone.agent import AgentConfig, AgentSession
 from softphone.media.file_mic import FILE_PREFIX
 from softphone.media.local import MediaChoice
@@ -33,7 +34,7 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
     from softphone.ui.audio_playout import AudioPlayout
 
     devices = [d for d in QMediaDevices.audioOutputs() if bytes(d.id()).decode() == args.sink]
-    if not devices:
+    if args.sink and not devices:
         emit("error", error=f"no sound output {args.sink!r}")
         return
     playouts: list[AudioPlayout] = []
@@ -61,9 +62,10 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
 
-    media = MediaChoice(microphone=None, **VOICE_ONLY)  # type: ignore[arg-type]
+    media = MediaChoice(microphone=args.microphone, **VOICE_ONLY)  # type: ignore[arg-type]
     session = AgentSession(AgentConfig(server_url=args.url, token=args.token, media=media))
-    session.remote_audio_track.connect(on_audio)
+    if args.sink:
+        session.remote_audio_track.connect(on_audio)
     try:
         await serve_agent(session, stop, reporter)
     finally:
@@ -89,8 +91,10 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--role", choices=["agent", "visitor"], required=True)
     parser.add_argument("--token")
-    parser.add_argument("--sink", help="agent: PulseAudio sink name to play into")
+    parser.add_argument("--sink", help="agent: PulseAudio sink name to play into (else none)")
+    parser.add_argument("--microphone", help="agent: microphone device id (else silence)")
     parser.add_argument("--speech", help="visitor: the file its microphone speaks")
+    parser.set_defaults(ice_servers=None)  # no ICE servers: host candidates in the namespaces
     args = parser.parse_args()
     install_logging()
     if args.role == "visitor":

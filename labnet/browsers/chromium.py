@@ -17,6 +17,7 @@ import signal
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,6 +38,29 @@ BASE_FLAGS = (
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 )
+
+
+@dataclass(frozen=True)
+class Sound:
+    """Real sound for a page (bench/audio.py): the fake microphone's speech, the speakers.
+
+    ``speech``: a WAV the fake microphone speaks in a loop (with the fake camera, which
+    ``--use-fake-device-for-media-stream`` keeps). ``sink``: the PulseAudio sink the page
+    plays into; Chromium's PulseAudio output opens the default sink, which ``PULSE_SINK``
+    names, and playwright's default ``--mute-audio`` must go. Without a sink: muted.
+    """
+
+    speech: Path | None = None
+    sink: str | None = None
+
+    def flags(self) -> list[str]:
+        return [f"--use-file-for-fake-audio-capture={self.speech}"] if self.speech else []
+
+    def env(self) -> dict[str, str] | None:
+        return {**os.environ, "PULSE_SINK": self.sink} if self.sink else None
+
+    def ignored_defaults(self) -> list[str]:
+        return ["--mute-audio"] if self.sink else []
 
 
 def available() -> bool:
@@ -91,14 +115,16 @@ def kill_run(tag: str) -> None:
 
 
 @contextlib.contextmanager
-def executable_in(ns: str | None) -> Iterator[str]:
-    """The path playwright should start: Chromium itself, or a wrapper entering ``ns``."""
-    if ns is None:
+def executable_in(ns: str | None, nice: int = 0) -> Iterator[str]:
+    """The path playwright should start: Chromium itself, or a wrapper entering ``ns`` (at
+    ``nice``: a bench gives the browsers the priority it gives the Python peers)."""
+    if ns is None and not nice:
         yield str(CHROMIUM)
         return
+    enter = f"ip netns exec {ns} " if ns else ""
     fd, path = tempfile.mkstemp(prefix="chromium-netns-", suffix=".sh")
     with os.fdopen(fd, "w") as fh:
-        fh.write(f'#!/bin/sh\nexec ip netns exec {ns} {CHROMIUM} "$@"\n')
+        fh.write(f'#!/bin/sh\nexec nice -n {nice} {enter}{CHROMIUM} "$@"\n')
     os.chmod(path, stat.S_IRWXU)
     try:
         yield path
@@ -131,3 +157,51 @@ GRAB_REMOTE_LUMA = """() => {
 
 def decode_luma(grab: dict[str, object]) -> tuple[bytes, int, int]:
     return base64.b64decode(str(grab["luma"])), int(str(grab["w"])), int(str(grab["h"]))
+
+
+# JS run in the page (arg: a selector of an element whose ``softphone.stream`` is the local
+# camera+microphone stream, e.g. the widget): taps the microphone track as the sender gets
+# it (after Chromium's audio processing), so the audio bench knows when the fake microphone
+# "spoke" each sample. Chunks are placed by their capture timestamps (a dropped chunk leaves
+# a hole, not a shift); ``t0`` is the earliest wall-clock bound of sample 0.
+START_MOUTH_TAP = """(selector) => {
+  const [track] = document.querySelector(selector).softphone.stream.getAudioTracks();
+  const reader = new MediaStreamTrackProcessor({ track: track }).readable.getReader();
+  const tap = { chunks: [], rate: 0, first: null, t0: Infinity, stop: false };
+  window.__mouthTap = tap;
+  (async () => {
+    while (!tap.stop) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const now = performance.timeOrigin + performance.now();
+      if (tap.first === null) tap.first = value.timestamp;
+      tap.rate = value.sampleRate;
+      const pos = Math.round(((value.timestamp - tap.first) * tap.rate) / 1e6);
+      const pcm = new Float32Array(value.numberOfFrames);
+      value.copyTo(pcm, { planeIndex: 0, format: "f32-planar" });
+      value.close();
+      tap.chunks.push([pos, pcm]);
+      tap.t0 = Math.min(tap.t0, now - ((pos + pcm.length) / tap.rate) * 1000);
+    }
+    reader.cancel();
+  })();
+}"""
+
+# Stops the tap: {rate, t0 (wall-clock ms of sample 0), pcm (base64 s16le mono)}.
+READ_MOUTH_TAP = """() => {
+  const tap = window.__mouthTap;
+  tap.stop = true;
+  const last = tap.chunks[tap.chunks.length - 1];
+  const pcm = new Int16Array(last ? last[0] + last[1].length : 0);
+  for (const [pos, chunk] of tap.chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      pcm[pos + i] = Math.max(-32768, Math.min(32767, Math.round(chunk[i] * 32768)));
+    }
+  }
+  const bytes = new Uint8Array(pcm.buffer);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+  }
+  return { rate: tap.rate, t0: tap.t0, pcm: btoa(bin) };
+}"""

@@ -80,22 +80,33 @@ class SyncPage(Protocol):
 
 @contextlib.contextmanager
 def browser_page(
-    pw: Playwright | None, ns: str, secure_origin: str, browser: str = "chromium"
+    pw: Playwright | None,
+    ns: str,
+    secure_origin: str,
+    browser: str = "chromium",
+    *,
+    sound: chromium.Sound | None = None,
+    nice: int = 0,
 ) -> Iterator[SyncPage]:
     """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
-    tag, Firefox by its process group). ``pw``: playwright, for Chromium."""
+    tag, Firefox by its process group). ``pw``: playwright, for Chromium; ``sound``: its
+    microphone speech and speakers, ``nice``: its priority (Chromium only)."""
     if browser == "firefox":
+        assert sound is None and not nice, "real sound and priority: Chromium only"
         with firefox.launch_sync(ns) as ff_page:
             ff_page.add_init_script(chromium.MEDIA_PROBE)
             yield ff_page
         return
     assert pw is not None
+    sound = sound or chromium.Sound()
     tag = chromium.new_tag()
     try:
-        with chromium.executable_in(ns) as executable:
+        with chromium.executable_in(ns, nice) as executable:
             launched = pw.chromium.launch(
                 executable_path=executable,
-                args=chromium.flags(tag, [secure_origin]),
+                args=[*chromium.flags(tag, [secure_origin]), *sound.flags()],
+                ignore_default_args=sound.ignored_defaults(),
+                env=sound.env(),
                 timeout=30_000,
             )
             try:

@@ -18,11 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Data files the bundled libraries read at run time (no ELF link shows them).
+# What the bundle uses at run time that no ELF link shows: data files the bundled
+# libraries read, and system libraries loaded with ctypes.
 RUNTIME_DATA = {
     "fontconfig-config": "/etc/fonts for the bundled libfontconfig, and a font through it",
     "xkb-data": "keyboard layouts for the bundled libxkbcommon",
     "libasound2-data": "alsa.conf for PyAV's bundled libasound (softphone.media.alsa)",
+    "libopus0": "Opus FEC/PLC decoding through ctypes (softphone.media.libopus)",
 }
 NEEDED = re.compile(r"^\s*NEEDED\s+(\S+)", re.MULTILINE)
 

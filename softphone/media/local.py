@@ -17,6 +17,7 @@ from aiortc.contrib.media import MediaPlayer
 from softphone.media.alsa import use_system_alsa_config
 from softphone.media.file_mic import FILE_PREFIX, FileMicTrack
 from softphone.media.gates import CameraGate, MicGate
+from softphone.media.live_mic import LiveMicTrack
 from softphone.media.pattern import TestPatternTrack
 from softphone.media.tone import ToneTrack
 
@@ -98,19 +99,15 @@ def _open_source(
             return FileMicTrack(Path(device.removeprefix(FILE_PREFIX)))
         if formats is None:
             raise ValueError(f"no capture support on {platform}")
-        input_format = formats[0] if kind == "video" else formats[1]
-        options = (
-            {"video_size": f"{choice.width}x{choice.height}", "framerate": str(choice.fps)}
-            if kind == "video"
-            else {}
-        )
-        if input_format == "alsa":
-            use_system_alsa_config()
-        player = MediaPlayer(device, format=input_format, options=options)
-        track = player.video if kind == "video" else player.audio
-        if track is None:
+        if kind == "audio":
+            if formats[1] == "alsa":
+                use_system_alsa_config()
+            return LiveMicTrack(device, formats[1])
+        options = {"video_size": f"{choice.width}x{choice.height}", "framerate": str(choice.fps)}
+        player = MediaPlayer(device, format=formats[0], options=options)
+        if player.video is None:
             raise ValueError("the device has no such stream")
-        return track
+        return player.video
     except Exception as exc:  # av raises many types: missing, busy (EBUSY), permissions
         what = "camera" if kind == "video" else "microphone"
         instead = "black video" if kind == "video" else "silence"

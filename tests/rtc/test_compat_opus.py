@@ -7,13 +7,18 @@ import math
 from array import array
 
 import av
-from aiortc.codecs import get_encoder
+from aiortc.codecs import get_decoder, get_encoder
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from softphone.media.tone import SAMPLE_RATE, SAMPLES_PER_FRAME
 from softphone.rtc.aiortc_compat import opus as opus_config
-from softphone.rtc.aiortc_compat.opus import VOICE_BITRATE, install_voice_opus, voice_codec
+from softphone.rtc.aiortc_compat.opus import (
+    VOICE_BITRATE,
+    VoiceOpusDecoder,
+    install_voice_opus,
+    voice_codec,
+)
 
 
 def speech_like_frames(count: int) -> list[av.AudioFrame]:
@@ -69,3 +74,11 @@ def test_the_encoder_sends_mono_voice_rate_opus() -> None:
     assert kbps <= VOICE_BITRATE / 1000 * 1.25  # aiortc's default sent ~3x this
     # RFC 6716 TOC byte: bit 2 is the stereo flag.
     assert payloads and all(p[0] & 0x04 == 0 for p in payloads)
+
+
+def test_the_seam_makes_aiortc_decode_opus_with_libopus() -> None:
+    """If this fails, aiortc.codecs.get_decoder no longer builds its decoder from the
+    module's ``OpusDecoder`` name: re-check the decoder seam."""
+    install_voice_opus()
+    codec = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2)
+    assert isinstance(get_decoder(codec), VoiceOpusDecoder)

@@ -124,6 +124,9 @@ def _check_internals() -> list[str]:
         (aiortc.jitterbuffer, "JitterBuffer"),
         (aiortc.rtcrtpreceiver, "NackGenerator"),
         (aiortc.codecs.opus, "OpusEncoder"),
+        (aiortc.codecs.opus, "OpusDecoder"),
+        (aiortc.codecs.opus, "TIME_BASE"),
+        (aiortc.codecs, "OpusDecoder"),  # get_decoder's name for it
         (aiortc.codecs.opus, "SAMPLE_RATE"),
         (aiortc.codecs.opus, "SAMPLES_PER_FRAME"),
     ):

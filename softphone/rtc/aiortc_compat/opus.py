@@ -10,14 +10,20 @@ and nothing else, so a lost packet is simply gone. A voice call wants:
   bench's speech is 4.20 (32 kbit/s: 3.80; aiortc's 96 kbit/s stereo: 4.54 at ~136 kbit/s
   on the wire), at a third of the bandwidth, which leaves room for video on a poor uplink;
 - in-band FEC with a packet-loss hint: each packet carries a low-rate copy of the previous
-  one, which a receiver that asks for it (Chromium, the visitor's browser) uses to rebuild a
-  single lost packet. PyAV/FFmpeg's libopus decoder does not, so the agent's side conceals
-  gaps in :mod:`softphone.media.jitter_buffer` instead.
+  one, which a receiver that asks for it (Chromium, the visitor's browser; our
+  :class:`VoiceOpusDecoder`) uses to rebuild a single lost packet.
 
 DTX is not used: FFmpeg's libopus wrapper does not expose it (``dtx`` stays unconsumed).
 
-THE SEAM: :func:`install_voice_opus` wraps ``OpusEncoder.__init__`` and replaces the
-``codec`` and ``resampler`` attributes it creates. ``tests/rtc/test_compat_opus.py``
+Decoding: aiortc decodes with FFmpeg's libopus wrapper, which knows nothing of lost
+packets. :class:`VoiceOpusDecoder` decodes with the system libopus
+(:mod:`softphone.media.libopus`): a gap in the RTP timestamps is filled with the FEC copy
+of the frame just before the packet that arrived, and Opus's own concealment before that.
+Gaps longer than ``MAX_CONCEALED_MS`` are an outage, left to the jitter buffer.
+
+THE SEAMS: :func:`install_voice_opus` wraps ``OpusEncoder.__init__`` and replaces the
+``codec`` and ``resampler`` attributes it creates, and replaces the ``OpusDecoder`` name
+that ``aiortc.codecs.get_decoder`` builds decoders from. ``tests/rtc/test_compat_opus.py``
 fails loudly when those internals (or the libopus option names) change.
 """
 
@@ -25,12 +31,19 @@ from __future__ import annotations
 
 import fractions
 import functools
+import logging
 from typing import Any
 
+import aiortc.codecs
 import aiortc.codecs.opus as aiortc_opus
-from av import AudioResampler, CodecContext
+from aiortc.codecs.base import Decoder
+from aiortc.jitterbuffer import JitterFrame
+from av import AudioFrame, AudioResampler, CodecContext
 
+from softphone.media import libopus
 from softphone.rtc.aiortc_compat.check import compatibility
+
+log = logging.getLogger(__name__)
 
 VOICE_BITRATE = 48_000
 EXPECTED_LOSS_PERCENT = 10  # libopus's packet-loss hint: how much redundancy FEC carries
@@ -41,6 +54,8 @@ VOICE_OPTIONS = {
 }
 
 _original_init = aiortc_opus.OpusEncoder.__init__
+MAX_CONCEALED_MS = 120  # a longer gap is an outage: the jitter buffer stops concealing too
+TIMESTAMP_SPACE = 1 << 32
 
 
 def voice_codec() -> CodecContext:
@@ -67,10 +82,72 @@ def _voice_init(self: Any) -> None:
     )
 
 
+class VoiceOpusDecoder(Decoder):
+    """Mono Opus decoding that fills gaps: FEC for the frame before a packet, PLC before that.
+
+    Runs on aiortc's decoder thread; never raises (that would end the thread): a packet
+    libopus rejects is dropped and counted, and its gap concealed with the next one."""
+
+    def __init__(self) -> None:
+        lib = libopus.load()
+        if lib is None:
+            raise RuntimeError("libopus is not installed")  # install_voice_opus checked
+        self._opus = libopus.Decoder(lib)
+        self._next: int | None = None  # the RTP timestamp the next packet should have
+        self.recovered_ms = 0  # rebuilt from FEC
+        self.concealed_ms = 0  # extrapolated (PLC)
+        self.rejected = 0
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Any]:
+        data, timestamp = encoded_frame.data, encoded_frame.timestamp
+        try:
+            samples = self._opus.samples_in(data)
+            frames = self._fill_gap(data, timestamp, samples)
+            frames.append(_frame(self._opus.decode(data, samples), timestamp))
+        except libopus.OpusError as exc:
+            self.rejected += 1
+            log.debug("rtc.opus_rejected", extra={"error": str(exc)})
+            return []
+        self._next = (timestamp + samples) % TIMESTAMP_SPACE
+        return frames
+
+    def _fill_gap(self, data: bytes, timestamp: int, samples: int) -> list[AudioFrame]:
+        if self._next is None:
+            return []
+        missing = (timestamp - self._next) % TIMESTAMP_SPACE
+        missing -= missing % (libopus.SAMPLE_RATE // 400)  # libopus works in 2.5 ms steps
+        if not 0 < missing <= MAX_CONCEALED_MS * libopus.SAMPLE_RATE // 1000:
+            return []  # in order, a reordered straggler, or an outage
+        frames, at = [], self._next
+        fec = samples if missing >= samples else 0  # the next packet's FEC: the last frame
+        while missing - fec > 0:
+            step = min(libopus.PLC_STEP, missing - fec)
+            frames.append(_frame(self._opus.decode(None, step), at))
+            at, missing = at + step, missing - step
+            self.concealed_ms += step * 1000 // libopus.SAMPLE_RATE
+        if fec:
+            frames.append(_frame(self._opus.decode(data, fec, fec=True), at))
+            self.recovered_ms += fec * 1000 // libopus.SAMPLE_RATE
+        return frames
+
+
+def _frame(pcm: bytes, timestamp: int) -> AudioFrame:
+    frame = AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
+    frame.planes[0].update(pcm)
+    frame.sample_rate = libopus.SAMPLE_RATE
+    frame.pts = timestamp % TIMESTAMP_SPACE
+    frame.time_base = aiortc_opus.TIME_BASE
+    return frame
+
+
 def install_voice_opus() -> None:
-    """Every Opus encoder aiortc creates from now on is the voice one (idempotent); aiortc's
-    own stays when the compatibility check found its internals changed."""
+    """Every Opus encoder aiortc creates from now on is the voice one, and every decoder the
+    FEC/PLC one where libopus is installed (idempotent); aiortc's own stay when the
+    compatibility check found its internals changed."""
     if not compatibility().ok:
         aiortc_opus.OpusEncoder.__init__ = _original_init  # type: ignore[method-assign]
+        aiortc.codecs.OpusDecoder = aiortc_opus.OpusDecoder  # type: ignore[misc]
         return
     aiortc_opus.OpusEncoder.__init__ = _voice_init  # type: ignore[method-assign]
+    if libopus.load() is not None:
+        aiortc.codecs.OpusDecoder = VoiceOpusDecoder  # type: ignore[assignment,misc]
