@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,20 +29,25 @@ from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
 from softphone.rtc.stats import CallStats
-from softphone.signaling.client import ConnectionState, SignalingClient
+from softphone.signaling.client import ConnectionState, SignalingClient, SignalingError
 from softphone.signaling.protocol import (
     Accept,
+    AgentList,
+    AgentsRequest,
     CallTicketMsg,
     Decline,
     Error,
     Hangup,
     HangupReason,
+    Hold,
     IceServer,
     Message,
     Presence,
     Queue,
     Ring,
     RingTimeout,
+    Transfer,
+    Transferred,
     WrapUp,
 )
 from softphone.tasks import BackgroundTasks
@@ -50,6 +56,7 @@ log = logging.getLogger(__name__)
 
 SESSION_LOST = "session-lost"  # rings withdrawn because the server forgot our session
 ACCEPT_FAILED = "accept-failed"  # the accept never reached the server
+REQUEST_TIMEOUT_S = 5.0  # the server answers a request (agent list, transfer) within this
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class CallInfo:
     page: str | None
     timeout_s: float
     ice_servers: Sequence[IceServer] = ()  # this call's TURN credentials, from the ring
+    transferred_by: str | None = None  # a colleague handed the call on ...
+    note: str = ""  # ... with this note (the colleague's words: plain text)
 
 
 class AgentSession:
@@ -100,6 +109,8 @@ class AgentSession:
         self.available = False
         self.away_reason: str | None = None
         self._presence_said = False  # said at least once: say it again on a new session
+        self._requests: dict[str, asyncio.Future[Message]] = {}  # by id: the server's answer
+        self._request_ids = itertools.count(1)
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks("agent")
@@ -207,6 +218,48 @@ class AgentSession:
         if self.call is not None:
             self.call.peer.set_camera_enabled(enabled)
 
+    async def set_on_hold(self, on_hold: bool) -> None:
+        """Hold: the hold tone and picture go out instead of microphone and camera (at
+        once, no renegotiation) and the visitor is told; resume restores both."""
+        call = self.call
+        if call is None:
+            return
+        call.peer.set_on_hold(on_hold)
+        call.status.hold(on_hold)
+        await self.client.send(Hold(call_id=call.call_id, on=on_hold))
+        log.info("call.hold", extra={"call_id": call.call_id, "on": on_hold})
+
+    async def free_agents(self) -> list[str]:
+        """Colleagues who could take a transfer now (the server's list)."""
+        answer = await self._request(AgentsRequest())
+        return answer.agents if isinstance(answer, AgentList) else []
+
+    async def transfer(self, to: str | None, note: str = "") -> None:
+        """Hand the call to agent ``to``, or back to the waiting line (``None``). Once the
+        server agrees our part of the call ends (``transferred``); a refusal raises
+        :class:`SignalingError` with the server's code and the call goes on."""
+        call = self.call
+        if call is None:
+            raise RuntimeError("no call to transfer")
+        answer = await self._request(Transfer(call_id=call.call_id, to=to, note=note))
+        if isinstance(answer, Transferred) and self.call is call:
+            await self._end_call(HangupReason.TRANSFERRED, notify_peer=False)
+
+    async def _request(self, msg: AgentsRequest | Transfer) -> Message:
+        """Send ``msg`` and wait for the answer naming it; an error answer raises."""
+        msg.id = f"req-{next(self._request_ids)}"
+        answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._requests[msg.id] = answer
+        try:
+            await self.client.send(msg)
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                result = await answer
+        finally:
+            self._requests.pop(msg.id, None)
+        if isinstance(result, Error):
+            raise SignalingError(result.code, result.message)
+        return result
+
     def restart_ice(self, reason: str = "manual") -> None:
         """Restart ICE now (make-before-break while the path still works)."""
         if self.call is not None:
@@ -263,9 +316,22 @@ class AgentSession:
                 log.exception("agent.message_failed", extra={"type": type(msg).__name__})
 
     async def _handle(self, msg: Message) -> None:
+        ref = getattr(msg, "ref", None)
+        waiting = self._requests.get(ref) if ref is not None else None
+        if waiting is not None and isinstance(msg, Error | AgentList | Transferred):
+            if not waiting.done():
+                waiting.set_result(msg)
+            return
         if isinstance(msg, Ring):
+            transfer = msg.transfer
             info = CallInfo(
-                msg.call_id, msg.visitor.name, msg.visitor.page, msg.timeout_s, msg.ice_servers
+                msg.call_id,
+                msg.visitor.name,
+                msg.visitor.page,
+                msg.timeout_s,
+                msg.ice_servers,
+                transferred_by=transfer.from_agent if transfer is not None else None,
+                note=transfer.note if transfer is not None else "",
             )
             self.ringing[msg.call_id] = info
             self.incoming_call.emit(info)

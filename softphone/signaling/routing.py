@@ -40,6 +40,7 @@ from softphone.signaling.protocol import (
     ErrorCode,
     Hangup,
     HangupReason,
+    Hold,
     NoAgent,
     Offer,
     Queue,
@@ -50,6 +51,10 @@ from softphone.signaling.protocol import (
     Ring,
     Ringing,
     RingTimeout,
+    Transfer,
+    TransferInfo,
+    Transferred,
+    Transferring,
     VisitorInfo,
     WrapUp,
 )
@@ -59,7 +64,7 @@ from softphone.signaling.throttle import RateWindow
 from softphone.signaling.turn import turn_credentials
 
 log = logging.getLogger(__name__)
-Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup
+Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup | Hold
 HELD_LIMIT = 64  # messages kept for a party not yet re-attached
 ENDED_REMEMBERED = 10_000  # ended call ids: their tickets no longer re-attach here
 
@@ -90,6 +95,9 @@ class Call:
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
     # same attempt (sent periodically while the network is down) and glare don't count twice.
     restart_attempts: dict[str, set[int]] = field(default_factory=dict)
+    on_hold: bool = False
+    transfer: TransferInfo | None = None  # the last hand-on: told to whoever rings next
+    transfers: int = 0
 
     @property
     def caller(self) -> Session:
@@ -165,6 +173,19 @@ class Switchboard:
         timer = self._wrapping.pop(agent, None)
         if timer is not None:
             timer.cancel()
+
+    def _free(self, agent: Session) -> bool:
+        """Could be rung now: signed in with a socket, available, not in a call or wrap-up."""
+        return (
+            self._agents.get(agent) is not None
+            and agent.conn is not None
+            and agent not in self._call_of
+            and agent not in self._wrapping
+        )
+
+    def free_agents(self, asking: Session) -> list[str]:
+        """Who could take a transfer from ``asking`` now, by name."""
+        return sorted(a.name for a in self._agents if a is not asking and self._free(a))
 
     def agent_in_live_call(self, agent: Session) -> bool:
         call = self._call_of.get(agent)
@@ -245,7 +266,7 @@ class Switchboard:
                 self._forget(call)
                 continue
             # An agent in wrap-up will take calls soon: the call waits for it.
-            free = [a for a in candidates if a not in self._call_of and a not in self._wrapping]
+            free = [a for a in candidates if self._free(a)]
             if free:
                 self._ring(call, min(free, key=lambda a: self._agents[a] or now))
         for place, call in enumerate(self.waiting, 1):
@@ -269,7 +290,15 @@ class Switchboard:
         call.ring_timer = loop.call_later(timeout, self._ring_timed_out, call, agent)
         visitor = VisitorInfo(name=call.caller.name, page=call.caller.page)
         ice = turn_credentials(self.config.turn, f"{call.id}-agent")
-        agent.deliver(Ring(call_id=call.id, visitor=visitor, timeout_s=timeout, ice_servers=ice))
+        agent.deliver(
+            Ring(
+                call_id=call.id,
+                visitor=visitor,
+                timeout_s=timeout,
+                ice_servers=ice,
+                transfer=call.transfer,
+            )
+        )
         call.caller.deliver(Ringing(call_id=call.id))
         log.info("signaling.ring", extra={"call_id": call.id, "agent": agent.name})
 
@@ -288,6 +317,7 @@ class Switchboard:
             call.agent = None
         call.state = "waiting"
         self.waiting.insert(0, call)
+        self._arm_sweeper()
         self._dispatch()
 
     def _tell_agents(self) -> None:
@@ -373,6 +403,8 @@ class Switchboard:
             log.info("signaling.call_rebuilt", extra={"call_id": call.id, "by": session.role})
         elif call.state != "live":
             raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")
+        elif session.role == "agent" and ticket.name != call.agent_name:
+            raise CallError(ErrorCode.FORBIDDEN, "the call was handed to another agent")
         old = call.agent if session.role == "agent" else call.visitor
         if old is not None and old is not session:
             self._call_of.pop(old, None)  # the party's forgotten session: this one replaces it
@@ -463,6 +495,64 @@ class Switchboard:
             },
         )
 
+    # --- hold and transfer --------------------------------------------------------------
+
+    def hold(self, agent: Session, msg: Hold) -> None:
+        """The call's agent holds or resumes it; the visitor hears of it (later, if it is
+        re-attaching)."""
+        call = self._agent_call(agent, msg.call_id)
+        call.on_hold = msg.on
+        log.info("signaling.hold", extra={"call_id": call.id, "on": msg.on})
+        self.relay(agent, msg)
+
+    def transfer(self, agent: Session, msg: Transfer, ref: str | None) -> None:
+        """Hand a live call on: ring ``msg.to`` (which must be free now) or put the call
+        back at the front of the line. The agent's part ends here (wrap-up follows); the
+        visitor closes its peer connection and answers the next ``accepted`` as usual."""
+        call = self._agent_call(agent, msg.call_id)
+        if call.visitor is None:
+            raise CallError(ErrorCode.NOT_AVAILABLE, "the visitor is not attached")
+        if call.transfers >= self.config.transfers_per_call:
+            raise CallError(ErrorCode.TRANSFER_LIMIT, "this call was transferred too often")
+        target = None
+        if msg.to is None and not any(
+            idle is not None and a.conn is not None and a is not agent
+            for a, idle in self._agents.items()
+        ):  # the line would only tell the visitor that nobody can take the call
+            raise CallError(ErrorCode.NOT_AVAILABLE, "no other agent could take the call")
+        if msg.to is not None:
+            target = next((a for a in self._agents if a.name == msg.to), None)
+            if target is None or target is agent or not self._free(target):
+                raise CallError(ErrorCode.NOT_AVAILABLE, "that agent cannot take a call now")
+        log.info(
+            "signaling.transfer",
+            extra={"call_id": call.id, "from": agent.name, "to": msg.to, "note": len(msg.note)},
+        )
+        call.transfers += 1
+        call.transfer = TransferInfo(from_agent=agent.name, note=msg.note)
+        call.on_hold, call.held, call.agent = False, [], None
+        call.restart_attempts.clear()
+        call.tried = {agent.id}
+        self._call_of.pop(agent, None)
+        agent.deliver(Transferred(call_id=call.id, to=msg.to, ref=ref))
+        call.caller.deliver(Transferring(call_id=call.id))
+        self._after_call(agent, call)
+        call.state, call.queued_at = "waiting", time.monotonic()
+        self.waiting.insert(0, call)
+        if target is not None:
+            self._ring(call, target)
+        self._arm_sweeper()
+        self._dispatch()
+
+    def _agent_call(self, agent: Session, call_id: str) -> Call:
+        """The live call ``agent`` is the agent of (hold and transfer are theirs alone)."""
+        call = self._party_call(agent, call_id)
+        if agent is not call.agent:
+            raise CallError(ErrorCode.FORBIDDEN, "only the call's agent may do this")
+        if call.state != "live":
+            raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")
+        return call
+
     # --- ending calls -------------------------------------------------------------------
 
     def hangup(self, sender: Session, call: Call, reason: str) -> None:
@@ -484,13 +574,18 @@ class Switchboard:
         agent = call.agent
         if agent is not None:
             self._call_of.pop(agent, None)
-            if call.state == "live" and self._agents.get(agent) is not None:
-                self._agents[agent] = time.monotonic()  # idle from now on
-                if self.config.wrap_up_s > 0:
-                    self._start_wrap_up(agent, call)
+            if call.state == "live":
+                self._after_call(agent, call)
         self._forget(call)
         log.info("signaling.call_ended", extra={"call_id": call.id, "reason": reason})
         self._dispatch()  # the agent is free, the line may have moved
+
+    def _after_call(self, agent: Session, call: Call) -> None:
+        """The agent's part of a live call is over: idle from now, wrap-up first."""
+        if self._agents.get(agent) is not None:
+            self._agents[agent] = time.monotonic()
+            if self.config.wrap_up_s > 0:
+                self._start_wrap_up(agent, call)
 
     def _forget(self, call: Call) -> None:
         if call.visitor is not None:
