@@ -1,11 +1,12 @@
 """The in-call page: large remote video, small local preview, who/where/how long,
-Mute / Camera / Hang up. Audio-only when either side has no video."""
+Mute / Camera / Hold / Transfer / Hang up, and how long the call has been on hold.
+Audio-only when either side has no video."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -18,6 +19,8 @@ from softphone.ui.widgets import Avatar, call_button, icon
 MUTE_SHORTCUT = "Ctrl+Shift+M"
 CAMERA_SHORTCUT = "Ctrl+Shift+V"
 HANGUP_SHORTCUT = "Ctrl+Shift+H"
+HOLD_SHORTCUT = "Ctrl+Shift+P"
+TRANSFER_SHORTCUT = "Ctrl+Shift+T"
 PREVIEW_WIDTH = 200
 
 
@@ -76,11 +79,14 @@ class _Stage(QWidget):
 class CallView(QFrame):
     mute_toggled = Signal(bool)
     camera_toggled = Signal(bool)
+    hold_toggled = Signal(bool)
+    transfer_requested = Signal()
     hangup_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._started_at: float | None = None
+        self._held_since: float | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._update_timer)
@@ -113,6 +119,16 @@ class CallView(QFrame):
         info_layout.addSpacing(12)
         info_layout.addWidget(self.page_label)
         info_layout.addStretch()
+        self.hold_label = QLabel()
+        self.hold_label.setObjectName("holdTime")
+        describe(
+            self.hold_label,
+            translate("CallView", "Hold time"),
+            translate("CallView", "How long the visitor has been on hold"),
+        )
+        self.hold_label.hide()
+        info_layout.addWidget(self.hold_label)
+        info_layout.addSpacing(12)
         info_layout.addWidget(self.timer_label)
 
         self.stage = _Stage()
@@ -135,6 +151,24 @@ class CallView(QFrame):
             translate("CallView", "Turn your camera off"),
             checkable=True,
         )
+        self.hold_button = call_button(
+            translate("CallView", "Hold"),
+            "hold",
+            "neutral",
+            translate("CallView", "Put the visitor on hold"),
+            checkable=True,
+        )
+        self.transfer_button = call_button(
+            translate("CallView", "Transfer"),
+            "transfer",
+            "neutral",
+            translate("CallView", "Hand the call to a colleague or back to the waiting line"),
+        )
+        self.transfer_button.setToolTip(
+            translate(
+                "CallView", "Hand the call to a colleague or back to the waiting line ({shortcut})"
+            ).format(shortcut=shortcut_text(TRANSFER_SHORTCUT))
+        )
         self.hangup_button = call_button(
             translate("CallView", "Hang up"),
             "hangup",
@@ -149,9 +183,17 @@ class CallView(QFrame):
         self.camera_button.setChecked(True)
         self.mute_button.toggled.connect(self._on_mute)
         self.camera_button.toggled.connect(self._on_camera)
+        self.hold_button.toggled.connect(self._on_hold)
+        self.transfer_button.clicked.connect(self.transfer_requested)
         self.hangup_button.clicked.connect(self.hangup_requested)
         controls_layout.addStretch()
-        for button in (self.mute_button, self.camera_button, self.hangup_button):
+        for button in (
+            self.mute_button,
+            self.camera_button,
+            self.hold_button,
+            self.transfer_button,
+            self.hangup_button,
+        ):
             controls_layout.addWidget(button)
         controls_layout.addStretch()
 
@@ -160,6 +202,7 @@ class CallView(QFrame):
         layout.addWidget(controls)
         self._show_mute(False)
         self._show_camera(True)
+        self._show_hold(False)
 
     @property
     def remote_video(self) -> VideoView:
@@ -182,6 +225,7 @@ class CallView(QFrame):
         self.camera_button.setChecked(True)
         self._show_mute(False)
         self._show_camera(True)
+        self.show_hold(False)
         self._started_at = None
         self.timer_label.setText("0:00")
 
@@ -194,6 +238,23 @@ class CallView(QFrame):
     def end_call(self) -> None:
         self._timer.stop()
         self._started_at = None
+        self.show_hold(False)
+
+    def show_hold(self, on_hold: bool) -> None:
+        """The call's hold state as the session published it: the button, and the hold
+        time counting from the moment it was first shown."""
+        if on_hold and self._held_since is None:
+            self._held_since = time.monotonic()
+        elif not on_hold:
+            self._held_since = None
+        self.hold_label.setVisible(on_hold)
+        self._update_hold_time()
+        with QSignalBlocker(self.hold_button):  # shown, not asked for again
+            self.hold_button.setChecked(on_hold)
+        self._show_hold(on_hold)
+
+    def held_s(self) -> float:
+        return 0.0 if self._held_since is None else time.monotonic() - self._held_since
 
     def elapsed_s(self) -> float:
         return 0.0 if self._started_at is None else time.monotonic() - self._started_at
@@ -219,6 +280,13 @@ class CallView(QFrame):
 
     def _update_timer(self) -> None:
         self.timer_label.setText(format_duration(self.elapsed_s()))
+        self._update_hold_time()
+
+    def _update_hold_time(self) -> None:
+        if self._held_since is not None:
+            self.hold_label.setText(
+                translate("CallView", "On hold {time}").format(time=format_duration(self.held_s()))
+            )
 
     def _on_mute(self, muted: bool) -> None:
         self._show_mute(muted)
@@ -229,6 +297,25 @@ class CallView(QFrame):
         if not enabled:
             self.local_video.set_image(None)
         self.camera_toggled.emit(enabled)
+
+    def _on_hold(self, on_hold: bool) -> None:
+        self._show_hold(on_hold)
+        self.hold_toggled.emit(on_hold)
+
+    def _show_hold(self, on_hold: bool) -> None:
+        if on_hold:
+            name, description = (
+                translate("CallView", "Resume"),
+                translate("CallView", "Take the visitor off hold"),
+            )
+        else:
+            name, description = (
+                translate("CallView", "Hold"),
+                translate("CallView", "Put the visitor on hold"),
+            )
+        self.hold_button.setText(f" {name}")
+        self.hold_button.setToolTip(f"{description} ({shortcut_text(HOLD_SHORTCUT)})")
+        describe(self.hold_button, name, description)
 
     def _show_mute(self, muted: bool) -> None:
         """The button says what it does next; its checked state says what is on now."""

@@ -73,6 +73,7 @@ def end_reason_text(reason: str | None) -> str:
         HangupReason.PEER_LOST: translate("StatusText", "the visitor's connection was lost"),
         HangupReason.CANCELLED: translate("StatusText", "the visitor cancelled"),
         HangupReason.DECLINED: translate("StatusText", "declined"),
+        HangupReason.TRANSFERRED: translate("StatusText", "you transferred it"),
         HangupReason.RECONNECT_FAILED: translate(
             "StatusText", "the connection could not be restored"
         ),

@@ -17,6 +17,8 @@ from softphone.rtc.stats import CallStats
 class FakeSession:
     calls: list[tuple[str, object]] = field(default_factory=list)
     stats_value: CallStats | None = None
+    colleagues: list[str] = field(default_factory=list)  # what free_agents() answers
+    transfer_error: Exception | None = None  # what transfer() raises, if anything
 
     def __post_init__(self) -> None:
         self.signaling_state: Signal[[str]] = Signal("signaling_state")
@@ -103,6 +105,21 @@ class FakeSession:
 
     def set_camera_enabled(self, enabled: bool) -> None:
         self.calls.append(("set_camera_enabled", enabled))
+
+    async def set_on_hold(self, on_hold: bool) -> None:
+        self.calls.append(("set_on_hold", on_hold))
+        if self._status is not None:
+            self._status.hold(on_hold)
+
+    async def free_agents(self) -> list[str]:
+        self.calls.append(("free_agents", None))
+        return list(self.colleagues)
+
+    async def transfer(self, to: str | None, note: str = "") -> None:
+        self.calls.append(("transfer", (to, note)))
+        if self.transfer_error is not None:
+            raise self.transfer_error
+        self._end("transferred")
 
     def set_media_choice(self, media: object) -> None:
         self.calls.append(("set_media_choice", media))
