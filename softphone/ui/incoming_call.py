@@ -58,7 +58,7 @@ class IncomingCallPanel(QFrame):
         self.transfer = QLabel()
         self.transfer.setObjectName("ringTransfer")
         self.transfer.setWordWrap(True)
-        self.transfer.setMaximumWidth(520)
+        self.transfer.setFixedWidth(520)
         for label in (self.title, self.page, self.countdown, self.transfer):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             # The visitor's and the colleague's text, never markup.
@@ -118,6 +118,8 @@ class IncomingCallPanel(QFrame):
         """``transfer``: who handed the call on and why (:func:`transfer_text`), or empty."""
         self.call_id = call_id
         self.transfer.setText(transfer)
+        # A centred layout gives a wrapped label one line unless told its height.
+        self.transfer.setFixedHeight(self.transfer.heightForWidth(self.transfer.width()))
         self.transfer.setVisible(bool(transfer))
         self.transfer.setAccessibleName(transfer)
         self.avatar.set_name(visitor_name)

@@ -31,6 +31,7 @@ class TransferDialog(QDialog):
         label = QLabel(translate("Transfer", "&Hand the call to"))
         self.targets = QListWidget()
         self.targets.setObjectName("transferTargets")
+        self.targets.setMaximumHeight(160)
         describe(
             self.targets,
             translate("Transfer", "Hand the call to"),
