@@ -119,7 +119,8 @@ class IncomingCallPanel(QFrame):
         self.call_id = call_id
         self.transfer.setText(transfer)
         # A centred layout gives a wrapped label one line unless told its height.
-        self.transfer.setFixedHeight(self.transfer.heightForWidth(self.transfer.width()))
+        if transfer:
+            self.transfer.setFixedHeight(self.transfer.heightForWidth(self.transfer.width()))
         self.transfer.setVisible(bool(transfer))
         self.transfer.setAccessibleName(transfer)
         self.avatar.set_name(visitor_name)

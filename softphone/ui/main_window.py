@@ -248,6 +248,17 @@ class MainWindow(QMainWindow):
             self.shortcuts[keys] = shortcut
         self._update_shortcuts()
 
+    def set_call_shortcuts_app_wide(self, app_wide: bool) -> None:
+        """Answer, hang up and mute from any window of the app (the history, a dialog that
+        is not modal), not only this one: the closest to global shortcuts Qt offers."""
+        context = (
+            Qt.ShortcutContext.ApplicationShortcut
+            if app_wide
+            else Qt.ShortcutContext.WindowShortcut
+        )
+        for keys in (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT):
+            self.shortcuts[keys].setContext(context)
+
     def _update_shortcuts(self) -> None:
         """Shortcuts act only on the page they belong to."""
         ringing = self.pages.currentWidget() is self.incoming
