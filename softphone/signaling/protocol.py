@@ -33,6 +33,11 @@ Flow (client = agent app or visitor peer):
     agent: hold{call_id, on}         S→visitor: hold{call_id, on} (the agent's media carries
                                      a hold tone and a still picture; nothing renegotiates)
     agent: agents                    S: agent_list{agents} (who could take a transfer now)
+    agent: consult{call_id, to, note}  S→agent: consulting{call_id: K, for_call}; the colleague
+                                     gets ring{call_id: K, transfer{consult}}; K is a call
+                                     with the consulting agent as caller (offer, relay,
+                                     hangup as usual; no wrap-up, no ticket). transfer of
+                                     the visitor's call to that colleague completes it.
     agent: transfer{call_id, to?, note}  S→agent: transferred{call_id, to} (the agent's part
                                      ends, wrap-up follows)   S→visitor: transferring{call_id}
                                      (close the peer, keep the camera/mic; ringing/accepted
@@ -107,6 +112,7 @@ class HangupReason:
     CANCELLED: Final = "cancelled"
     DECLINED: Final = "declined"
     TRANSFERRED: Final = "transferred"  # the agent's part ended: another agent has the call
+    CONSULT_COMPLETE: Final = "consult-complete"  # the consult ends: the visitor's call follows
 
 
 class ProtocolError(Exception):
@@ -246,11 +252,33 @@ class Transferring(_Base, tag="transferring"):
     call_id: CallId
 
 
+class Consult(_Base, tag="consult"):
+    """The call's agent asks a free colleague (``to``) to talk first (a warm transfer): the
+    server rings them with a consult call in which this agent is the caller. ``transfer``
+    of the visitor's call to the same colleague completes it; a ``hangup`` of the consult
+    call cancels it."""
+
+    call_id: CallId
+    to: AgentName
+    note: Note = ""
+
+
+class Consulting(_Base, tag="consulting"):
+    """To the consulting agent: the colleague rings for consult call ``call_id`` (then
+    ``accepted`` or ``hangup{declined}`` for it, as a visitor would get)."""
+
+    call_id: CallId
+    for_call: CallId
+    to: str
+    ref: MsgId | None = None
+
+
 class TransferInfo(msgspec.Struct):
     """In a ``ring``: the call comes from a colleague, with their note."""
 
     from_agent: str
     note: str = ""
+    consult: bool = False  # the colleague wants to talk first (the caller is that agent)
 
 
 class WrapUp(_Base, tag="wrap_up"):
@@ -480,6 +508,8 @@ Message = (
     | Transfer
     | Transferred
     | Transferring
+    | Consult
+    | Consulting
     | Error
 )
 RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
@@ -500,6 +530,7 @@ SERVER_ONLY: Final = (
     AgentList,
     Transferred,
     Transferring,
+    Consulting,
     Error,
 )
 

@@ -37,6 +37,8 @@ from softphone.signaling.protocol import (
     CallState,
     CallTicketMsg,
     Candidate,
+    Consult,
+    Consulting,
     ErrorCode,
     Hangup,
     HangupReason,
@@ -98,6 +100,10 @@ class Call:
     on_hold: bool = False
     transfer: TransferInfo | None = None  # the last hand-on: told to whoever rings next
     transfers: int = 0
+    # A consult (warm transfer) call: the visitor's call it is about; its "visitor" is the
+    # consulting agent. On the visitor's call: the consult in progress.
+    consult_for: Call | None = None
+    consult: Call | None = None
 
     @property
     def caller(self) -> Session:
@@ -309,9 +315,13 @@ class Switchboard:
 
     def _move_ring_on(self, call: Call) -> None:
         """The ringing agent is out (declined, timed out, gone): the call goes back to the
-        front of the line and the next free agent rings."""
+        front of the line and the next free agent rings (a consult call just ends)."""
         if call.ring_timer is not None:
             call.ring_timer.cancel()
+        if call.consult_for is not None:  # the consulting agent hears no, the ring ends
+            call.caller.deliver(Hangup(call_id=call.id, reason=HangupReason.DECLINED))
+            self._end(call, HangupReason.DECLINED)
+            return
         if call.agent is not None:
             self._call_of.pop(call.agent, None)
             call.agent = None
@@ -352,6 +362,11 @@ class Switchboard:
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         call.state, call.agent_name = "live", agent.name
+        if call.consult_for is not None:  # agent to agent: no metrics, no tickets
+            ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
+            call.caller.deliver(Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice))
+            log.info("signaling.consult_live", extra={"call_id": call.id, "agent": agent.name})
+            return
         node = self.metrics.node
         self.metrics.answer_seconds.labels(node).observe(time.monotonic() - call.rang_at)
         self.metrics.calls_started.labels(node).inc()
@@ -520,10 +535,16 @@ class Switchboard:
             for a, idle in self._agents.items()
         ):  # the line would only tell the visitor that nobody can take the call
             raise CallError(ErrorCode.NOT_AVAILABLE, "no other agent could take the call")
+        consulted = call.consult.agent if call.consult is not None else None
         if msg.to is not None:
             target = next((a for a in self._agents if a.name == msg.to), None)
-            if target is None or target is agent or not self._free(target):
+            free = target is not None and (target is consulted or self._free(target))
+            if target is None or target is agent or not free:
                 raise CallError(ErrorCode.NOT_AVAILABLE, "that agent cannot take a call now")
+        if call.consult is not None:  # to the consulted colleague: the warm transfer completes
+            done = target is not None and target is consulted
+            reason = HangupReason.CONSULT_COMPLETE if done else HangupReason.CANCELLED
+            self._end_consult(call.consult, reason)  # the colleague is free again at once
         log.info(
             "signaling.transfer",
             extra={"call_id": call.id, "from": agent.name, "to": msg.to, "note": len(msg.note)},
@@ -543,6 +564,47 @@ class Switchboard:
             self._ring(call, target)
         self._arm_sweeper()
         self._dispatch()
+
+    def consult(self, agent: Session, msg: Consult, ref: str | None) -> None:
+        """Ring a free colleague for a consult call (the agent calls them, the visitor's
+        call waits, normally on hold)."""
+        call = self._agent_call(agent, msg.call_id)
+        if call.consult is not None:
+            raise CallError(ErrorCode.ALREADY_IN_CALL, "already consulting a colleague")
+        target = next((a for a in self._agents if a.name == msg.to), None)
+        if target is None or target is agent or not self._free(target):
+            raise CallError(ErrorCode.NOT_AVAILABLE, "that agent cannot take a call now")
+        consult = Call(id=f"k-{secrets.token_urlsafe(12)}", visitor=agent, state="ringing")
+        consult.consult_for, call.consult = call, consult
+        consult.agent, consult.rang_at = target, time.monotonic()
+        consult.transfer = TransferInfo(from_agent=agent.name, note=msg.note, consult=True)
+        self.calls[consult.id] = consult
+        self._call_of[target] = consult
+        timeout = self.config.ring_timeout
+        loop = asyncio.get_running_loop()
+        consult.ring_timer = loop.call_later(timeout, self._ring_timed_out, consult, target)
+        ice = turn_credentials(self.config.turn, f"{consult.id}-agent")
+        target.deliver(
+            Ring(
+                call_id=consult.id,
+                visitor=VisitorInfo(name=agent.name),
+                timeout_s=timeout,
+                ice_servers=ice,
+                transfer=consult.transfer,
+            )
+        )
+        agent.deliver(Consulting(call_id=consult.id, for_call=call.id, to=target.name, ref=ref))
+        log.info(
+            "signaling.consult", extra={"call_id": call.id, "consult": consult.id, "to": msg.to}
+        )
+        self._tell_agents()
+
+    def _end_consult(self, consult: Call, reason: str) -> None:
+        """Both agents learn that the consult call is over (no wrap-up follows it)."""
+        for party in (consult.visitor, consult.agent):
+            if party is not None:
+                party.deliver(Hangup(call_id=consult.id, reason=reason))
+        self._end(consult, reason)
 
     def _agent_call(self, agent: Session, call_id: str) -> Call:
         """The live call ``agent`` is the agent of (hold and transfer are theirs alone)."""
@@ -571,10 +633,15 @@ class Switchboard:
         self._ended[call.id] = None
         if len(self._ended) > ENDED_REMEMBERED:
             del self._ended[next(iter(self._ended))]
+        if call.consult is not None:
+            self._end_consult(call.consult, reason)
+        if call.consult_for is not None and call.consult_for.consult is call:
+            call.consult_for.consult = None
         agent = call.agent
         if agent is not None:
-            self._call_of.pop(agent, None)
-            if call.state == "live":
+            if self._call_of.get(agent) is call:
+                self._call_of.pop(agent)
+            if call.state == "live" and call.consult_for is None:
                 self._after_call(agent, call)
         self._forget(call)
         log.info("signaling.call_ended", extra={"call_id": call.id, "reason": reason})
@@ -588,8 +655,8 @@ class Switchboard:
                 self._start_wrap_up(agent, call)
 
     def _forget(self, call: Call) -> None:
-        if call.visitor is not None:
-            self._call_of.pop(call.visitor, None)
+        if call.visitor is not None and self._call_of.get(call.visitor) is call:
+            self._call_of.pop(call.visitor)  # (a consulting agent stays in its own call)
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)

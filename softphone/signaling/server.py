@@ -56,6 +56,7 @@ from softphone.signaling.protocol import (
     AgentsRequest,
     CallReport,
     CallRequest,
+    Consult,
     Decline,
     Error,
     ErrorCode,
@@ -477,6 +478,8 @@ class SignalingServer:
                 session.deliver(AgentList(agents=board.free_agents(session), ref=msg.id))
             elif isinstance(msg, Transfer):
                 board.transfer(session, msg, msg.id)
+            elif isinstance(msg, Consult):
+                board.consult(session, msg, msg.id)
 
     def _call_report(self, session: Session, report: CallReport) -> None:
         """A party's reconnect episodes at call end: logged per call, counted per node."""

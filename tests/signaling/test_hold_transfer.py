@@ -13,8 +13,12 @@ from softphone.signaling.protocol import (
     Answer,
     CallRequest,
     CallTicketMsg,
+    Consult,
+    Consulting,
+    Decline,
     Error,
     ErrorCode,
+    Hangup,
     Hold,
     Offer,
     Presence,
@@ -178,3 +182,62 @@ async def test_the_old_agent_ticket_cannot_take_back_a_handed_on_call(connect):
     await _next(bob, CallTicketMsg)
     await alice.send(Reattach(ticket=ticket, id="r"))
     assert (await _next(alice, Error)).code == ErrorCode.FORBIDDEN
+
+
+@pytest.mark.server_config(ring_timeout=5.0, wrap_up_s=30.0)
+async def test_consult_then_complete_hands_the_call_to_the_consulted_colleague(connect, start_call):
+    alice = await connect("agent", "alice")
+    visitor = await connect("visitor")
+    call_id = await start_call(alice, visitor)
+    bob = await connect("agent", "bob")
+    await alice.send(Consult(call_id=call_id, to="bob", note="billing question", id="k"))
+    consulting = await _next(alice, Consulting)
+    assert (consulting.for_call, consulting.to, consulting.ref) == (call_id, "bob", "k")
+    kid = consulting.call_id
+    ring = await _next(bob, Ring)
+    assert ring.call_id == kid and ring.visitor.name == "alice" and ring.transfer is not None
+    assert (ring.transfer.from_agent, ring.transfer.consult) == ("alice", True)
+    await alice.send(Consult(call_id=call_id, to="bob", id="twice"))
+    assert (await _next(alice, Error)).code == ErrorCode.ALREADY_IN_CALL
+    await bob.send(Accept(call_id=kid))
+    accepted = await _next(alice, Accepted)
+    assert (accepted.call_id, accepted.agent_name, accepted.ticket) == (kid, "bob", None)
+    await alice.send(Offer(call_id=kid, sdp="v=0 consult"))  # the agents talk
+    assert (await _next(bob, Offer)).sdp == "v=0 consult"
+    await visitor.silent()  # the visitor hears nothing of it
+
+    await alice.send(Transfer(call_id=call_id, to="bob", note="billing question", id="done"))
+    assert (await _next(bob, Hangup)).reason == "consult-complete"
+    assert (await _next(alice, Hangup)).call_id == kid
+    assert (await _next(alice, Transferred)).ref == "done"
+    assert (await visitor.expect(Transferring)).call_id == call_id
+    ring = await _next(bob, Ring)  # no wrap-up after a consult: bob rings at once
+    assert ring.call_id == call_id and ring.transfer is not None and not ring.transfer.consult
+    assert (await visitor.expect(Ringing)).call_id == call_id
+
+
+@pytest.mark.server_config(ring_timeout=5.0, wrap_up_s=30.0)
+async def test_a_declined_or_cancelled_consult_leaves_the_visitor_with_the_agent(
+    connect, start_call
+):
+    alice = await connect("agent", "alice")
+    visitor = await connect("visitor")
+    call_id = await start_call(alice, visitor)
+    bob = await connect("agent", "bob")
+    await alice.send(Consult(call_id=call_id, to="bob"))
+    kid = (await _next(alice, Consulting)).call_id
+    await _next(bob, Ring)
+    await bob.send(Decline(call_id=kid))
+    declined = await _next(alice, Hangup)
+    assert (declined.call_id, declined.reason) == (kid, "declined")
+
+    await alice.send(Consult(call_id=call_id, to="bob"))
+    kid = (await _next(alice, Consulting)).call_id
+    await _next(bob, Ring)
+    await bob.send(Accept(call_id=kid))
+    await _next(alice, Accepted)
+    await alice.send(Hangup(call_id=kid))  # cancel: back to the visitor
+    assert (await _next(bob, Hangup)).call_id == kid
+    await bob.silent(0.2)  # no wrap-up after a consult
+    await alice.send(Hold(call_id=call_id, on=False))  # the visitor's call is still hers
+    assert (await visitor.expect(Hold)).on is False

@@ -90,6 +90,8 @@ def test_every_message_kind_is_in_the_union() -> None:
         "transfer",
         "transferred",
         "transferring",
+        "consult",
+        "consulting",
         "error",
     }
 
