@@ -193,3 +193,61 @@ async def test_blind_transfer_hands_the_visitor_to_bob_with_the_note() -> None:
         summary: VisitorSummary = await asyncio.wait_for(run, 10)
         assert summary.transfers == 1 and summary.agent_name == "Bob"
         assert summary.ended_reason == "agent-hangup:normal" and summary.passed, summary.format()
+
+
+async def test_consult_talks_to_bob_then_cancel_then_complete() -> None:
+    async with desk(wrap_up_s=30.0) as d:
+        alice, bob = d.agents["Alice"], d.agents["Bob"]
+        consults: list[tuple[str, str]] = []
+        alice.consult_state.connect(lambda who, state: consults.append((who, state)))
+        visitor = d.visitor()
+        run = asyncio.create_task(visitor.run())
+        call_id = await answered(alice, d.events["Alice"], visitor)
+        await bob.set_available(True)
+        await wait_until(lambda: bob.available)
+
+        async def talk() -> None:
+            """Alice consults Bob and they see each other (the visitor waits on hold)."""
+            await alice.consult("Bob", "billing question")
+            ring = await asyncio.wait_for(d.events["Bob"].rings.get(), 10)
+            assert (ring.visitor_name, ring.transferred_by, ring.consult) == (
+                "Alice",
+                "Alice",
+                True,
+            )
+            await bob.accept(ring.call_id)
+            await wait_until(lambda: alice.consult_call is not None and bob.call is not None)
+            leg, bob_leg = alice.consult_call, bob.call
+            assert leg is not None and bob_leg is not None
+            await wait_until(
+                lambda: (
+                    leg.peer.received("video").stamped_frames >= 30
+                    and bob_leg.peer.received("audio").frames >= 25
+                )
+            )
+            assert visitor.on_hold and alice.call is not None
+
+        await talk()
+        await alice.cancel_consult()  # back to the visitor
+        await wait_until(lambda: bob.call is None)
+        assert alice.call is not None and alice.call.call_id == call_id
+        assert consults[-1] == ("Bob", "ended")
+        await alice.set_on_hold(False)
+        await wait_until(lambda: not visitor.on_hold)
+        assert d.events["Bob"].ended == ["normal"]  # Alice hung the consult call up
+
+        await talk()
+        await alice.transfer("Bob", "billing question")  # complete
+        assert alice.call is None and alice.consult_call is None
+        ring = await asyncio.wait_for(d.events["Bob"].rings.get(), 10)
+        assert (ring.call_id, ring.transferred_by, ring.consult) == (call_id, "Alice", False)
+        await bob.accept(ring.call_id)
+        await visitor.connected.wait()
+        bob_call = bob.call
+        assert bob_call is not None
+        await wait_until(lambda: bob_call.peer.received("video").stamped_frames >= 30)
+        assert [state for _, state in consults] == ["ringing", "talking", "ended"] * 2
+        assert d.events["Bob"].ended == ["normal", "consult-complete"]
+        await bob.hangup()
+        summary: VisitorSummary = await asyncio.wait_for(run, 10)
+        assert summary.transfers == 1 and summary.agent_name == "Bob"
