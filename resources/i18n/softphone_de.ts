@@ -200,6 +200,34 @@
         <translation>Gespräch beenden ({shortcut})</translation>
     </message>
     <message>
+        <source>Complete transfer</source>
+        <translation>Übergabe abschließen</translation>
+    </message>
+    <message>
+        <source>Hand the visitor to this colleague now</source>
+        <translation>Den Besucher jetzt an diesen Kollegen übergeben</translation>
+    </message>
+    <message>
+        <source>Back to the visitor</source>
+        <translation>Zurück zum Besucher</translation>
+    </message>
+    <message>
+        <source>End the talk with the colleague and keep the visitor</source>
+        <translation>Das Gespräch mit dem Kollegen beenden und den Besucher behalten</translation>
+    </message>
+    <message>
+        <source>Talking to {name} — the visitor is on hold</source>
+        <translation>Gespräch mit {name} — der Besucher wartet in der Warteschleife</translation>
+    </message>
+    <message>
+        <source>Calling {name}…</source>
+        <translation>{name} wird angerufen…</translation>
+    </message>
+    <message>
+        <source>Consult</source>
+        <translation>Rückfrage</translation>
+    </message>
+    <message>
         <source>Visitor</source>
         <translation>Besucher</translation>
     </message>
@@ -261,6 +289,10 @@
     <message>
         <source>Could not take the call: {error}</source>
         <translation>Anruf konnte nicht angenommen werden: {error}</translation>
+    </message>
+    <message>
+        <source>{name} ended the consult.</source>
+        <translation>{name} hat die Rückfrage beendet.</translation>
     </message>
     <message>
         <source>Call transferred to {name}.</source>
@@ -514,6 +546,10 @@
 </context>
 <context>
     <name>IncomingCall</name>
+    <message>
+        <source>{name} wants to talk before handing over a call: {note}</source>
+        <translation>{name} möchte vor der Übergabe eines Anrufs sprechen: {note}</translation>
+    </message>
     <message>
         <source>Transferred by {name}</source>
         <translation>Weitergeleitet von {name}</translation>
@@ -1373,6 +1409,14 @@
     <message>
         <source>Keep the call</source>
         <translation>Den Anruf behalten</translation>
+    </message>
+    <message>
+        <source>Talk first</source>
+        <translation>Erst sprechen</translation>
+    </message>
+    <message>
+        <source>Call the colleague while the visitor waits on hold, then hand over</source>
+        <translation>Den Kollegen anrufen, während der Besucher wartet, dann übergeben</translation>
     </message>
 </context>
 <context>

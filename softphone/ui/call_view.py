@@ -81,6 +81,8 @@ class CallView(QFrame):
     camera_toggled = Signal(bool)
     hold_toggled = Signal(bool)
     transfer_requested = Signal()
+    consult_complete_requested = Signal()
+    consult_cancel_requested = Signal()
     hangup_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -198,11 +200,55 @@ class CallView(QFrame):
         controls_layout.addStretch()
 
         layout.addWidget(info)
+        layout.addWidget(self._consult_bar())
         layout.addWidget(self.stage, 1)
         layout.addWidget(controls)
         self._show_mute(False)
         self._show_camera(True)
         self._show_hold(False)
+
+    def _consult_bar(self) -> QFrame:
+        """While the agent talks to a colleague before handing the call over."""
+        self.consult_bar = QFrame()
+        self.consult_bar.setObjectName("consultBar")
+        bar = QHBoxLayout(self.consult_bar)
+        bar.setContentsMargins(16, 8, 16, 8)
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("consultLabel")
+        self.consult_label.setTextFormat(Qt.TextFormat.PlainText)  # a colleague's name
+        self.complete_button = call_button(
+            translate("CallView", "Complete transfer"),
+            "transfer",
+            "accept",
+            translate("CallView", "Hand the visitor to this colleague now"),
+        )
+        self.cancel_consult_button = call_button(
+            translate("CallView", "Back to the visitor"),
+            "hangup",
+            "neutral",
+            translate("CallView", "End the talk with the colleague and keep the visitor"),
+        )
+        self.complete_button.clicked.connect(self.consult_complete_requested)
+        self.cancel_consult_button.clicked.connect(self.consult_cancel_requested)
+        bar.addWidget(self.consult_label, 1)
+        bar.addWidget(self.cancel_consult_button)
+        bar.addWidget(self.complete_button)
+        self.consult_bar.hide()
+        return self.consult_bar
+
+    def show_consult(self, colleague: str, state: str) -> None:
+        """The consult as the session reports it: ringing, talking, or ended (hidden)."""
+        if state == "ended":
+            self.consult_bar.hide()
+            return
+        if state == "talking":
+            text = translate("CallView", "Talking to {name} — the visitor is on hold")
+        else:
+            text = translate("CallView", "Calling {name}…")
+        self.consult_label.setText(text.format(name=colleague))
+        describe(self.consult_label, self.consult_label.text(), translate("CallView", "Consult"))
+        self.complete_button.setEnabled(state == "talking")
+        self.consult_bar.show()
 
     @property
     def remote_video(self) -> VideoView:
@@ -239,6 +285,7 @@ class CallView(QFrame):
         self._timer.stop()
         self._started_at = None
         self.show_hold(False)
+        self.consult_bar.hide()
 
     def show_hold(self, on_hold: bool) -> None:
         """The call's hold state as the session published it: the button, and the hold

@@ -20,10 +20,15 @@ ACCEPT_SHORTCUT = "Ctrl+Shift+A"
 DECLINE_SHORTCUT = "Ctrl+Shift+D"
 
 
-def transfer_text(by: str | None, note: str) -> str:
-    """Who handed a call on, and their note: what the receiving agent reads first."""
+def transfer_text(by: str | None, note: str, consult: bool = False) -> str:
+    """Who handed a call on (or calls to talk about one first), and their note: what the
+    receiving agent reads first."""
     if by is None:
         return ""
+    if consult:
+        return translate(
+            "IncomingCall", "{name} wants to talk before handing over a call: {note}"
+        ).format(name=by, note=note or "—")
     if not note:
         return translate("IncomingCall", "Transferred by {name}").format(name=by)
     return translate("IncomingCall", "Transferred by {name}: {note}").format(name=by, note=note)

@@ -32,6 +32,8 @@ class FakeSession:
         self.call_failed: Signal[[ReconnectFailure]] = Signal("call_failed")
         self.wrap_up: Signal[[str, float]] = Signal("wrap_up")
         self.queue: Signal[[int, float]] = Signal("queue")
+        self.consult_state: Signal[[str, str]] = Signal("consult_state")
+        self.consulting: str | None = None
         self.away_reason: str | None = None
         self.ringing: dict[str, CallInfo] = {}
         self.call: SimpleNamespace | None = None
@@ -119,7 +121,27 @@ class FakeSession:
         self.calls.append(("transfer", (to, note)))
         if self.transfer_error is not None:
             raise self.transfer_error
+        if self.consulting is not None:
+            self.consult_state.emit(self.consulting, "ended")
+            self.consulting = None
         self._end("transferred")
+
+    async def consult(self, to: str, note: str = "") -> None:
+        self.calls.append(("consult", (to, note)))
+        await self.set_on_hold(True)
+        self.consulting = to
+        self.consult_state.emit(to, "ringing")
+
+    def consult_answered(self) -> None:
+        """The colleague took the consult call."""
+        assert self.consulting is not None, "consult first"
+        self.consult_state.emit(self.consulting, "talking")
+
+    async def cancel_consult(self) -> None:
+        self.calls.append(("cancel_consult", None))
+        if self.consulting is not None:
+            self.consult_state.emit(self.consulting, "ended")
+            self.consulting = None
 
     def set_media_choice(self, media: object) -> None:
         self.calls.append(("set_media_choice", media))

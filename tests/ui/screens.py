@@ -49,6 +49,7 @@ SCREENS = [
     "in-call",
     "on-hold",
     "transfer",
+    "consulting",
     "wrap-up",
     "reconnecting",
     "error",
@@ -145,6 +146,15 @@ def _reach(  # noqa: PLR0917 (one call site, each argument named at it)
     if name == "on-hold":
         window.call_view.hold_button.click()
         qtbot.waitUntil(window.call_view.hold_label.isVisible, timeout=2000)
+        return window
+    if name == "consulting":  # talking to a colleague before handing the call over
+        session.colleagues = ["Bob"]
+        window.call_view.transfer_button.click()
+        qtbot.waitUntil(lambda: controller.transfer_dialog is not None, timeout=2000)
+        assert controller.transfer_dialog is not None
+        controller.transfer_dialog.consult_button.click()
+        qtbot.waitUntil(window.call_view.consult_bar.isVisible, timeout=2000)
+        session.consult_answered()
         return window
     if name == "transfer":
         session.colleagues = ["Bob"]

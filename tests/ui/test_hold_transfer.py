@@ -112,3 +112,41 @@ def test_the_receiving_agent_reads_who_transferred_and_why_as_plain_text(
     assert label.textFormat() == Qt.TextFormat.PlainText
     task = qloop.create_task(controller.close())
     qtbot.waitUntil(task.done, timeout=5000)
+
+
+def test_talk_first_then_back_to_the_visitor_then_complete(in_call, qtbot: QtBot) -> None:
+    window, session, controller = in_call
+    view = window.call_view
+    session.colleagues = ["Bob"]
+
+    def consult() -> None:
+        view.transfer_button.click()
+        qtbot.waitUntil(lambda: controller.transfer_dialog is not None, timeout=2000)
+        dialog = controller.transfer_dialog
+        assert dialog is not None
+        dialog.targets.setCurrentRow(0)  # the waiting line: nobody to talk to
+        assert not dialog.consult_button.isEnabled()
+        dialog.targets.setCurrentRow(1)
+        dialog.note.setText("billing")
+        dialog.consult_button.click()
+        qtbot.waitUntil(view.consult_bar.isVisible, timeout=2000)
+        assert view.consult_label.text() == "Calling Bob…"
+        assert not view.complete_button.isEnabled()
+        assert view.hold_label.isVisible()  # the visitor waits on hold meanwhile
+        session.consult_answered()
+        assert view.consult_label.text() == "Talking to Bob — the visitor is on hold"
+        assert view.complete_button.isEnabled()
+
+    consult()
+    assert ("consult", ("Bob", "billing")) in session.calls
+    view.cancel_consult_button.click()
+    qtbot.waitUntil(lambda: ("set_on_hold", False) in session.calls, timeout=2000)
+    assert ("cancel_consult", None) in session.calls
+    qtbot.waitUntil(lambda: not view.consult_bar.isVisible(), timeout=2000)
+    assert not view.hold_label.isVisible() and controller.call is not None
+
+    consult()
+    view.complete_button.click()
+    qtbot.waitUntil(lambda: ("transfer", ("Bob", "billing")) in session.calls, timeout=2000)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.idle_page, timeout=2000)
+    assert window.statusBar().currentMessage() == "Call transferred to Bob."

@@ -19,6 +19,7 @@ from softphone.ui.a11y import describe, dialog_buttons
 from softphone.ui.i18n import translate
 
 NOTE_LIMIT = 200  # the server's limit (protocol.Note)
+CONSULT = 2  # the dialog's result when the agent wants to talk to the colleague first
 
 
 class TransferDialog(QDialog):
@@ -69,10 +70,26 @@ class TransferDialog(QDialog):
                 translate("Transfer", "Keep the call"),
             ),
         )
+        self.consult_button = self.buttons.addButton(
+            translate("Transfer", "Talk first"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        describe(
+            self.consult_button,
+            translate("Transfer", "Talk first"),
+            translate(
+                "Transfer", "Call the colleague while the visitor waits on hold, then hand over"
+            ),
+        )
+        self.consult_button.clicked.connect(lambda: self.done(CONSULT))
+        self.targets.currentRowChanged.connect(self._update_consult)
+        self._update_consult()
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         for widget in (label, self.targets, note_label, self.note, self.buttons):
             layout.addWidget(widget)
+
+    def _update_consult(self) -> None:
+        self.consult_button.setEnabled(self.target() is not None)  # not with the line
 
     def target(self) -> str | None:
         """The colleague chosen, or None for the waiting line."""

@@ -115,7 +115,7 @@ class RingingPresenter(QObject):
             info.visitor_name,
             info.page,
             info.timeout_s,
-            transfer_text(info.transferred_by, info.note),
+            transfer_text(info.transferred_by, info.note, info.consult),
         )
 
     def _ring(self) -> None:
