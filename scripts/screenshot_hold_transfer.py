@@ -1,11 +1,13 @@
-"""docs/screenshots/{hold,transfer,transferred-ring}.png: a real call put on hold, then
-handed to a colleague.
+"""docs/screenshots/{hold,transfer,consult-ring,consult,transferred-ring}.png: a real call
+put on hold, then handed to a colleague after a consult.
 
 In-process on loopback (no namespaces, no root): an embedded signaling server, this app's
 shell signed in as Grace, a second agent (Linus: its own AgentSession and window), and a
 Python visitor. Grace holds the call (her preview shows the hold picture the visitor now
 gets, the header counts the hold time), opens Transfer (Linus is free), types a note and
-transfers; Linus's window rings with who transferred and why.
+picks "Talk first"; Linus's window rings for the consult, he answers, they talk (Grace's
+window shows the consult bar), Grace completes the transfer and Linus's window rings for
+the visitor with who transferred and why.
 Run under X like the other screenshots: the Xvfb line of scripts/screenshots with
 scripts/screenshot_hold_transfer.py.
 """
@@ -92,11 +94,22 @@ async def main() -> None:
             dialog.move(window.x() + (window.width() - dialog.width()) // 2, window.y() + 160)
             await asyncio.sleep(0.5)
             save("transfer", window, OUT, whole_screen=True)
-            dialog.accept()
+            dialog.consult_button.click()  # talk to Linus first
 
             linus_window.move(0, 0)
             linus_window.show()
             await until(lambda: linus_window.pages.currentWidget() is linus_window.incoming)
+            await asyncio.sleep(0.3)
+            save("consult-ring", linus_window, OUT)
+            linus_window.incoming.accept_button.click()
+            await until(window.call_view.complete_button.isEnabled)
+            await until(lambda: linus_window.call_view.remote_video.frames_shown > 30)
+            window.raise_()
+            await asyncio.sleep(1.0)
+            save("consult", window, OUT)
+            window.call_view.complete_button.click()  # hand the visitor to Linus
+
+            await until(lambda: linus_window.incoming.transfer.text().startswith("Transferred"))
             await asyncio.sleep(0.5)
             save("transferred-ring", linus_window, OUT)
         finally:

@@ -1288,6 +1288,10 @@
         <translation>Sie haben ihn weitergeleitet</translation>
     </message>
     <message>
+        <source>the colleague hands the visitor&apos;s call to you</source>
+        <translation>der Kollege übergibt Ihnen den Anruf des Besuchers</translation>
+    </message>
+    <message>
         <source>the connection could not be restored</source>
         <translation>die Verbindung konnte nicht wiederhergestellt werden</translation>
     </message>
