@@ -97,7 +97,6 @@ class Call:
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
     # same attempt (sent periodically while the network is down) and glare don't count twice.
     restart_attempts: dict[str, set[int]] = field(default_factory=dict)
-    on_hold: bool = False
     transfer: TransferInfo | None = None  # the last hand-on: told to whoever rings next
     transfers: int = 0
     # A consult (warm transfer) call: the visitor's call it is about; its "visitor" is the
@@ -516,7 +515,6 @@ class Switchboard:
         """The call's agent holds or resumes it; the visitor hears of it (later, if it is
         re-attaching)."""
         call = self._agent_call(agent, msg.call_id)
-        call.on_hold = msg.on
         log.info("signaling.hold", extra={"call_id": call.id, "on": msg.on})
         self.relay(agent, msg)
 
@@ -524,7 +522,7 @@ class Switchboard:
         """Hand a live call on: ring ``msg.to`` (which must be free now) or put the call
         back at the front of the line. The agent's part ends here (wrap-up follows); the
         visitor closes its peer connection and answers the next ``accepted`` as usual."""
-        call = self._agent_call(agent, msg.call_id)
+        call = self._agent_call(agent, msg.call_id, visitors_only=True)
         if call.visitor is None:
             raise CallError(ErrorCode.NOT_AVAILABLE, "the visitor is not attached")
         if call.transfers >= self.config.transfers_per_call:
@@ -551,7 +549,7 @@ class Switchboard:
         )
         call.transfers += 1
         call.transfer = TransferInfo(from_agent=agent.name, note=msg.note)
-        call.on_hold, call.held, call.agent = False, [], None
+        call.held, call.agent = [], None
         call.restart_attempts.clear()
         call.tried = {agent.id}
         self._call_of.pop(agent, None)
@@ -568,7 +566,7 @@ class Switchboard:
     def consult(self, agent: Session, msg: Consult, ref: str | None) -> None:
         """Ring a free colleague for a consult call (the agent calls them, the visitor's
         call waits, normally on hold)."""
-        call = self._agent_call(agent, msg.call_id)
+        call = self._agent_call(agent, msg.call_id, visitors_only=True)
         if call.consult is not None:
             raise CallError(ErrorCode.ALREADY_IN_CALL, "already consulting a colleague")
         target = next((a for a in self._agents if a.name == msg.to), None)
@@ -606,10 +604,11 @@ class Switchboard:
                 party.deliver(Hangup(call_id=consult.id, reason=reason))
         self._end(consult, reason)
 
-    def _agent_call(self, agent: Session, call_id: str) -> Call:
-        """The live call ``agent`` is the agent of (hold and transfer are theirs alone)."""
+    def _agent_call(self, agent: Session, call_id: str, *, visitors_only: bool = False) -> Call:
+        """The live call ``agent`` is the agent of (hold and transfer are theirs alone;
+        ``visitors_only``: not a consult call, which is never handed on)."""
         call = self._party_call(agent, call_id)
-        if agent is not call.agent:
+        if agent is not call.agent or (visitors_only and call.consult_for is not None):
             raise CallError(ErrorCode.FORBIDDEN, "only the call's agent may do this")
         if call.state != "live":
             raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")

@@ -204,6 +204,10 @@ async def test_consult_then_complete_hands_the_call_to_the_consulted_colleague(c
     assert (accepted.call_id, accepted.agent_name, accepted.ticket) == (kid, "bob", None)
     await alice.send(Offer(call_id=kid, sdp="v=0 consult"))  # the agents talk
     assert (await _next(bob, Offer)).sdp == "v=0 consult"
+    await bob.send(Transfer(call_id=kid, id="no"))  # a consult call is never handed on
+    assert (await _next(bob, Error)).code == ErrorCode.FORBIDDEN
+    await alice.send(Transfer(call_id=kid, id="nor"))
+    assert (await _next(alice, Error)).code == ErrorCode.FORBIDDEN
     await visitor.silent()  # the visitor hears nothing of it
 
     await alice.send(Transfer(call_id=call_id, to="bob", note="billing question", id="done"))
