@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,20 +29,28 @@ from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.ice import IceSettings
 from softphone.rtc.peer import CallPeer
 from softphone.rtc.stats import CallStats
-from softphone.signaling.client import ConnectionState, SignalingClient
+from softphone.signaling.client import ConnectionState, SignalingClient, SignalingError
 from softphone.signaling.protocol import (
     Accept,
+    Accepted,
+    AgentList,
+    AgentsRequest,
     CallTicketMsg,
+    Consult,
+    Consulting,
     Decline,
     Error,
     Hangup,
     HangupReason,
+    Hold,
     IceServer,
     Message,
     Presence,
     Queue,
     Ring,
     RingTimeout,
+    Transfer,
+    Transferred,
     WrapUp,
 )
 from softphone.tasks import BackgroundTasks
@@ -50,6 +59,7 @@ log = logging.getLogger(__name__)
 
 SESSION_LOST = "session-lost"  # rings withdrawn because the server forgot our session
 ACCEPT_FAILED = "accept-failed"  # the accept never reached the server
+REQUEST_TIMEOUT_S = 5.0  # the server answers a request (agent list, transfer) within this
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class CallInfo:
     page: str | None
     timeout_s: float
     ice_servers: Sequence[IceServer] = ()  # this call's TURN credentials, from the ring
+    transferred_by: str | None = None  # a colleague handed the call on ...
+    note: str = ""  # ... with this note (the colleague's words: plain text)
+    consult: bool = False  # the colleague calls to talk first (the visitor waits on hold)
 
 
 class AgentSession:
@@ -89,17 +102,25 @@ class AgentSession:
         self.wrap_up: Signal[[str, float]] = Signal("agent.wrap_up")
         # The waiting line as the server tells it: visitors waiting, longest wait in seconds.
         self.queue: Signal[[int, float]] = Signal("agent.queue")
+        # A consult with a colleague (warm transfer): their name and "ringing", "talking"
+        # or "ended".
+        self.consult_state: Signal[[str, str]] = Signal("agent.consult_state")
         self.client = SignalingClient(
             config.server_url, "agent", token=config.token, name=config.name
         )
         self.network = NetworkWatcher()
         self.ringing: dict[str, CallInfo] = {}
         self.call: SignaledCall | None = None
+        # The consult call with a colleague (this agent calls), its id and who it is with.
+        self.consult_call: SignaledCall | None = None
+        self._consult: tuple[str, str] | None = None
         self.muted = False
         self.camera_enabled = True
         self.available = False
         self.away_reason: str | None = None
         self._presence_said = False  # said at least once: say it again on a new session
+        self._requests: dict[str, asyncio.Future[Message]] = {}  # by id: the server's answer
+        self._request_ids = itertools.count(1)
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks("agent")
@@ -207,6 +228,104 @@ class AgentSession:
         if self.call is not None:
             self.call.peer.set_camera_enabled(enabled)
 
+    async def set_on_hold(self, on_hold: bool) -> None:
+        """Hold: the hold tone and picture go out instead of microphone and camera (at
+        once, no renegotiation) and the visitor is told; resume restores both."""
+        call = self.call
+        if call is None:
+            return
+        call.peer.set_on_hold(on_hold)
+        call.status.hold(on_hold)
+        await self.client.send(Hold(call_id=call.call_id, on=on_hold))
+        log.info("call.hold", extra={"call_id": call.call_id, "on": on_hold})
+
+    async def free_agents(self) -> list[str]:
+        """Colleagues who could take a transfer now (the server's list)."""
+        answer = await self._request(AgentsRequest())
+        return answer.agents if isinstance(answer, AgentList) else []
+
+    async def transfer(self, to: str | None, note: str = "") -> None:
+        """Hand the call to agent ``to``, or back to the waiting line (``None``). Once the
+        server agrees our part of the call ends (``transferred``); a refusal raises
+        :class:`SignalingError` with the server's code and the call goes on."""
+        call = self.call
+        if call is None:
+            raise RuntimeError("no call to transfer")
+        answer = await self._request(Transfer(call_id=call.call_id, to=to, note=note))
+        if isinstance(answer, Transferred) and self.call is call:
+            await self._close_consult()  # completed (or dropped) by the transfer
+            await self._end_call(HangupReason.TRANSFERRED, notify_peer=False)
+
+    async def consult(self, to: str, note: str = "") -> None:
+        """Warm transfer, first step: the visitor goes on hold and colleague ``to`` rings
+        for a call with us. ``transfer(to)`` completes it, :meth:`cancel_consult` ends it."""
+        call = self.call
+        if call is None or self._consult is not None:
+            raise RuntimeError("no call, or already consulting")
+        if not call.status.status.on_hold:
+            await self.set_on_hold(True)
+        answer = await self._request(Consult(call_id=call.call_id, to=to, note=note))
+        if isinstance(answer, Consulting):
+            self._consult = (answer.call_id, answer.to)
+            self.consult_state.emit(answer.to, "ringing")
+
+    async def cancel_consult(self) -> None:
+        """Back to the visitor: the consult call ends (the visitor stays on hold until
+        resumed)."""
+        if self._consult is not None:
+            consult_id = self._consult[0]
+            await self.client.send(Hangup(call_id=consult_id))
+            await self._close_consult()
+
+    async def _close_consult(self) -> None:
+        consult, self.consult_call = self.consult_call, None
+        ended, self._consult = self._consult, None
+        if consult is not None:
+            await consult.close("consult-ended")
+        if ended is not None:
+            self.consult_state.emit(ended[1], "ended")
+            visitor = self.call.peer.monitors.get("audio") if self.call is not None else None
+            if visitor is not None and consult is not None:  # the visitor's voice again
+                self.remote_audio_track.emit(visitor.tap)
+
+    async def _start_consult(self, accepted: Accepted) -> None:
+        """The colleague answered: our leg of the consult call (we offer, as a caller)."""
+        media = open_local_media(self.config.media)
+        media.set_muted(self.muted)
+        try:
+            peer = CallPeer(accepted.call_id, self._ice_settings(accepted.ice_servers), media)
+        except BaseException:
+            media.close()
+            raise
+        peer.remote_track.connect(self._on_consult_track)
+        self.consult_call = SignaledCall(
+            self.client, peer, on_lost=self._on_consult_lost, network=self.network
+        )
+        await self.consult_call.send_offer()
+        self.consult_state.emit(accepted.agent_name, "talking")
+
+    def _on_consult_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":  # the colleague's voice; the view keeps the visitor
+            self.remote_audio_track.emit(track)
+
+    async def _on_consult_lost(self, reason: str) -> None:
+        await self.cancel_consult()
+
+    async def _request(self, msg: AgentsRequest | Transfer | Consult) -> Message:
+        """Send ``msg`` and wait for the answer naming it; an error answer raises."""
+        msg.id = f"req-{next(self._request_ids)}"
+        answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._requests[msg.id] = answer
+        try:
+            await self.client.send(msg)
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                result = await answer
+        finally:
+            self._requests.pop(msg.id, None)
+        if isinstance(result, Error):
+            raise SignalingError(result.code, result.message)
+        return result
+
     def restart_ice(self, reason: str = "manual") -> None:
         """Restart ICE now (make-before-break while the path still works)."""
         if self.call is not None:
@@ -263,15 +382,31 @@ class AgentSession:
                 log.exception("agent.message_failed", extra={"type": type(msg).__name__})
 
     async def _handle(self, msg: Message) -> None:
+        ref = getattr(msg, "ref", None)
+        waiting = self._requests.get(ref) if ref is not None else None
+        if waiting is not None and isinstance(msg, Error | AgentList | Transferred | Consulting):
+            if not waiting.done():
+                waiting.set_result(msg)
+            return
         if isinstance(msg, Ring):
+            transfer = msg.transfer
             info = CallInfo(
-                msg.call_id, msg.visitor.name, msg.visitor.page, msg.timeout_s, msg.ice_servers
+                msg.call_id,
+                msg.visitor.name,
+                msg.visitor.page,
+                msg.timeout_s,
+                msg.ice_servers,
+                transferred_by=transfer.from_agent if transfer is not None else None,
+                note=transfer.note if transfer is not None else "",
+                consult=transfer is not None and transfer.consult,
             )
             self.ringing[msg.call_id] = info
             self.incoming_call.emit(info)
         elif isinstance(msg, RingTimeout):
             if self.ringing.pop(msg.call_id, None) is not None:
                 self.call_cancelled.emit(msg.call_id, "ring-timeout")
+        elif self._consult is not None and getattr(msg, "call_id", None) == self._consult[0]:
+            await self._on_consult_message(msg)
         elif isinstance(msg, Hangup):
             if self.ringing.pop(msg.call_id, None) is not None:
                 self.call_cancelled.emit(msg.call_id, msg.reason)
@@ -290,12 +425,22 @@ class AgentSession:
         elif self.call is not None:
             await self.call.handle(msg)
 
+    async def _on_consult_message(self, msg: Message) -> None:
+        if isinstance(msg, Accepted) and self.consult_call is None:
+            await self._start_consult(msg)
+        elif isinstance(msg, Hangup):
+            await self._close_consult()
+        elif self.consult_call is not None:
+            await self.consult_call.handle(msg)
+
     async def _end_call(
         self, reason: str, *, notify_peer: bool, peer_reason: str = HangupReason.NORMAL
     ) -> None:
         call, self.call = self.call, None
         if call is None:
             return
+        if self._consult is not None and reason != HangupReason.TRANSFERRED:
+            await self.cancel_consult()
         # Either publishes ENDED with ``reason`` (or keeps FAILED).
         if notify_peer:
             await call.hangup(peer_reason, end_reason=reason)

@@ -73,6 +73,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     history_max_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     # An XDG autostart entry starts the app at login (softphone.autostart); off by default.
     start_with_session: bool = False
+    # Answer, hang up and mute work from every window of the app, not only the main one
+    # (docs/agent-flows.md "Shortcuts": why not system-wide); off by default.
+    app_wide_call_shortcuts: bool = False
 
 
 def default_config_path() -> Path:

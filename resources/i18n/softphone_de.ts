@@ -144,6 +144,14 @@
         <translation>Minuten und Sekunden seit Gesprächsbeginn</translation>
     </message>
     <message>
+        <source>Hold time</source>
+        <translation>Haltezeit</translation>
+    </message>
+    <message>
+        <source>How long the visitor has been on hold</source>
+        <translation>Wie lange der Besucher schon in der Warteschleife ist</translation>
+    </message>
+    <message>
         <source>Mute</source>
         <translation>Stumm</translation>
     </message>
@@ -160,6 +168,26 @@
         <translation>Kamera ausschalten</translation>
     </message>
     <message>
+        <source>Hold</source>
+        <translation>Halten</translation>
+    </message>
+    <message>
+        <source>Put the visitor on hold</source>
+        <translation>Den Besucher in die Warteschleife legen</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>Weiterleiten</translation>
+    </message>
+    <message>
+        <source>Hand the call to a colleague or back to the waiting line</source>
+        <translation>Den Anruf an einen Kollegen oder zurück in die Warteschlange geben</translation>
+    </message>
+    <message>
+        <source>Hand the call to a colleague or back to the waiting line ({shortcut})</source>
+        <translation>Den Anruf an einen Kollegen oder zurück in die Warteschlange geben ({shortcut})</translation>
+    </message>
+    <message>
         <source>Hang up</source>
         <translation>Auflegen</translation>
     </message>
@@ -170,6 +198,34 @@
     <message>
         <source>End the call ({shortcut})</source>
         <translation>Gespräch beenden ({shortcut})</translation>
+    </message>
+    <message>
+        <source>Complete transfer</source>
+        <translation>Übergabe abschließen</translation>
+    </message>
+    <message>
+        <source>Hand the visitor to this colleague now</source>
+        <translation>Den Besucher jetzt an diesen Kollegen übergeben</translation>
+    </message>
+    <message>
+        <source>Back to the visitor</source>
+        <translation>Zurück zum Besucher</translation>
+    </message>
+    <message>
+        <source>End the talk with the colleague and keep the visitor</source>
+        <translation>Das Gespräch mit dem Kollegen beenden und den Besucher behalten</translation>
+    </message>
+    <message>
+        <source>Talking to {name} — the visitor is on hold</source>
+        <translation>Gespräch mit {name} — der Besucher wartet in der Warteschleife</translation>
+    </message>
+    <message>
+        <source>Calling {name}…</source>
+        <translation>{name} wird angerufen…</translation>
+    </message>
+    <message>
+        <source>Consult</source>
+        <translation>Rückfrage</translation>
     </message>
     <message>
         <source>Visitor</source>
@@ -186,6 +242,18 @@
     <message>
         <source>Call connection problem</source>
         <translation>Problem mit der Gesprächsverbindung</translation>
+    </message>
+    <message>
+        <source>On hold {time}</source>
+        <translation>Gehalten {time}</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Fortsetzen</translation>
+    </message>
+    <message>
+        <source>Take the visitor off hold</source>
+        <translation>Den Besucher aus der Warteschleife holen</translation>
     </message>
     <message>
         <source>Unmute</source>
@@ -221,6 +289,22 @@
     <message>
         <source>Could not take the call: {error}</source>
         <translation>Anruf konnte nicht angenommen werden: {error}</translation>
+    </message>
+    <message>
+        <source>{name} ended the consult.</source>
+        <translation>{name} hat die Rückfrage beendet.</translation>
+    </message>
+    <message>
+        <source>Call transferred to {name}.</source>
+        <translation>Anruf an {name} weitergeleitet.</translation>
+    </message>
+    <message>
+        <source>Call transferred to the waiting line.</source>
+        <translation>Anruf zurück in die Warteschlange gegeben.</translation>
+    </message>
+    <message>
+        <source>Could not transfer the call: {error}</source>
+        <translation>Der Anruf konnte nicht weitergeleitet werden: {error}</translation>
     </message>
     <message>
         <source>Call ended ({reason}).</source>
@@ -462,6 +546,18 @@
 </context>
 <context>
     <name>IncomingCall</name>
+    <message>
+        <source>{name} wants to talk before handing over a call: {note}</source>
+        <translation>{name} möchte vor der Übergabe eines Anrufs sprechen: {note}</translation>
+    </message>
+    <message>
+        <source>Transferred by {name}</source>
+        <translation>Weitergeleitet von {name}</translation>
+    </message>
+    <message>
+        <source>Transferred by {name}: {note}</source>
+        <translation>Weitergeleitet von {name}: {note}</translation>
+    </message>
     <message>
         <source>Incoming call</source>
         <translation>Eingehender Anruf</translation>
@@ -1188,6 +1284,14 @@
         <translation>abgelehnt</translation>
     </message>
     <message>
+        <source>you transferred it</source>
+        <translation>Sie haben ihn weitergeleitet</translation>
+    </message>
+    <message>
+        <source>the colleague hands the visitor&apos;s call to you</source>
+        <translation>der Kollege übergibt Ihnen den Anruf des Besuchers</translation>
+    </message>
+    <message>
         <source>the connection could not be restored</source>
         <translation>die Verbindung konnte nicht wiederhergestellt werden</translation>
     </message>
@@ -1254,6 +1358,69 @@
     <message>
         <source>Please check your network connection, VPN and firewall, then wait for the next call. The visitor is told that the call ended as soon as the connection allows.</source>
         <translation>Bitte prüfen Sie Netzwerkverbindung, VPN und Firewall und warten Sie dann auf den nächsten Anruf. Der Besucher erfährt, dass das Gespräch beendet ist, sobald die Verbindung es zulässt.</translation>
+    </message>
+</context>
+<context>
+    <name>Transfer</name>
+    <message>
+        <source>Transfer the call</source>
+        <translation>Anruf weiterleiten</translation>
+    </message>
+    <message>
+        <source>&amp;Hand the call to</source>
+        <translation>&amp;Übergeben an</translation>
+    </message>
+    <message>
+        <source>Hand the call to</source>
+        <translation>Übergeben an</translation>
+    </message>
+    <message>
+        <source>Colleagues who are free now, or the waiting line</source>
+        <translation>Kollegen, die gerade frei sind, oder die Warteschlange</translation>
+    </message>
+    <message>
+        <source>The waiting line (next free agent)</source>
+        <translation>Die Warteschlange (nächster freier Mitarbeiter)</translation>
+    </message>
+    <message>
+        <source>&amp;Note for the colleague</source>
+        <translation>&amp;Notiz zur Übergabe</translation>
+    </message>
+    <message>
+        <source>Why you hand the call on</source>
+        <translation>Warum Sie den Anruf weitergeben</translation>
+    </message>
+    <message>
+        <source>Note for the colleague</source>
+        <translation>Notiz zur Übergabe</translation>
+    </message>
+    <message>
+        <source>Shown to whoever takes the call next</source>
+        <translation>Wird dem angezeigt, der den Anruf als Nächstes annimmt</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation>Weiterleiten</translation>
+    </message>
+    <message>
+        <source>Hand the call on now; your part of it ends</source>
+        <translation>Den Anruf jetzt weitergeben; Ihr Teil des Gesprächs endet</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Keep the call</source>
+        <translation>Den Anruf behalten</translation>
+    </message>
+    <message>
+        <source>Talk first</source>
+        <translation>Erst sprechen</translation>
+    </message>
+    <message>
+        <source>Call the colleague while the visitor waits on hold, then hand over</source>
+        <translation>Den Kollegen anrufen, während der Besucher wartet, dann übergeben</translation>
     </message>
 </context>
 <context>

@@ -909,6 +909,8 @@
         ringing: "Calling an agent\u2026",
         accepted: "Connecting the call\u2026",
         connected: "Connected",
+        on_hold: "On hold \u2014 please stay on the line.",
+        transferring: "Transferring you to another agent\u2026",
         reconnected: "Reconnected",
         reconnecting: "Reconnecting\u2026",
         reconnecting_attempt: "Reconnecting\u2026 ({attempt} of {max})",
@@ -959,6 +961,8 @@
         ringing: "Ein Mitarbeiter wird angerufen\u2026",
         accepted: "Der Anruf wird verbunden\u2026",
         connected: "Verbunden",
+        on_hold: "In der Warteschleife \u2014 bitte bleiben Sie dran.",
+        transferring: "Sie werden an einen anderen Mitarbeiter weitergeleitet\u2026",
         reconnected: "Wieder verbunden",
         reconnecting: "Verbindung wird wiederhergestellt\u2026",
         reconnecting_attempt: "Verbindung wird wiederhergestellt\u2026 ({attempt} von {max})",
@@ -1083,6 +1087,7 @@
       this.lang = pickLanguage(this.options.lang);
       this.texts = TEXTS[this.lang];
       this.ticket = null; // accepted.ticket: re-attaches the live call after a lost session
+      this.onHold = false; // the agent holds the call (hold{on}): "On hold" while connected
       this.signaling = null;
       this.call = null;
       this.callId = null;
@@ -1145,6 +1150,8 @@
         "ringing",
         "accepted",
         "connected",
+        "on_hold",
+        "transferring",
         "reconnected",
         "reconnecting",
       ].includes(phase);
@@ -1283,6 +1290,12 @@
         this.ticket = typeof msg.ticket === "string" ? msg.ticket : null;
         this._show("accepted");
         this._startCall(msg);
+      } else if (msg.type === "hold" && msg.call_id === this.callId && this.call) {
+        this.onHold = msg.on === true;
+        this.events.add("widget.hold", { on: this.onHold });
+        if (this.call.state === "connected") this._show(this.onHold ? "on_hold" : "connected");
+      } else if (msg.type === "transferring" && msg.call_id === this.callId) {
+        this._handOn();
       } else if (msg.type === "hangup" && msg.call_id === this.callId) {
         if (msg.reason !== "normal") this._error(msg.reason);
         this._teardown("ended");
@@ -1338,9 +1351,32 @@
       this.call.start();
     }
 
+    /* The agent handed the call on: this peer connection ends, the camera and microphone
+       stay (no new permission prompt); "ringing" and "accepted" follow as for a new call,
+       and the next Call is built on the same stream. */
+    _handOn() {
+      const call = this.call;
+      this.call = null;
+      this.onHold = false;
+      this.ticket = null;
+      this.position = null;
+      if (call) {
+        call.close("ended");
+        try {
+          this.signaling.send(call.report());
+        } catch (err) {
+          this.events.add("widget.report_unsent", { code: err.code || String(err) });
+        }
+      }
+      this.el.remote.srcObject = null;
+      this.events.add("widget.transferring", { call_id: this.callId });
+      this._show("transferring");
+    }
+
     _onCallState(state, detail) {
       if (state === "connected") {
-        this._show(detail.reconnected ? "reconnected" : "connected");
+        if (this.onHold) this._show("on_hold");
+        else this._show(detail.reconnected ? "reconnected" : "connected");
         if (detail.reconnected) {
           setTimeout(() => {
             if (this.phase === "reconnected") this._show("connected");
@@ -1359,6 +1395,7 @@
       this.call = null;
       this.callId = null;
       this.position = null;
+      this.onHold = false;
       if (call && call.state !== "ended" && call.state !== "failed") call.close("ended");
       this.ticket = null;
       if (call && this.signaling) {

@@ -41,6 +41,7 @@ class CallStatus:
     # Set on the CONNECTED status that closes a reconnect episode (the "Reconnected" flash).
     recovered_after_s: float | None = None
     end_reason: str | None = None  # set once the state is FAILED or ENDED
+    on_hold: bool = False  # the agent holds the call (whatever the connection does)
 
     @property
     def terminal(self) -> bool:
@@ -81,7 +82,19 @@ class CallStateModel:
         """Media flows again on the new path: connected, whoever started the episode."""
         if self.status.state is not CallState.RECONNECTING:
             return
-        self._set(CallStatus(self.status.call_id, CallState.CONNECTED, recovered_after_s=elapsed_s))
+        self._set(
+            CallStatus(
+                self.status.call_id,
+                CallState.CONNECTED,
+                recovered_after_s=elapsed_s,
+                on_hold=self.status.on_hold,
+            )
+        )
+
+    def hold(self, on_hold: bool) -> None:
+        """The agent put the call on hold or resumed it."""
+        if not self.status.terminal:
+            self._set(replace(self.status, on_hold=on_hold, recovered_after_s=None))
 
     def ended(self, reason: str) -> None:
         if self.status.terminal:

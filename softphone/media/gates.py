@@ -1,4 +1,5 @@
-"""Mute and camera-off: the sender keeps sending (silence / black), never stops.
+"""Mute, camera-off and hold: the sender keeps sending (silence / black / the hold tone and
+picture of :mod:`.hold`), never stops.
 
 Stopping a track would end RTP for that m-line; keeping frames flowing keeps RTCP, the
 receiver's jitter buffers and the peer's "media is arriving" view alive, and the peer
@@ -13,6 +14,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from softphone.media.clock import FramePacer
+from softphone.media.hold import HoldTone, hold_picture
 from softphone.media.measure import audio_peak
 from softphone.media.pattern import BLACK
 from softphone.media.receiver import FrameTap
@@ -26,8 +28,10 @@ class MicGate(MediaStreamTrack):
         super().__init__()
         self.source = source
         self.muted = False
+        self.on_hold = False  # the hold tone goes out instead of the microphone
         self.level: float | None = None  # peak of the last frame actually sent
         self._pacer = FramePacer(SAMPLE_RATE, 1 / PTIME)
+        self._hold = HoldTone()
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -41,10 +45,14 @@ class MicGate(MediaStreamTrack):
             if not isinstance(received, av.AudioFrame):
                 raise MediaStreamError
             frame = received
-            if self.muted:
+            if self.muted and not self.on_hold:
                 silent = _silence(frame.samples, frame.layout.name, frame.sample_rate)
                 silent.pts, silent.time_base = frame.pts, frame.time_base
                 frame = silent
+        if self.on_hold:  # the microphone is still read (its buffer never piles up)
+            held = self._hold.frame(frame.samples, frame.layout.name, frame.sample_rate)
+            held.pts, held.time_base = frame.pts, frame.time_base
+            frame = held
         self.level = audio_peak(frame)
         return frame
 
@@ -63,6 +71,7 @@ class CameraGate(MediaStreamTrack):
         super().__init__()
         self.source = source
         self.enabled = True
+        self.on_hold = False  # the still hold picture goes out instead of the camera
         self.preview = FrameTap("video", depth=1)  # the agent's self-view: what is sent
         self._size = (width, height)
         self._pacer = FramePacer(90_000, fps)
@@ -79,9 +88,13 @@ class CameraGate(MediaStreamTrack):
             if not isinstance(received, av.VideoFrame):
                 raise MediaStreamError
             frame = received
-            if not self.enabled:
+            if not self.enabled and not self.on_hold:
                 frame = self._black_frame(received.width, received.height)
                 frame.pts, frame.time_base = received.pts, received.time_base
+        if self.on_hold:
+            held = hold_picture(frame.width, frame.height)
+            held.pts, held.time_base = frame.pts, frame.time_base
+            frame = held
         self.preview.push(frame)
         return frame
 

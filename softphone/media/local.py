@@ -66,6 +66,10 @@ class LocalMedia:
     def set_camera_enabled(self, enabled: bool) -> None:
         self.video.enabled = enabled
 
+    def set_on_hold(self, on_hold: bool) -> None:
+        """The hold tone and picture in place of microphone and camera (or back)."""
+        self.audio.on_hold = self.video.on_hold = on_hold
+
     def close(self) -> None:
         """Stops the gates and with them any device player thread."""
         self.audio.stop()

@@ -133,6 +133,9 @@ class CallPeer:
     def set_camera_enabled(self, enabled: bool) -> None:
         self.media.set_camera_enabled(enabled)
 
+    def set_on_hold(self, on_hold: bool) -> None:
+        self.media.set_on_hold(on_hold)
+
     async def stats(self) -> CallStats:
         report = await self.pc.getStats()
         return self._sampler.sample(

@@ -115,6 +115,7 @@ class ServerConfig:
     visitor_idle_timeout: float = 600.0  # a visitor without a call is disconnected after it
     visitor_token_ttl: int = 600
     max_waiting: int = 200  # calls in the waiting line
+    transfers_per_call: int = 5  # hand-ons of one call (then error transfer_limit)
     queue_timeout: float = 300.0  # a call waits at most this long for an agent
     calls_per_minute_per_ip: int = 6
     calls_per_minute_per_site: int = 300

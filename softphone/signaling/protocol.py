@@ -30,6 +30,19 @@ Flow (client = agent app or visitor peer):
     at call end, the agent:   S: wrap_up{call_id, seconds}: not rung until the time is up
                               or it sends presence{available} ("Ready"); 0 s: no wrap-up
     agent: presence{status: available | away, reason?}  (away agents are never rung)
+    agent: hold{call_id, on}         S→visitor: hold{call_id, on} (the agent's media carries
+                                     a hold tone and a still picture; nothing renegotiates)
+    agent: agents                    S: agent_list{agents} (who could take a transfer now)
+    agent: consult{call_id, to, note}  S→agent: consulting{call_id: K, for_call}; the colleague
+                                     gets ring{call_id: K, transfer{consult}}; K is a call
+                                     with the consulting agent as caller (offer, relay,
+                                     hangup as usual; no wrap-up, no ticket). transfer of
+                                     the visitor's call to that colleague completes it.
+    agent: transfer{call_id, to?, note}  S→agent: transferred{call_id, to} (the agent's part
+                                     ends, wrap-up follows)   S→visitor: transferring{call_id}
+                                     (close the peer, keep the camera/mic; ringing/accepted
+                                     follow as for a new call)   S→target: ring{transfer}
+                                     (to absent: back to the front of the waiting line)
     server shutting down:     S: notice{code: "server_draining"}, socket closed 1012:
                               reconnect (another node, or this one once it is back)
 
@@ -87,6 +100,7 @@ class ErrorCode:
     BAD_TICKET: Final = "bad_ticket"  # reattach: not a ticket this service signed, or expired
     SERVER_DRAINING: Final = "server_draining"  # notice: this server stops, reconnect
     ALREADY_IN_CALL: Final = "already_in_call"
+    TRANSFER_LIMIT: Final = "transfer_limit"  # the call was handed on too often already
     UNEXPECTED: Final = "unexpected_type"  # a server-to-client type sent by a client
     INTERNAL: Final = "internal"
 
@@ -97,6 +111,8 @@ class HangupReason:
     RECONNECT_FAILED: Final = "reconnect-failed"
     CANCELLED: Final = "cancelled"
     DECLINED: Final = "declined"
+    TRANSFERRED: Final = "transferred"  # the agent's part ended: another agent has the call
+    CONSULT_COMPLETE: Final = "consult-complete"  # the consult ends: the visitor's call follows
 
 
 class ProtocolError(Exception):
@@ -188,6 +204,83 @@ class Presence(_Base, tag="presence"):
     reason: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
+AgentName = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Note = Annotated[str, msgspec.Meta(max_length=200)]  # shown as plain text, never markup
+
+
+class Hold(_Base, tag="hold"):
+    """Agent → server → visitor: the call is on hold (``on``) or resumed. The agent's
+    sender keeps going with a hold tone and a still picture in place of its camera and
+    microphone (no renegotiation, no new DTLS handshake); the visitor shows "On hold"."""
+
+    call_id: CallId
+    on: bool
+
+
+class AgentsRequest(_Base, tag="agents"):
+    """Agent only: who could take a transfer now (answered by ``agent_list``)."""
+
+
+class AgentList(_Base, tag="agent_list"):
+    """Signed-in agents that are available, free and not wrapping up, by name."""
+
+    agents: list[str]
+    ref: MsgId | None = None
+
+
+class Transfer(_Base, tag="transfer"):
+    """The call's agent hands it on: to an available agent (``to``), or, without ``to``,
+    back to the front of the waiting line. ``note`` goes to whoever answers next."""
+
+    call_id: CallId
+    to: AgentName | None = None
+    note: Note = ""
+
+
+class Transferred(_Base, tag="transferred"):
+    """To the agent that transferred: its part of the call is over (wrap-up follows)."""
+
+    call_id: CallId
+    to: str | None = None
+    ref: MsgId | None = None
+
+
+class Transferring(_Base, tag="transferring"):
+    """To the visitor: the agent handed the call on. Close the peer connection, keep the
+    camera and microphone: ``ringing`` and ``accepted`` follow as for a new call."""
+
+    call_id: CallId
+
+
+class Consult(_Base, tag="consult"):
+    """The call's agent asks a free colleague (``to``) to talk first (a warm transfer): the
+    server rings them with a consult call in which this agent is the caller. ``transfer``
+    of the visitor's call to the same colleague completes it; a ``hangup`` of the consult
+    call cancels it."""
+
+    call_id: CallId
+    to: AgentName
+    note: Note = ""
+
+
+class Consulting(_Base, tag="consulting"):
+    """To the consulting agent: the colleague rings for consult call ``call_id`` (then
+    ``accepted`` or ``hangup{declined}`` for it, as a visitor would get)."""
+
+    call_id: CallId
+    for_call: CallId
+    to: str
+    ref: MsgId | None = None
+
+
+class TransferInfo(msgspec.Struct):
+    """In a ``ring``: the call comes from a colleague, with their note."""
+
+    from_agent: str
+    note: str = ""
+    consult: bool = False  # the colleague wants to talk first (the caller is that agent)
+
+
 class WrapUp(_Base, tag="wrap_up"):
     """To the agent when its call has ended: after-call work, no ring for ``seconds``
     (``wrap_up_s``) unless the agent says ``presence{available}`` sooner."""
@@ -237,6 +330,7 @@ class Ring(_Base, tag="ring"):
     visitor: VisitorInfo
     timeout_s: float
     ice_servers: list[IceServer] = []  # per-call TURN credentials (expire), if any
+    transfer: TransferInfo | None = None  # a colleague handed this call on
 
 
 class Accept(_Base, tag="accept"):
@@ -408,6 +502,14 @@ Message = (
     | Notice
     | CallReport
     | WrapUp
+    | Hold
+    | AgentsRequest
+    | AgentList
+    | Transfer
+    | Transferred
+    | Transferring
+    | Consult
+    | Consulting
     | Error
 )
 RELAYED: Final = (Offer, Answer, Candidate, RestartOffer, RestartAnswer, CallState, Hangup)
@@ -425,6 +527,10 @@ SERVER_ONLY: Final = (
     Reattached,
     Notice,
     WrapUp,
+    AgentList,
+    Transferred,
+    Transferring,
+    Consulting,
     Error,
 )
 

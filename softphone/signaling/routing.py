@@ -37,9 +37,12 @@ from softphone.signaling.protocol import (
     CallState,
     CallTicketMsg,
     Candidate,
+    Consult,
+    Consulting,
     ErrorCode,
     Hangup,
     HangupReason,
+    Hold,
     NoAgent,
     Offer,
     Queue,
@@ -50,6 +53,10 @@ from softphone.signaling.protocol import (
     Ring,
     Ringing,
     RingTimeout,
+    Transfer,
+    TransferInfo,
+    Transferred,
+    Transferring,
     VisitorInfo,
     WrapUp,
 )
@@ -59,7 +66,7 @@ from softphone.signaling.throttle import RateWindow
 from softphone.signaling.turn import turn_credentials
 
 log = logging.getLogger(__name__)
-Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup
+Relayed = Offer | Answer | Candidate | RestartOffer | RestartAnswer | CallState | Hangup | Hold
 HELD_LIMIT = 64  # messages kept for a party not yet re-attached
 ENDED_REMEMBERED = 10_000  # ended call ids: their tickets no longer re-attach here
 
@@ -90,6 +97,12 @@ class Call:
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
     # same attempt (sent periodically while the network is down) and glare don't count twice.
     restart_attempts: dict[str, set[int]] = field(default_factory=dict)
+    transfer: TransferInfo | None = None  # the last hand-on: told to whoever rings next
+    transfers: int = 0
+    # A consult (warm transfer) call: the visitor's call it is about; its "visitor" is the
+    # consulting agent. On the visitor's call: the consult in progress.
+    consult_for: Call | None = None
+    consult: Call | None = None
 
     @property
     def caller(self) -> Session:
@@ -165,6 +178,19 @@ class Switchboard:
         timer = self._wrapping.pop(agent, None)
         if timer is not None:
             timer.cancel()
+
+    def _free(self, agent: Session) -> bool:
+        """Could be rung now: signed in with a socket, available, not in a call or wrap-up."""
+        return (
+            self._agents.get(agent) is not None
+            and agent.conn is not None
+            and agent not in self._call_of
+            and agent not in self._wrapping
+        )
+
+    def free_agents(self, asking: Session) -> list[str]:
+        """Who could take a transfer from ``asking`` now, by name."""
+        return sorted(a.name for a in self._agents if a is not asking and self._free(a))
 
     def agent_in_live_call(self, agent: Session) -> bool:
         call = self._call_of.get(agent)
@@ -245,7 +271,7 @@ class Switchboard:
                 self._forget(call)
                 continue
             # An agent in wrap-up will take calls soon: the call waits for it.
-            free = [a for a in candidates if a not in self._call_of and a not in self._wrapping]
+            free = [a for a in candidates if self._free(a)]
             if free:
                 self._ring(call, min(free, key=lambda a: self._agents[a] or now))
         for place, call in enumerate(self.waiting, 1):
@@ -269,7 +295,15 @@ class Switchboard:
         call.ring_timer = loop.call_later(timeout, self._ring_timed_out, call, agent)
         visitor = VisitorInfo(name=call.caller.name, page=call.caller.page)
         ice = turn_credentials(self.config.turn, f"{call.id}-agent")
-        agent.deliver(Ring(call_id=call.id, visitor=visitor, timeout_s=timeout, ice_servers=ice))
+        agent.deliver(
+            Ring(
+                call_id=call.id,
+                visitor=visitor,
+                timeout_s=timeout,
+                ice_servers=ice,
+                transfer=call.transfer,
+            )
+        )
         call.caller.deliver(Ringing(call_id=call.id))
         log.info("signaling.ring", extra={"call_id": call.id, "agent": agent.name})
 
@@ -280,14 +314,19 @@ class Switchboard:
 
     def _move_ring_on(self, call: Call) -> None:
         """The ringing agent is out (declined, timed out, gone): the call goes back to the
-        front of the line and the next free agent rings."""
+        front of the line and the next free agent rings (a consult call just ends)."""
         if call.ring_timer is not None:
             call.ring_timer.cancel()
+        if call.consult_for is not None:  # the consulting agent hears no, the ring ends
+            call.caller.deliver(Hangup(call_id=call.id, reason=HangupReason.DECLINED))
+            self._end(call, HangupReason.DECLINED)
+            return
         if call.agent is not None:
             self._call_of.pop(call.agent, None)
             call.agent = None
         call.state = "waiting"
         self.waiting.insert(0, call)
+        self._arm_sweeper()
         self._dispatch()
 
     def _tell_agents(self) -> None:
@@ -322,6 +361,11 @@ class Switchboard:
         if call.ring_timer is not None:
             call.ring_timer.cancel()
         call.state, call.agent_name = "live", agent.name
+        if call.consult_for is not None:  # agent to agent: no metrics, no tickets
+            ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
+            call.caller.deliver(Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice))
+            log.info("signaling.consult_live", extra={"call_id": call.id, "agent": agent.name})
+            return
         node = self.metrics.node
         self.metrics.answer_seconds.labels(node).observe(time.monotonic() - call.rang_at)
         self.metrics.calls_started.labels(node).inc()
@@ -373,6 +417,8 @@ class Switchboard:
             log.info("signaling.call_rebuilt", extra={"call_id": call.id, "by": session.role})
         elif call.state != "live":
             raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")
+        elif session.role == "agent" and ticket.name != call.agent_name:
+            raise CallError(ErrorCode.FORBIDDEN, "the call was handed to another agent")
         old = call.agent if session.role == "agent" else call.visitor
         if old is not None and old is not session:
             self._call_of.pop(old, None)  # the party's forgotten session: this one replaces it
@@ -463,6 +509,111 @@ class Switchboard:
             },
         )
 
+    # --- hold and transfer --------------------------------------------------------------
+
+    def hold(self, agent: Session, msg: Hold) -> None:
+        """The call's agent holds or resumes it; the visitor hears of it (later, if it is
+        re-attaching)."""
+        call = self._agent_call(agent, msg.call_id)
+        log.info("signaling.hold", extra={"call_id": call.id, "on": msg.on})
+        self.relay(agent, msg)
+
+    def transfer(self, agent: Session, msg: Transfer, ref: str | None) -> None:
+        """Hand a live call on: ring ``msg.to`` (which must be free now) or put the call
+        back at the front of the line. The agent's part ends here (wrap-up follows); the
+        visitor closes its peer connection and answers the next ``accepted`` as usual."""
+        call = self._agent_call(agent, msg.call_id, visitors_only=True)
+        if call.visitor is None:
+            raise CallError(ErrorCode.NOT_AVAILABLE, "the visitor is not attached")
+        if call.transfers >= self.config.transfers_per_call:
+            raise CallError(ErrorCode.TRANSFER_LIMIT, "this call was transferred too often")
+        target = None
+        if msg.to is None and not any(
+            idle is not None and a.conn is not None and a is not agent
+            for a, idle in self._agents.items()
+        ):  # the line would only tell the visitor that nobody can take the call
+            raise CallError(ErrorCode.NOT_AVAILABLE, "no other agent could take the call")
+        consulted = call.consult.agent if call.consult is not None else None
+        if msg.to is not None:
+            target = next((a for a in self._agents if a.name == msg.to), None)
+            free = target is not None and (target is consulted or self._free(target))
+            if target is None or target is agent or not free:
+                raise CallError(ErrorCode.NOT_AVAILABLE, "that agent cannot take a call now")
+        if call.consult is not None:  # to the consulted colleague: the warm transfer completes
+            done = target is not None and target is consulted
+            reason = HangupReason.CONSULT_COMPLETE if done else HangupReason.CANCELLED
+            self._end_consult(call.consult, reason)  # the colleague is free again at once
+        log.info(
+            "signaling.transfer",
+            extra={"call_id": call.id, "from": agent.name, "to": msg.to, "note": len(msg.note)},
+        )
+        call.transfers += 1
+        call.transfer = TransferInfo(from_agent=agent.name, note=msg.note)
+        call.held, call.agent = [], None
+        call.restart_attempts.clear()
+        call.tried = {agent.id}
+        self._call_of.pop(agent, None)
+        agent.deliver(Transferred(call_id=call.id, to=msg.to, ref=ref))
+        call.caller.deliver(Transferring(call_id=call.id))
+        self._after_call(agent, call)
+        call.state, call.queued_at = "waiting", time.monotonic()
+        self.waiting.insert(0, call)
+        if target is not None:
+            self._ring(call, target)
+        self._arm_sweeper()
+        self._dispatch()
+
+    def consult(self, agent: Session, msg: Consult, ref: str | None) -> None:
+        """Ring a free colleague for a consult call (the agent calls them, the visitor's
+        call waits, normally on hold)."""
+        call = self._agent_call(agent, msg.call_id, visitors_only=True)
+        if call.consult is not None:
+            raise CallError(ErrorCode.ALREADY_IN_CALL, "already consulting a colleague")
+        target = next((a for a in self._agents if a.name == msg.to), None)
+        if target is None or target is agent or not self._free(target):
+            raise CallError(ErrorCode.NOT_AVAILABLE, "that agent cannot take a call now")
+        consult = Call(id=f"k-{secrets.token_urlsafe(12)}", visitor=agent, state="ringing")
+        consult.consult_for, call.consult = call, consult
+        consult.agent, consult.rang_at = target, time.monotonic()
+        consult.transfer = TransferInfo(from_agent=agent.name, note=msg.note, consult=True)
+        self.calls[consult.id] = consult
+        self._call_of[target] = consult
+        timeout = self.config.ring_timeout
+        loop = asyncio.get_running_loop()
+        consult.ring_timer = loop.call_later(timeout, self._ring_timed_out, consult, target)
+        ice = turn_credentials(self.config.turn, f"{consult.id}-agent")
+        target.deliver(
+            Ring(
+                call_id=consult.id,
+                visitor=VisitorInfo(name=agent.name),
+                timeout_s=timeout,
+                ice_servers=ice,
+                transfer=consult.transfer,
+            )
+        )
+        agent.deliver(Consulting(call_id=consult.id, for_call=call.id, to=target.name, ref=ref))
+        log.info(
+            "signaling.consult", extra={"call_id": call.id, "consult": consult.id, "to": msg.to}
+        )
+        self._tell_agents()
+
+    def _end_consult(self, consult: Call, reason: str) -> None:
+        """Both agents learn that the consult call is over (no wrap-up follows it)."""
+        for party in (consult.visitor, consult.agent):
+            if party is not None:
+                party.deliver(Hangup(call_id=consult.id, reason=reason))
+        self._end(consult, reason)
+
+    def _agent_call(self, agent: Session, call_id: str, *, visitors_only: bool = False) -> Call:
+        """The live call ``agent`` is the agent of (hold and transfer are theirs alone;
+        ``visitors_only``: not a consult call, which is never handed on)."""
+        call = self._party_call(agent, call_id)
+        if agent is not call.agent or (visitors_only and call.consult_for is not None):
+            raise CallError(ErrorCode.FORBIDDEN, "only the call's agent may do this")
+        if call.state != "live":
+            raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live")
+        return call
+
     # --- ending calls -------------------------------------------------------------------
 
     def hangup(self, sender: Session, call: Call, reason: str) -> None:
@@ -481,20 +632,30 @@ class Switchboard:
         self._ended[call.id] = None
         if len(self._ended) > ENDED_REMEMBERED:
             del self._ended[next(iter(self._ended))]
+        if call.consult is not None:
+            self._end_consult(call.consult, reason)
+        if call.consult_for is not None and call.consult_for.consult is call:
+            call.consult_for.consult = None
         agent = call.agent
         if agent is not None:
-            self._call_of.pop(agent, None)
-            if call.state == "live" and self._agents.get(agent) is not None:
-                self._agents[agent] = time.monotonic()  # idle from now on
-                if self.config.wrap_up_s > 0:
-                    self._start_wrap_up(agent, call)
+            if self._call_of.get(agent) is call:
+                self._call_of.pop(agent)
+            if call.state == "live" and call.consult_for is None:
+                self._after_call(agent, call)
         self._forget(call)
         log.info("signaling.call_ended", extra={"call_id": call.id, "reason": reason})
         self._dispatch()  # the agent is free, the line may have moved
 
+    def _after_call(self, agent: Session, call: Call) -> None:
+        """The agent's part of a live call is over: idle from now, wrap-up first."""
+        if self._agents.get(agent) is not None:
+            self._agents[agent] = time.monotonic()
+            if self.config.wrap_up_s > 0:
+                self._start_wrap_up(agent, call)
+
     def _forget(self, call: Call) -> None:
-        if call.visitor is not None:
-            self._call_of.pop(call.visitor, None)
+        if call.visitor is not None and self._call_of.get(call.visitor) is call:
+            self._call_of.pop(call.visitor)  # (a consulting agent stays in its own call)
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)

@@ -52,12 +52,16 @@ from softphone.signaling.protocol import (
     RELAYED,
     SERVER_ONLY,
     Accept,
+    AgentList,
+    AgentsRequest,
     CallReport,
     CallRequest,
+    Consult,
     Decline,
     Error,
     ErrorCode,
     Hello,
+    Hold,
     Limits,
     Message,
     Notice,
@@ -66,6 +70,7 @@ from softphone.signaling.protocol import (
     Presence,
     Reattach,
     Resume,
+    Transfer,
     Welcome,
     encode,
     encode_bytes,
@@ -467,6 +472,14 @@ class SignalingServer:
                 board.decline(session, msg.call_id)
             elif isinstance(msg, Presence):
                 board.set_presence(session, msg.status == "available", msg.reason)
+            elif isinstance(msg, Hold):
+                board.hold(session, msg)
+            elif isinstance(msg, AgentsRequest):
+                session.deliver(AgentList(agents=board.free_agents(session), ref=msg.id))
+            elif isinstance(msg, Transfer):
+                board.transfer(session, msg, msg.id)
+            elif isinstance(msg, Consult):
+                board.consult(session, msg, msg.id)
 
     def _call_report(self, session: Session, report: CallReport) -> None:
         """A party's reconnect episodes at call end: logged per call, counted per node."""

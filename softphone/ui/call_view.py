@@ -1,11 +1,12 @@
 """The in-call page: large remote video, small local preview, who/where/how long,
-Mute / Camera / Hang up. Audio-only when either side has no video."""
+Mute / Camera / Hold / Transfer / Hang up, and how long the call has been on hold.
+Audio-only when either side has no video."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -18,6 +19,8 @@ from softphone.ui.widgets import Avatar, call_button, icon
 MUTE_SHORTCUT = "Ctrl+Shift+M"
 CAMERA_SHORTCUT = "Ctrl+Shift+V"
 HANGUP_SHORTCUT = "Ctrl+Shift+H"
+HOLD_SHORTCUT = "Ctrl+Shift+P"
+TRANSFER_SHORTCUT = "Ctrl+Shift+T"
 PREVIEW_WIDTH = 200
 
 
@@ -76,11 +79,16 @@ class _Stage(QWidget):
 class CallView(QFrame):
     mute_toggled = Signal(bool)
     camera_toggled = Signal(bool)
+    hold_toggled = Signal(bool)
+    transfer_requested = Signal()
+    consult_complete_requested = Signal()
+    consult_cancel_requested = Signal()
     hangup_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._started_at: float | None = None
+        self._held_since: float | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._update_timer)
@@ -113,6 +121,16 @@ class CallView(QFrame):
         info_layout.addSpacing(12)
         info_layout.addWidget(self.page_label)
         info_layout.addStretch()
+        self.hold_label = QLabel()
+        self.hold_label.setObjectName("holdTime")
+        describe(
+            self.hold_label,
+            translate("CallView", "Hold time"),
+            translate("CallView", "How long the visitor has been on hold"),
+        )
+        self.hold_label.hide()
+        info_layout.addWidget(self.hold_label)
+        info_layout.addSpacing(12)
         info_layout.addWidget(self.timer_label)
 
         self.stage = _Stage()
@@ -135,6 +153,24 @@ class CallView(QFrame):
             translate("CallView", "Turn your camera off"),
             checkable=True,
         )
+        self.hold_button = call_button(
+            translate("CallView", "Hold"),
+            "hold",
+            "neutral",
+            translate("CallView", "Put the visitor on hold"),
+            checkable=True,
+        )
+        self.transfer_button = call_button(
+            translate("CallView", "Transfer"),
+            "transfer",
+            "neutral",
+            translate("CallView", "Hand the call to a colleague or back to the waiting line"),
+        )
+        self.transfer_button.setToolTip(
+            translate(
+                "CallView", "Hand the call to a colleague or back to the waiting line ({shortcut})"
+            ).format(shortcut=shortcut_text(TRANSFER_SHORTCUT))
+        )
         self.hangup_button = call_button(
             translate("CallView", "Hang up"),
             "hangup",
@@ -149,17 +185,70 @@ class CallView(QFrame):
         self.camera_button.setChecked(True)
         self.mute_button.toggled.connect(self._on_mute)
         self.camera_button.toggled.connect(self._on_camera)
+        self.hold_button.toggled.connect(self._on_hold)
+        self.transfer_button.clicked.connect(self.transfer_requested)
         self.hangup_button.clicked.connect(self.hangup_requested)
         controls_layout.addStretch()
-        for button in (self.mute_button, self.camera_button, self.hangup_button):
+        for button in (
+            self.mute_button,
+            self.camera_button,
+            self.hold_button,
+            self.transfer_button,
+            self.hangup_button,
+        ):
             controls_layout.addWidget(button)
         controls_layout.addStretch()
 
         layout.addWidget(info)
+        layout.addWidget(self._consult_bar())
         layout.addWidget(self.stage, 1)
         layout.addWidget(controls)
         self._show_mute(False)
         self._show_camera(True)
+        self._show_hold(False)
+
+    def _consult_bar(self) -> QFrame:
+        """While the agent talks to a colleague before handing the call over."""
+        self.consult_bar = QFrame()
+        self.consult_bar.setObjectName("consultBar")
+        bar = QHBoxLayout(self.consult_bar)
+        bar.setContentsMargins(16, 8, 16, 8)
+        self.consult_label = QLabel()
+        self.consult_label.setObjectName("consultLabel")
+        self.consult_label.setTextFormat(Qt.TextFormat.PlainText)  # a colleague's name
+        self.complete_button = call_button(
+            translate("CallView", "Complete transfer"),
+            "transfer",
+            "accept",
+            translate("CallView", "Hand the visitor to this colleague now"),
+        )
+        self.cancel_consult_button = call_button(
+            translate("CallView", "Back to the visitor"),
+            "hangup",
+            "neutral",
+            translate("CallView", "End the talk with the colleague and keep the visitor"),
+        )
+        self.complete_button.clicked.connect(self.consult_complete_requested)
+        self.cancel_consult_button.clicked.connect(self.consult_cancel_requested)
+        bar.addWidget(self.consult_label, 1)
+        bar.addWidget(self.cancel_consult_button)
+        bar.addWidget(self.complete_button)
+        self.consult_bar.hide()
+        return self.consult_bar
+
+    def show_consult(self, colleague: str, state: str) -> None:
+        """The consult as the session reports it: ringing, talking, or ended (hidden)."""
+        if state == "ended":
+            self.consult_bar.hide()
+            return
+        if state == "talking":
+            text = translate("CallView", "Talking to {name} — the visitor is on hold")
+        else:
+            text = translate("CallView", "Calling {name}…")
+        self.consult_label.setText(text.format(name=colleague))
+        describe(self.consult_label, self.consult_label.text(), translate("CallView", "Consult"))
+        self.complete_button.setEnabled(state == "talking")
+        self.consult_bar.show()
 
     @property
     def remote_video(self) -> VideoView:
@@ -182,6 +271,7 @@ class CallView(QFrame):
         self.camera_button.setChecked(True)
         self._show_mute(False)
         self._show_camera(True)
+        self.show_hold(False)
         self._started_at = None
         self.timer_label.setText("0:00")
 
@@ -194,6 +284,24 @@ class CallView(QFrame):
     def end_call(self) -> None:
         self._timer.stop()
         self._started_at = None
+        self.show_hold(False)
+        self.consult_bar.hide()
+
+    def show_hold(self, on_hold: bool) -> None:
+        """The call's hold state as the session published it: the button, and the hold
+        time counting from the moment it was first shown."""
+        if on_hold and self._held_since is None:
+            self._held_since = time.monotonic()
+        elif not on_hold:
+            self._held_since = None
+        self.hold_label.setVisible(on_hold)
+        self._update_hold_time()
+        with QSignalBlocker(self.hold_button):  # shown, not asked for again
+            self.hold_button.setChecked(on_hold)
+        self._show_hold(on_hold)
+
+    def held_s(self) -> float:
+        return 0.0 if self._held_since is None else time.monotonic() - self._held_since
 
     def elapsed_s(self) -> float:
         return 0.0 if self._started_at is None else time.monotonic() - self._started_at
@@ -219,6 +327,13 @@ class CallView(QFrame):
 
     def _update_timer(self) -> None:
         self.timer_label.setText(format_duration(self.elapsed_s()))
+        self._update_hold_time()
+
+    def _update_hold_time(self) -> None:
+        if self._held_since is not None:
+            self.hold_label.setText(
+                translate("CallView", "On hold {time}").format(time=format_duration(self.held_s()))
+            )
 
     def _on_mute(self, muted: bool) -> None:
         self._show_mute(muted)
@@ -229,6 +344,25 @@ class CallView(QFrame):
         if not enabled:
             self.local_video.set_image(None)
         self.camera_toggled.emit(enabled)
+
+    def _on_hold(self, on_hold: bool) -> None:
+        self._show_hold(on_hold)
+        self.hold_toggled.emit(on_hold)
+
+    def _show_hold(self, on_hold: bool) -> None:
+        if on_hold:
+            name, description = (
+                translate("CallView", "Resume"),
+                translate("CallView", "Take the visitor off hold"),
+            )
+        else:
+            name, description = (
+                translate("CallView", "Hold"),
+                translate("CallView", "Put the visitor on hold"),
+            )
+        self.hold_button.setText(f" {name}")
+        self.hold_button.setToolTip(f"{description} ({shortcut_text(HOLD_SHORTCUT)})")
+        describe(self.hold_button, name, description)
 
     def _show_mute(self, muted: bool) -> None:
         """The button says what it does next; its checked state says what is on now."""

@@ -17,6 +17,7 @@ from softphone.history import CallHistory
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.call_session import CallSession
 from softphone.ui.diagnostics import DiagnosticsDialog
+from softphone.ui.dialogs.transfer import CONSULT, TransferDialog
 from softphone.ui.i18n import translate
 from softphone.ui.main_window import MainWindow
 from softphone.ui.presenters.call_media import CallMediaPresenter
@@ -55,6 +56,8 @@ class AgentController(QObject):
         self.available = False
         self.call: CallInfo | None = None  # the call the agent took, until it ends
         self._hanging_up = False
+        self.transfer_dialog: TransferDialog | None = None
+        self._consulting: tuple[str, str] | None = None  # colleague, note
         self.tasks = TaskSet(on_failure=self._on_task_failed)
         self.bridge = SessionBridge(self)
         self.ringing = RingingPresenter(
@@ -79,6 +82,7 @@ class AgentController(QObject):
         self.bridge.signaling_state.connect(self._on_signaling_state)
         self.bridge.wrap_up.connect(self._on_wrap_up)
         self.bridge.queue.connect(window.show_queue)
+        self.bridge.consult_state.connect(self._on_consult_state)
         self.bridge.bind(session)
         # The window outlives this controller (a new sign-in makes a new one): keep the
         # connections to undo them in close().
@@ -89,6 +93,10 @@ class AgentController(QObject):
             (window.hangup_requested, self.hangup),
             (window.mute_toggled, session.set_muted),
             (window.camera_toggled, session.set_camera_enabled),
+            (window.hold_toggled, self.hold),
+            (window.transfer_requested, self.choose_transfer),
+            (window.call_view.consult_complete_requested, self.complete_consult),
+            (window.call_view.consult_cancel_requested, self.cancel_consult),
             (window.diagnostics_requested, self.open_diagnostics),
             (window.wrap_up.ready_requested, self.ready),
             (window.wrap_up.finished, self._update_agent_state),
@@ -166,6 +174,87 @@ class AgentController(QObject):
         self._hanging_up = True
         self.tasks.spawn(self.session.hangup(), "hangup")
 
+    def hold(self, on_hold: bool) -> None:
+        self.tasks.spawn(self.session.set_on_hold(on_hold), "hold")
+
+    def choose_transfer(self) -> None:
+        """Ask the server who is free, then let the agent pick (or the waiting line)."""
+        if self.call is not None and self.transfer_dialog is None:
+            self.tasks.spawn(self._choose_transfer(), "transfer-choice")
+
+    async def _choose_transfer(self) -> None:
+        try:
+            agents = await self.session.free_agents()
+        except Exception as exc:
+            self.window.show_notice(self._transfer_failed(exc))
+            return
+        if self.call is None:
+            return  # the call ended while we asked
+        dialog = TransferDialog(agents, self.window)
+        dialog.finished.connect(lambda result: self._transfer_chosen(dialog, result))
+        self.transfer_dialog = dialog
+        dialog.open()
+
+    def _transfer_chosen(self, dialog: TransferDialog, result: int) -> None:
+        self.transfer_dialog = None
+        dialog.deleteLater()
+        target, note = dialog.target(), dialog.note_text()
+        if self.call is None:
+            return
+        if result == TransferDialog.DialogCode.Accepted:
+            self.tasks.spawn(self._transfer(target, note), "transfer")
+        elif result == CONSULT and target is not None:
+            self._consulting = (target, note)
+            self.tasks.spawn(self._consult(target, note), "consult")
+
+    async def _consult(self, to: str, note: str) -> None:
+        try:
+            await self.session.consult(to, note)
+        except Exception as exc:  # the colleague just became busy: the call stays as it was
+            self._consulting = None
+            self.window.show_notice(self._transfer_failed(exc))
+
+    def complete_consult(self) -> None:
+        """Hand the visitor to the colleague the agent is talking to."""
+        if self._consulting is not None:
+            self.tasks.spawn(self._transfer(*self._consulting), "consult-complete")
+
+    def cancel_consult(self) -> None:
+        """Back to the visitor: the talk with the colleague ends, the hold too."""
+        self._consulting = None
+        self.tasks.spawn(self._back_to_visitor(), "consult-cancel")
+
+    async def _back_to_visitor(self) -> None:
+        await self.session.cancel_consult()
+        await self.session.set_on_hold(False)
+
+    @gui_thread_only
+    def _on_consult_state(self, colleague: str, state: str) -> None:
+        if state == "ended" and self._consulting is not None and self.call is not None:
+            self._consulting = None  # the colleague hung up or declined
+            self.window.show_notice(
+                translate("Controller", "{name} ended the consult.").format(name=colleague)
+            )
+        self.window.call_view.show_consult(colleague, state)
+
+    async def _transfer(self, to: str | None, note: str) -> None:
+        self._hanging_up = True  # the end that follows is the agent's own doing
+        try:
+            await self.session.transfer(to, note)
+        except Exception as exc:  # refused (e.g. the colleague just took a call): keep it
+            self._hanging_up = False
+            self.window.show_notice(self._transfer_failed(exc))
+            return
+        self.window.show_notice(
+            translate("Controller", "Call transferred to {name}.").format(name=to)
+            if to is not None
+            else translate("Controller", "Call transferred to the waiting line.")
+        )
+
+    def _transfer_failed(self, error: Exception) -> str:
+        log.warning("ui.transfer_failed", extra={"error": str(error)})
+        return translate("Controller", "Could not transfer the call: {error}").format(error=error)
+
     def open_diagnostics(self) -> DiagnosticsDialog:
         return self.diagnostics.open()
 
@@ -222,6 +311,8 @@ class AgentController(QObject):
 
     async def close(self) -> None:
         """Stops media, polling and pending intents; the session is stopped by its owner."""
+        if self.transfer_dialog is not None:
+            self.transfer_dialog.reject()
         self.ringing.stop()
         self.bridge.unbind_all()
         for signal, slot in self._window_links:

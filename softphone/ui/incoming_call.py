@@ -20,6 +20,20 @@ ACCEPT_SHORTCUT = "Ctrl+Shift+A"
 DECLINE_SHORTCUT = "Ctrl+Shift+D"
 
 
+def transfer_text(by: str | None, note: str, consult: bool = False) -> str:
+    """Who handed a call on (or calls to talk about one first), and their note: what the
+    receiving agent reads first."""
+    if by is None:
+        return ""
+    if consult:
+        return translate(
+            "IncomingCall", "{name} wants to talk before handing over a call: {note}"
+        ).format(name=by, note=note or "—")
+    if not note:
+        return translate("IncomingCall", "Transferred by {name}").format(name=by)
+    return translate("IncomingCall", "Transferred by {name}: {note}").format(name=by, note=note)
+
+
 class IncomingCallPanel(QFrame):
     accept_requested = Signal(str)
     decline_requested = Signal(str)
@@ -46,9 +60,14 @@ class IncomingCallPanel(QFrame):
         self.page.setObjectName("ringPage")
         self.countdown = QLabel()
         self.countdown.setObjectName("ringCountdown")
-        for label in (self.title, self.page, self.countdown):
+        self.transfer = QLabel()
+        self.transfer.setObjectName("ringTransfer")
+        self.transfer.setWordWrap(True)
+        self.transfer.setFixedWidth(520)
+        for label in (self.title, self.page, self.countdown, self.transfer):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setTextFormat(Qt.TextFormat.PlainText)  # the visitor's text, never markup
+            # The visitor's and the colleague's text, never markup.
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self.accept_button = call_button(
             translate("IncomingCall", "Accept"),
             "accept",
@@ -87,15 +106,28 @@ class IncomingCallPanel(QFrame):
         layout.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.title)
         layout.addWidget(self.page)
+        layout.addWidget(self.transfer, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(8)
         layout.addLayout(buttons)
         QWidget.setTabOrder(self.decline_button, self.accept_button)  # as laid out
         layout.addWidget(self.countdown)
 
     def show_call(
-        self, call_id: str, visitor_name: str, page: str | None, timeout_s: float
+        self,
+        call_id: str,
+        visitor_name: str,
+        page: str | None,
+        timeout_s: float,
+        transfer: str = "",
     ) -> None:
+        """``transfer``: who handed the call on and why (:func:`transfer_text`), or empty."""
         self.call_id = call_id
+        self.transfer.setText(transfer)
+        # A centred layout gives a wrapped label one line unless told its height.
+        if transfer:
+            self.transfer.setFixedHeight(self.transfer.heightForWidth(self.transfer.width()))
+        self.transfer.setVisible(bool(transfer))
+        self.transfer.setAccessibleName(transfer)
         self.avatar.set_name(visitor_name)
         self.title.setText(ring_text(visitor_name, None))
         self.page.setText(

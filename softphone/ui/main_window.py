@@ -22,7 +22,14 @@ from PySide6.QtWidgets import (
 from softphone.call.state import CallStatus
 from softphone.ui.a11y import announce, describe, shortcut_text
 from softphone.ui.agent_state import READY_SHORTCUT, WrapUpPanel, away_reasons, queue_text
-from softphone.ui.call_view import CAMERA_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT, CallView
+from softphone.ui.call_view import (
+    CAMERA_SHORTCUT,
+    HANGUP_SHORTCUT,
+    HOLD_SHORTCUT,
+    MUTE_SHORTCUT,
+    TRANSFER_SHORTCUT,
+    CallView,
+)
 from softphone.ui.i18n import translate
 from softphone.ui.incoming_call import ACCEPT_SHORTCUT, DECLINE_SHORTCUT, IncomingCallPanel
 from softphone.ui.session_bridge import gui_thread_only
@@ -51,6 +58,8 @@ class MainWindow(QMainWindow):
     hangup_requested = Signal()
     mute_toggled = Signal(bool)
     camera_toggled = Signal(bool)
+    hold_toggled = Signal(bool)
+    transfer_requested = Signal()
     settings_requested = Signal()
     diagnostics_requested = Signal()
     history_requested = Signal()
@@ -97,6 +106,8 @@ class MainWindow(QMainWindow):
         self.call_view.hangup_requested.connect(self.hangup_requested)
         self.call_view.mute_toggled.connect(self.mute_toggled)
         self.call_view.camera_toggled.connect(self.camera_toggled)
+        self.call_view.hold_toggled.connect(self.hold_toggled)
+        self.call_view.transfer_requested.connect(self.transfer_requested)
 
         self.signaling_status = SignalingStatus()
         self.call_status = CallStatusIndicator()
@@ -226,6 +237,8 @@ class MainWindow(QMainWindow):
             (HANGUP_SHORTCUT, self.call_view.hangup_button.click),
             (MUTE_SHORTCUT, self.call_view.mute_button.toggle),
             (CAMERA_SHORTCUT, self.call_view.camera_button.toggle),
+            (HOLD_SHORTCUT, self.call_view.hold_button.toggle),
+            (TRANSFER_SHORTCUT, self.call_view.transfer_button.click),
         ]
         self.shortcuts: dict[str, QShortcut] = {}
         for keys, action in bindings:
@@ -235,13 +248,30 @@ class MainWindow(QMainWindow):
             self.shortcuts[keys] = shortcut
         self._update_shortcuts()
 
+    def set_call_shortcuts_app_wide(self, app_wide: bool) -> None:
+        """Answer, hang up and mute from any window of the app (the history, a dialog that
+        is not modal), not only this one: the closest to global shortcuts Qt offers."""
+        context = (
+            Qt.ShortcutContext.ApplicationShortcut
+            if app_wide
+            else Qt.ShortcutContext.WindowShortcut
+        )
+        for keys in (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT):
+            self.shortcuts[keys].setContext(context)
+
     def _update_shortcuts(self) -> None:
         """Shortcuts act only on the page they belong to."""
         ringing = self.pages.currentWidget() is self.incoming
         calling = self.pages.currentWidget() is self.call_view
         for keys in (ACCEPT_SHORTCUT, DECLINE_SHORTCUT):
             self.shortcuts[keys].setEnabled(ringing)
-        for keys in (HANGUP_SHORTCUT, MUTE_SHORTCUT, CAMERA_SHORTCUT):
+        for keys in (
+            HANGUP_SHORTCUT,
+            MUTE_SHORTCUT,
+            CAMERA_SHORTCUT,
+            HOLD_SHORTCUT,
+            TRANSFER_SHORTCUT,
+        ):
             self.shortcuts[keys].setEnabled(calling)
 
     # --- state shown ----------------------------------------------------------------------
@@ -256,6 +286,7 @@ class MainWindow(QMainWindow):
         """The call's status in the status bar and over the video (None: no call)."""
         self.call_status.show_call(status)
         self.call_view.set_banner(banner_text(status))
+        self.call_view.show_hold(status is not None and status.on_hold and not status.terminal)
 
     @gui_thread_only
     def set_agent_state(self, state: str) -> None:
@@ -340,13 +371,18 @@ class MainWindow(QMainWindow):
 
     @gui_thread_only
     def show_ringing(
-        self, call_id: str, visitor_name: str, page: str | None, timeout_s: float
+        self,
+        call_id: str,
+        visitor_name: str,
+        page: str | None,
+        timeout_s: float,
+        transfer: str = "",
     ) -> None:
         if self.isHidden():  # in the tray: come back into view, but never take the focus
             self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
             self.show()
             self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, False)
-        self.incoming.show_call(call_id, visitor_name, page, timeout_s)
+        self.incoming.show_call(call_id, visitor_name, page, timeout_s, transfer)
         self.call_status.show_ringing()
         self.pages.setCurrentWidget(self.incoming)
         self._update_shortcuts()

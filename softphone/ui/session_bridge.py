@@ -50,6 +50,7 @@ class SessionBridge(QObject):
     local_video_track = Signal(object)  # a preview copy of the camera
     wrap_up = Signal(str, float)  # call_id, seconds the server holds rings
     queue = Signal(int, float)  # visitors waiting, the longest wait in seconds
+    consult_state = Signal(str, str)  # colleague, "ringing" | "talking" | "ended"
     # Internal hop: a queued connection when emitted from a worker thread.
     _deliver = Signal(str, object)
 
@@ -70,6 +71,7 @@ class SessionBridge(QObject):
         self._relay(session.local_video_track, "local_video_track")
         self._relay(session.wrap_up, "wrap_up")
         self._relay(session.queue, "queue")
+        self._relay(session.consult_state, "consult_state")
 
     def unbind_all(self) -> None:
         for core_signal, handler in self._bound:

@@ -73,6 +73,10 @@ def end_reason_text(reason: str | None) -> str:
         HangupReason.PEER_LOST: translate("StatusText", "the visitor's connection was lost"),
         HangupReason.CANCELLED: translate("StatusText", "the visitor cancelled"),
         HangupReason.DECLINED: translate("StatusText", "declined"),
+        HangupReason.TRANSFERRED: translate("StatusText", "you transferred it"),
+        HangupReason.CONSULT_COMPLETE: translate(
+            "StatusText", "the colleague hands the visitor's call to you"
+        ),
         HangupReason.RECONNECT_FAILED: translate(
             "StatusText", "the connection could not be restored"
         ),

@@ -26,6 +26,11 @@ QToolButton:hover, QToolButton:focus { background: #eceff4; }
 #idleTitle, #ringTitle { font-size: 22px; font-weight: 600; color: #1d2330; }
 #idleHint, #ringPage { font-size: 14px; color: #5a6275; }
 #ringCountdown { color: #5f6779; }
+#ringTransfer { background: #e8f0fd; color: #1d2330; font-size: 14px; padding: 8px 12px;
+  border-radius: 6px; }
+#holdTime { color: #ebcb8b; font-weight: 600; }
+#consultBar { background: #34405a; }
+#consultLabel { color: #e5e9f0; font-size: 14px; font-weight: 600; }
 QStatusBar { background: #ffffff; border-top: 1px solid #dde2ea; color: #3b4252; }
 #callInfo, #callControls { background: #262d3b; }
 #callInfo QLabel { color: #e5e9f0; }
@@ -72,6 +77,9 @@ QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit { background: #00
   border: 3px solid #000000; padding: 8px 16px; }
 #problems, #qualityWarnings { color: #ffff00; font-weight: 700; }
 #reconnectError { border: 3px solid #ffffff; }
+#ringTransfer { border: 2px solid #ffffff; padding: 8px 12px; }
+#holdTime, #consultLabel { color: #ffff00; font-weight: 700; }
+#consultBar { background: #000000; border-bottom: 2px solid #ffffff; }
 """
 
 

@@ -22,11 +22,13 @@ from softphone.signaling.protocol import (
     CallRequest,
     Hangup,
     HangupReason,
+    Hold,
     IceServer,
     Message,
     NoAgent,
     Queued,
     Ringing,
+    Transferring,
 )
 from softphone.tasks import BackgroundTasks
 
@@ -58,6 +60,8 @@ class VisitorSummary:
     missing_frames: int = 0
     max_gap: int = 0
     audio_frames: int = 0
+    holds: int = 0  # times the agent put the call on hold
+    transfers: int = 0  # times the call was handed to another agent
     passed: bool = False
 
     def format(self) -> str:
@@ -77,6 +81,7 @@ class VisitorPeer:
         self.summary = VisitorSummary()
         self.connected = asyncio.Event()
         self.call: SignaledCall | None = None
+        self.on_hold = False  # as the agent last said (the widget shows "On hold")
         self._client = SignalingClient(
             config.server_url,
             "visitor",
@@ -141,6 +146,13 @@ class VisitorPeer:
         elif isinstance(msg, Hangup) and msg.call_id == self.summary.call_id:
             self.summary.ended_reason = f"agent-hangup:{msg.reason}"
             return False
+        elif isinstance(msg, Hold) and msg.call_id == self.summary.call_id:
+            if msg.on and not self.on_hold:
+                self.summary.holds += 1
+            self.on_hold = msg.on
+            log.info("visitor.hold", extra={"call_id": msg.call_id, "on": msg.on})
+        elif isinstance(msg, Transferring) and msg.call_id == self.summary.call_id:
+            await self._handed_on()
         elif self.call is not None:
             try:
                 await self.call.handle(msg)
@@ -164,11 +176,23 @@ class VisitorPeer:
         )
         await self.call.send_offer()  # the visitor offers first (protocol)
 
+    async def _handed_on(self) -> None:
+        """The agent transferred the call: this peer connection ends, the call does not;
+        the next ``accepted`` starts a new one with the next agent."""
+        call, self.call = self.call, None
+        self.summary.transfers += 1
+        self.on_hold = False
+        self.connected.clear()
+        if call is not None:
+            await call.close("transferred")
+        log.info("visitor.transferring", extra={"call_id": self.summary.call_id})
+
     def _on_state(self, state: str) -> None:
         if state == "connected" and not self.connected.is_set():
-            self.summary.connected_after_s = round(time.monotonic() - self._requested_at, 3)
+            if self.summary.connected_after_s is None:  # the first agent, not a transfer
+                self.summary.connected_after_s = round(time.monotonic() - self._requested_at, 3)
             self.connected.set()
-            if self.config.duration is not None:
+            if self.config.duration is not None and self._duration_timer is None:
                 loop = asyncio.get_running_loop()
                 self._duration_timer = loop.call_later(self.config.duration, self.hangup)
         elif state == "closed" and self.connected.is_set():

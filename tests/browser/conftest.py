@@ -20,7 +20,13 @@ from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
 from tests.browser import browsers
 from tests.browser.browsers import BROWSERS, BrowserPage, open_page
-from tests.browser.loopback_call import SITE_KEY, TOKEN, AgentSide, write_embed_pages
+from tests.browser.loopback_call import (
+    BOB_TOKEN,
+    SITE_KEY,
+    TOKEN,
+    AgentSide,
+    write_embed_pages,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -38,7 +44,7 @@ async def agent_side(_no_leaked_tasks: None, tmp_path: Path) -> AsyncIterator[Ag
         ServerConfig(
             host="127.0.0.1",
             port=0,
-            agent_tokens={"Alice": TOKEN},
+            agent_tokens={"Alice": TOKEN, "Bob": BOB_TOKEN},
             site_keys=[SITE_KEY],
             static_dirs={"/test": str(tmp_path)},
         )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tests.browser.browsers import BrowserPage
 
 TOKEN, SITE_KEY = secrets.token_urlsafe(8), secrets.token_urlsafe(8)
+BOB_TOKEN = secrets.token_urlsafe(8)  # a colleague, signed in by tests that transfer
 VISITOR_NAME = "Browser Visitor"
 
 # The widget instance of the page: the host element's handle (no page globals).

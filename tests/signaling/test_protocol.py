@@ -36,6 +36,14 @@ SAMPLES = [
     RestartOffer(call_id="c", sdp="v=0", attempt=2, reason="network-change"),
     protocol.Presence(status="away", reason="Lunch"),
     protocol.WrapUp(call_id="c", seconds=30.0),
+    protocol.Hold(call_id="c", on=True),
+    protocol.Transfer(call_id="c", to="bob", note="refund <b>"),
+    protocol.Ring(
+        call_id="c",
+        visitor=protocol.VisitorInfo(name="Vera"),
+        timeout_s=30.0,
+        transfer=protocol.TransferInfo(from_agent="alice", note="refund"),
+    ),
 ]
 
 
@@ -76,6 +84,14 @@ def test_every_message_kind_is_in_the_union() -> None:
         "call_state",
         "hangup",
         "wrap_up",
+        "hold",
+        "agents",
+        "agent_list",
+        "transfer",
+        "transferred",
+        "transferring",
+        "consult",
+        "consulting",
         "error",
     }
 

@@ -17,6 +17,8 @@ from softphone.rtc.stats import CallStats
 class FakeSession:
     calls: list[tuple[str, object]] = field(default_factory=list)
     stats_value: CallStats | None = None
+    colleagues: list[str] = field(default_factory=list)  # what free_agents() answers
+    transfer_error: Exception | None = None  # what transfer() raises, if anything
 
     def __post_init__(self) -> None:
         self.signaling_state: Signal[[str]] = Signal("signaling_state")
@@ -30,6 +32,8 @@ class FakeSession:
         self.call_failed: Signal[[ReconnectFailure]] = Signal("call_failed")
         self.wrap_up: Signal[[str, float]] = Signal("wrap_up")
         self.queue: Signal[[int, float]] = Signal("queue")
+        self.consult_state: Signal[[str, str]] = Signal("consult_state")
+        self.consulting: str | None = None
         self.away_reason: str | None = None
         self.ringing: dict[str, CallInfo] = {}
         self.call: SimpleNamespace | None = None
@@ -103,6 +107,41 @@ class FakeSession:
 
     def set_camera_enabled(self, enabled: bool) -> None:
         self.calls.append(("set_camera_enabled", enabled))
+
+    async def set_on_hold(self, on_hold: bool) -> None:
+        self.calls.append(("set_on_hold", on_hold))
+        if self._status is not None:
+            self._status.hold(on_hold)
+
+    async def free_agents(self) -> list[str]:
+        self.calls.append(("free_agents", None))
+        return list(self.colleagues)
+
+    async def transfer(self, to: str | None, note: str = "") -> None:
+        self.calls.append(("transfer", (to, note)))
+        if self.transfer_error is not None:
+            raise self.transfer_error
+        if self.consulting is not None:
+            self.consult_state.emit(self.consulting, "ended")
+            self.consulting = None
+        self._end("transferred")
+
+    async def consult(self, to: str, note: str = "") -> None:
+        self.calls.append(("consult", (to, note)))
+        await self.set_on_hold(True)
+        self.consulting = to
+        self.consult_state.emit(to, "ringing")
+
+    def consult_answered(self) -> None:
+        """The colleague took the consult call."""
+        assert self.consulting is not None, "consult first"
+        self.consult_state.emit(self.consulting, "talking")
+
+    async def cancel_consult(self) -> None:
+        self.calls.append(("cancel_consult", None))
+        if self.consulting is not None:
+            self.consult_state.emit(self.consulting, "ended")
+            self.consulting = None
 
     def set_media_choice(self, media: object) -> None:
         self.calls.append(("set_media_choice", media))

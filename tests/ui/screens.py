@@ -8,6 +8,7 @@ import asyncio
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -44,7 +45,11 @@ SCREENS = [
     "sign-in",
     "idle",
     "ringing",
+    "ringing-transferred",
     "in-call",
+    "on-hold",
+    "transfer",
+    "consulting",
     "wrap-up",
     "reconnecting",
     "error",
@@ -54,7 +59,7 @@ SCREENS = [
     "quit",
 ]
 # What the visitor and the agent typed: shown as given, never translated.
-PEER_TEXT = ("Ada Lovelace", "/pricing", "Grace")
+PEER_TEXT = ("Ada Lovelace", "/pricing", "Grace", "Bob", "wants a refund")
 # Combo entries that are ours (system device names are not).
 OWN_ITEM_DATA = {"", TEST_PATTERN, TONE, NO_DEVICE}
 
@@ -127,6 +132,9 @@ def _reach(  # noqa: PLR0917 (one call site, each argument named at it)
         view.setWindowFlag(Qt.WindowType.Tool)
         view.resize(1600, 300)  # every column in view: a screen reader reads visible cells
         return _shown(view, qtbot)
+    if name == "ringing-transferred":  # a colleague handed the call on, with a note
+        session.ring(replace(ring(), transferred_by="Bob", note="wants a refund"))
+        return window
     session.ring(ring())
     if name == "ringing":
         return window
@@ -135,6 +143,25 @@ def _reach(  # noqa: PLR0917 (one call site, each argument named at it)
     session.connected()
     if name == "in-call":
         return window
+    if name == "on-hold":
+        window.call_view.hold_button.click()
+        qtbot.waitUntil(window.call_view.hold_label.isVisible, timeout=2000)
+        return window
+    if name == "consulting":  # talking to a colleague before handing the call over
+        session.colleagues = ["Bob"]
+        window.call_view.transfer_button.click()
+        qtbot.waitUntil(lambda: controller.transfer_dialog is not None, timeout=2000)
+        assert controller.transfer_dialog is not None
+        controller.transfer_dialog.consult_button.click()
+        qtbot.waitUntil(window.call_view.consult_bar.isVisible, timeout=2000)
+        session.consult_answered()
+        return window
+    if name == "transfer":
+        session.colleagues = ["Bob"]
+        window.call_view.transfer_button.click()
+        qtbot.waitUntil(lambda: controller.transfer_dialog is not None, timeout=2000)
+        assert controller.transfer_dialog is not None
+        return _shown(controller.transfer_dialog, qtbot)
     if name == "wrap-up":  # the call ended: after-call work, the line still waiting
         session.remote_hangup()
         session.wrap_up.emit("c1", 30.0)

@@ -156,6 +156,8 @@ def test_every_action_works_from_the_keyboard(
             "Ctrl+Shift+M": window.call_view.mute_button,
             "Ctrl+Shift+V": window.call_view.camera_button,
             "Ctrl+Shift+H": window.call_view.hangup_button,
+            "Ctrl+Shift+P": window.call_view.hold_button,
+            "Ctrl+Shift+T": window.call_view.transfer_button,
         }
         assert set(buttons) == set(window.shortcuts)
         for keys, button in buttons.items():
@@ -176,6 +178,13 @@ def test_every_action_works_from_the_keyboard(
             window.shortcuts["Ctrl+Shift+M"].activated.emit()
         assert muted.args == [True]
         assert "Unmute" in window.call_view.mute_button.toolTip()
+        with qtbot.waitSignal(window.hold_toggled, timeout=1000) as held:
+            window.shortcuts["Ctrl+Shift+P"].activated.emit()
+        assert held.args == [True]
+        qtbot.waitUntil(window.call_view.hold_label.isVisible, timeout=2000)
+        assert "Take the visitor off hold" in window.call_view.hold_button.toolTip()
+        with qtbot.waitSignal(window.transfer_requested, timeout=1000):
+            window.shortcuts["Ctrl+Shift+T"].activated.emit()
         with qtbot.waitSignal(window.hangup_requested, timeout=1000):
             window.shortcuts["Ctrl+Shift+H"].activated.emit()
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from softphone.agent import CallInfo
 from softphone.ui.call_session import CallSession
 from softphone.ui.i18n import translate
+from softphone.ui.incoming_call import transfer_text
 from softphone.ui.main_window import MainWindow
 from softphone.ui.ringer import Ringer
 from softphone.ui.session_bridge import SessionBridge, gui_thread_only
@@ -109,7 +110,13 @@ class RingingPresenter(QObject):
         return next((c for c in self.session.ringing.values() if c.call_id != skip), None)
 
     def _show(self, info: CallInfo) -> None:
-        self.window.show_ringing(info.call_id, info.visitor_name, info.page, info.timeout_s)
+        self.window.show_ringing(
+            info.call_id,
+            info.visitor_name,
+            info.page,
+            info.timeout_s,
+            transfer_text(info.transferred_by, info.note, info.consult),
+        )
 
     def _ring(self) -> None:
         if self.ringer is not None:
