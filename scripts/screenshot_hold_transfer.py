@@ -1,5 +1,5 @@
-"""docs/screenshots/{hold,transfer,consult-ring,consult,transferred-ring}.png: a real call
-put on hold, then handed to a colleague after a consult.
+"""docs/screenshots/[<language>/]{hold,transfer,consult-ring,consult,transferred-ring}.png: a
+real call put on hold, then handed to a colleague after a consult.
 
 In-process on loopback (no namespaces, no root): an embedded signaling server, this app's
 shell signed in as Grace, a second agent (Linus: its own AgentSession and window), and a
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
 from softphone.agent import AgentConfig, AgentSession
 from softphone.media.local import TEST_PATTERN, TONE
@@ -36,14 +35,18 @@ from softphone.ui.shell import AppShell, media_choice
 from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot_states import OUT, save, until
+from screenshot_states import app_in_language, save, until
 
 AGENT, TOKEN = "Grace Hopper", "grace-token"
 COLLEAGUE, COLLEAGUE_TOKEN = "Linus Torvalds", "linus-token"
-NOTE = "Wants to change the billing address of order 1234"
+# What the agent types: in the screenshot's language, like everything else on it.
+NOTES = {
+    "en": "Wants to change the billing address of order 1234",
+    "de": "Möchte die Rechnungsadresse der Bestellung 1234 ändern",
+}
 
 
-async def main() -> None:
+async def main(out: Path, note: str) -> None:
     window = MainWindow()
     window.move(0, 0)
     window.resize(960, 620)
@@ -79,7 +82,7 @@ async def main() -> None:
             window.call_view.hold_button.click()
             await until(lambda: visitor.on_hold)
             await asyncio.sleep(4.2)  # the hold time counts, the preview shows the hold picture
-            save("hold", window, OUT)
+            save("hold", window, out)
 
             await linus.start()
             linus_controller.request_availability(True)
@@ -90,28 +93,30 @@ async def main() -> None:
             await until(lambda: controller.transfer_dialog is not None)
             dialog = controller.transfer_dialog
             assert dialog is not None
-            dialog.note.setText(NOTE)
+            dialog.note.setText(note)
             dialog.move(window.x() + (window.width() - dialog.width()) // 2, window.y() + 160)
             await asyncio.sleep(0.5)
-            save("transfer", window, OUT, whole_screen=True)
+            save("transfer", window, out, whole_screen=True)
             dialog.consult_button.click()  # talk to Linus first
 
             linus_window.move(0, 0)
             linus_window.show()
             await until(lambda: linus_window.pages.currentWidget() is linus_window.incoming)
             await asyncio.sleep(0.3)
-            save("consult-ring", linus_window, OUT)
+            save("consult-ring", linus_window, out)
+            consult_ring = linus_window.incoming.transfer.text()
             linus_window.incoming.accept_button.click()
             await until(window.call_view.complete_button.isEnabled)
             await until(lambda: linus_window.call_view.remote_video.frames_shown > 30)
             window.raise_()
             await asyncio.sleep(1.0)
-            save("consult", window, OUT)
+            save("consult", window, out)
             window.call_view.complete_button.click()  # hand the visitor to Linus
 
-            await until(lambda: linus_window.incoming.transfer.text().startswith("Transferred"))
+            # The visitor's ring replaces the consult's: "Transferred by Grace Hopper: …"
+            await until(lambda: linus_window.incoming.transfer.text() not in ("", consult_ring))
             await asyncio.sleep(0.5)
-            save("transferred-ring", linus_window, OUT)
+            save("transferred-ring", linus_window, out)
         finally:
             if call is not None:
                 visitor.hangup()
@@ -124,5 +129,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    app = QApplication(sys.argv[:1])
-    qasync.run(main())
+    run = app_in_language(__doc__.splitlines()[0])
+    qasync.run(main(run.out, NOTES[run.language]))

@@ -1,14 +1,17 @@
-"""docs/screenshots/widget-on-hold.png: the visitor's widget while the agent holds the call.
+"""docs/screenshots/[de/]widget-on-hold.png: the visitor's widget while the agent holds the call.
 
 A real call on loopback (no root, no X): an embedded signaling server serving the widget
 at /widget/, a signed-in Python agent, and headless Chromium (fake camera and microphone)
 as the visitor. The agent presses hold; the widget shows "On hold" and keeps playing the
 agent's hold picture and tone.
-Run: PYTHONPATH=$PWD .venv/bin/python scripts/screenshot_widget_hold.py
+The browser's language picks the widget's (``--language de``: German, and only the widget is
+shot, since the demo page around it is the site's own English text).
+Run: PYTHONPATH=$PWD .venv/bin/python scripts/screenshot_widget_hold.py [--language de]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
@@ -20,7 +23,8 @@ from softphone.rtc.ice import LOOPBACK
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "widget-on-hold.png"
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+LOCALES = {"en": "en-US", "de": "de-DE"}  # the widget's TEXTS tables
 PHASE = "document.querySelector('[data-softphone-widget]').dataset.phase"
 
 
@@ -31,7 +35,7 @@ async def phase(page: Page, wanted: str, limit_s: float = 20.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def main() -> None:
+async def main(language: str) -> None:
     tokens = {"Grace Hopper": "grace-token"}
     async with SignalingServer(ServerConfig(port=0, agent_tokens=tokens)) as server:
         agent = AgentSession(AgentConfig(server.url, "grace-token", ice=LOOPBACK))
@@ -46,7 +50,7 @@ async def main() -> None:
                     executable_path=str(chromium.CHROMIUM), args=chromium.flags(tag)
                 )
                 context = await browser.new_context(
-                    locale="en-US", viewport={"width": 720, "height": 620}
+                    locale=LOCALES[language], viewport={"width": 720, "height": 620}
                 )
                 await context.grant_permissions(["camera", "microphone"])
                 page = await context.new_page()
@@ -58,8 +62,13 @@ async def main() -> None:
                 await agent.set_on_hold(True)
                 await phase(page, "on_hold")
                 await asyncio.sleep(1.5)  # the hold picture has replaced the camera
-                await page.screenshot(path=str(OUT))
-                print(f"saved {OUT.name}")
+                if language == "en":
+                    out = SHOTS / "widget-on-hold.png"
+                    await page.screenshot(path=str(out))
+                else:
+                    out = SHOTS / language / "widget-on-hold.png"
+                    await page.locator("[data-softphone-widget]").screenshot(path=str(out))
+                print(f"saved {out}")
                 await agent.hangup()
                 await browser.close()
         finally:
@@ -68,4 +77,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", default="en", choices=sorted(LOCALES))
+    asyncio.run(main(parser.parse_args().language))
