@@ -43,6 +43,8 @@ AVAILABILITY_SHORTCUT = "Ctrl+Shift+Y"
 DIAGNOSTICS_SHORTCUT = "Ctrl+Shift+I"
 HISTORY_SHORTCUT = "Ctrl+Shift+L"
 SETTINGS_SHORTCUT = "Ctrl+Shift+S"
+# The shortcuts that may work beyond the main window (settings.call_shortcuts).
+CALL_SHORTCUTS = (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT)
 
 
 def app_icon() -> QIcon:
@@ -256,8 +258,17 @@ class MainWindow(QMainWindow):
             if app_wide
             else Qt.ShortcutContext.WindowShortcut
         )
-        for keys in (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT):
+        for keys in CALL_SHORTCUTS:
             self.shortcuts[keys].setContext(context)
+
+    def press_call_shortcut(self, keys: str) -> None:
+        """A call shortcut pressed in another application (system-wide keys): what pressing
+        it here does, on the page it belongs to. While a window of the app has the keyboard,
+        Qt's own application-wide shortcut has already acted on the same press."""
+        focused = QGuiApplication.focusWindow()
+        shortcut = self.shortcuts[keys]
+        if (focused is None or not focused.isVisible()) and shortcut.isEnabled():
+            shortcut.activated.emit()
 
     def _update_shortcuts(self) -> None:
         """Shortcuts act only on the page they belong to."""
