@@ -20,11 +20,22 @@ def xvfb_available() -> bool:
 
 
 @contextlib.contextmanager
-def private_xvfb() -> Iterator[str]:
-    """Start Xvfb on a free display and yield its name (":N"); killed by PID on exit."""
+def private_xvfb(*options: str) -> Iterator[str]:
+    """Start Xvfb on a free display and yield its name (":N"); killed by PID on exit.
+    ``options`` go to Xvfb, e.g. ("-extension", "RECORD") for a server without it."""
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+            *options,
+        ],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -444,8 +444,8 @@
         <translation>keine X11-Anzeige (DISPLAY ist nicht gesetzt)</translation>
     </message>
     <message>
-        <source>the keyboard listener stopped (see the log)</source>
-        <translation>die Tastaturüberwachung wurde beendet (siehe Protokoll)</translation>
+        <source>the keyboard listener stopped right after starting</source>
+        <translation>die Tastaturüberwachung endete gleich nach dem Start</translation>
     </message>
 </context>
 <context>

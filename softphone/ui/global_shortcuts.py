@@ -93,7 +93,7 @@ class GlobalCallShortcuts(QObject):
             self.failed.emit(reason)
             return False
         self.listener = listener
-        QTimer.singleShot(START_CHECK_MS, self._check_running)
+        QTimer.singleShot(START_CHECK_MS, self, self._check_running)
         log.info("ui.global_shortcuts.started", extra={"keys": list(self.keys)})
         return True
 
@@ -102,7 +102,7 @@ class GlobalCallShortcuts(QObject):
         if listener is None or listener.is_alive():
             return
         self.listener = None
-        reason = translate("GlobalShortcuts", "the keyboard listener stopped (see the log)")
+        reason = translate("GlobalShortcuts", "the keyboard listener stopped right after starting")
         log.warning("ui.global_shortcuts.died")
         self.failed.emit(reason)
 

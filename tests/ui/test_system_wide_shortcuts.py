@@ -197,6 +197,34 @@ def test_off_by_default_a_press_in_another_application_does_nothing(
         other.close()
 
 
+@pytest.mark.xserver
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_x_server_without_record_is_reported_in_the_status_bar(
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+) -> None:
+    """pynput's listener dies on its thread when the server lacks the RECORD extension: the
+    agent is told (after the start check) instead of pressing keys that do nothing."""
+    with private_xvfb("-extension", "RECORD") as display:
+        monkeypatch.setenv("DISPLAY", display)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+        shell, _session, controller = start_shell(qtbot, tmp_path, "system")
+        try:
+            notice = "work only in Softphone's windows"
+            qtbot.waitUntil(
+                lambda: notice in shell.window.statusBar().currentMessage(), timeout=5000
+            )
+            assert shell.global_keys.listener is None
+            shortcut = shell.window.shortcuts["Ctrl+Shift+H"]
+            assert shortcut.context() == Qt.ShortcutContext.ApplicationShortcut
+        finally:
+            run(qtbot, qloop, controller.close())
+            run(qtbot, qloop, shell.close())
+
+
 def test_wayland_says_why_and_keeps_the_app_wide_shortcuts(
     monkeypatch: pytest.MonkeyPatch,
     qtbot: QtBot,
