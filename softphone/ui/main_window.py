@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
 
     def set_call_shortcuts_app_wide(self, app_wide: bool) -> None:
         """Answer, hang up and mute from any window of the app (the history, a dialog that
-        is not modal), not only this one: the closest to global shortcuts Qt offers."""
+        is not modal), not only this one; other applications are global_shortcuts.py's part."""
         context = (
             Qt.ShortcutContext.ApplicationShortcut
             if app_wide
