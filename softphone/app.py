@@ -129,7 +129,6 @@ async def _gui_main(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, request_quit, signal.Signals(signum).name)
     window = MainWindow()
-    window.set_call_shortcuts_app_wide(settings.app_wide_call_shortcuts)
     tray = Tray(app_icon())
     window.tray_available = tray.available
     window.close_requested.connect(lambda: request_quit("window-closed"))

@@ -20,6 +20,9 @@ APP_NAME = "softphone"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
+# Where answer, hang up and mute work: the main window, every window of the app, or the whole
+# desktop while another application has the focus (docs/agent-flows.md "Shortcuts").
+CallShortcuts = Literal["window", "app", "system"]
 # A UI language code ("de"); empty follows the system's language.
 LANGUAGE_PATTERN = r"^([a-z]{2,3})?$"
 Language = Annotated[str, msgspec.Meta(pattern=LANGUAGE_PATTERN)]
@@ -73,9 +76,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     history_max_calls: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1000
     # An XDG autostart entry starts the app at login (softphone.autostart); off by default.
     start_with_session: bool = False
-    # Answer, hang up and mute work from every window of the app, not only the main one
-    # (docs/agent-flows.md "Shortcuts": why not system-wide); off by default.
-    app_wide_call_shortcuts: bool = False
+    # Answer, hang up and mute beyond the main window: "app" (every window of the app) or
+    # "system" (X11, Windows, macOS; not Wayland); the settings dialog's choice wins.
+    call_shortcuts: CallShortcuts = "window"
 
 
 def default_config_path() -> Path:

@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REQUIRE_NETNS = os.environ.get("SOFTPHONE_REQUIRE_NETNS") == "1"
 REQUIRE_AUDIO = os.environ.get("SOFTPHONE_REQUIRE_AUDIO") == "1"
 REQUIRE_FUSE = os.environ.get("SOFTPHONE_REQUIRE_FUSE") == "1"
+REQUIRE_XVFB = os.environ.get("SOFTPHONE_REQUIRE_XVFB") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,6 +41,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.fail("SOFTPHONE_REQUIRE_AUDIO=1 but no PulseAudio: audio tests cannot run")
         if action == "skip":
             pytest.skip("needs a running PulseAudio (scripts/test starts one)")
+    if item.get_closest_marker("xserver") is not None:
+        from labnet.xserver import xvfb_available
+
+        action = requirement_action(available=xvfb_available(), required=REQUIRE_XVFB)
+        if action == "fail":
+            pytest.fail("SOFTPHONE_REQUIRE_XVFB=1 but no Xvfb: system-wide keys cannot be tested")
+        if action == "skip":
+            pytest.skip("needs Xvfb (package xvfb; scripts/test installs it)")
     if item.get_closest_marker("fuse") is not None:
         action = requirement_action(available=fuse_usable(), required=REQUIRE_FUSE)
         if action == "fail":

@@ -43,6 +43,8 @@ def test_valid_file_is_loaded(tmp_path: Path) -> None:
         'log_level = "LOUD"\n',
         'language = "de_DE; rm -rf /"\n',  # a language is a bare code: "de", or "" (system)
         'language = "../../etc/passwd"\n',
+        'call_shortcuts = "everywhere"\n',  # window, app or system
+        "app_wide_call_shortcuts = true\n",  # the old name: warned about, never migrated
         b"\xff\xfe\x00binary",
     ],
 )
@@ -67,6 +69,13 @@ def test_language_is_a_code_or_empty(tmp_path: Path) -> None:
     path.write_text('language = "de"\n')
     assert load_settings(path).language == "de"
     assert Settings().language == ""  # follow the system
+
+
+def test_call_shortcuts_default_to_the_main_window(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('call_shortcuts = "system"\n')
+    assert load_settings(path).call_shortcuts == "system"
+    assert Settings().call_shortcuts == "window"  # system-wide keys are off by default
 
 
 def test_cli_overrides_win_and_none_means_not_given() -> None:

@@ -434,6 +434,21 @@
     </message>
 </context>
 <context>
+    <name>GlobalShortcuts</name>
+    <message>
+        <source>Wayland does not let an app hear keys pressed in other applications</source>
+        <translation>Wayland lässt eine App keine Tasten hören, die in anderen Anwendungen gedrückt werden</translation>
+    </message>
+    <message>
+        <source>no X11 display (DISPLAY is not set)</source>
+        <translation>keine X11-Anzeige (DISPLAY ist nicht gesetzt)</translation>
+    </message>
+    <message>
+        <source>the keyboard listener stopped right after starting</source>
+        <translation>die Tastaturüberwachung endete gleich nach dem Start</translation>
+    </message>
+</context>
+<context>
     <name>HistoryView</name>
     <message>
         <source>Started</source>
@@ -916,12 +931,16 @@
         <translation>Sprache</translation>
     </message>
     <message>
+        <source>Keyboard</source>
+        <translation>Tastatur</translation>
+    </message>
+    <message>
         <source>Settings pages</source>
         <translation>Einstellungsseiten</translation>
     </message>
     <message>
-        <source>Devices, server, reconnect policy and language</source>
-        <translation>Geräte, Server, Wiederverbindungsregel und Sprache</translation>
+        <source>Devices, server, reconnect policy, language and keyboard</source>
+        <translation>Geräte, Server, Wiederverbindungsregel, Sprache und Tastatur</translation>
     </message>
     <message>
         <source>Settings problems</source>
@@ -1084,6 +1103,34 @@
         <translation>Eine neue Sprache gilt ab dem nächsten Start.</translation>
     </message>
     <message>
+        <source>In the main window</source>
+        <translation>Im Hauptfenster</translation>
+    </message>
+    <message>
+        <source>In every Softphone window</source>
+        <translation>In jedem Softphone-Fenster</translation>
+    </message>
+    <message>
+        <source>Everywhere, also in other applications</source>
+        <translation>Überall, auch in anderen Anwendungen</translation>
+    </message>
+    <message>
+        <source>Answer, hang up and mute shortcuts</source>
+        <translation>Tastenkürzel für Annehmen, Auflegen und Stumm</translation>
+    </message>
+    <message>
+        <source>Where the keys for answer, hang up and mute work</source>
+        <translation>Wo die Tasten für Annehmen, Auflegen und Stumm wirken</translation>
+    </message>
+    <message>
+        <source>Answer, hang up, mute keys:</source>
+        <translation>Tasten Annehmen, Auflegen, Stumm:</translation>
+    </message>
+    <message>
+        <source>Everywhere works on X11, Windows and macOS (allow Softphone under Accessibility), not on Wayland. Other applications still see these keys.</source>
+        <translation>„Überall“ funktioniert unter X11, Windows und macOS (Softphone unter Bedienungshilfen erlauben), nicht unter Wayland. Andere Anwendungen sehen diese Tasten weiterhin.</translation>
+    </message>
+    <message>
         <source>{device} (not connected)</source>
         <translation>{device} (nicht angeschlossen)</translation>
     </message>
@@ -1093,6 +1140,10 @@
     <message>
         <source>Sign-in failed: {error}</source>
         <translation>Anmeldung fehlgeschlagen: {error}</translation>
+    </message>
+    <message>
+        <source>Answer, hang up and mute keys work only in Softphone&apos;s windows: {reason}.</source>
+        <translation>Die Tasten für Annehmen, Auflegen und Stumm wirken nur in den Fenstern von Softphone: {reason}.</translation>
     </message>
     <message>
         <source>No sound device found: you will not hear rings or visitors.</source>

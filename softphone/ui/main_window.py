@@ -43,6 +43,8 @@ AVAILABILITY_SHORTCUT = "Ctrl+Shift+Y"
 DIAGNOSTICS_SHORTCUT = "Ctrl+Shift+I"
 HISTORY_SHORTCUT = "Ctrl+Shift+L"
 SETTINGS_SHORTCUT = "Ctrl+Shift+S"
+# The shortcuts that may work beyond the main window (settings.call_shortcuts).
+CALL_SHORTCUTS = (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT)
 
 
 def app_icon() -> QIcon:
@@ -250,14 +252,23 @@ class MainWindow(QMainWindow):
 
     def set_call_shortcuts_app_wide(self, app_wide: bool) -> None:
         """Answer, hang up and mute from any window of the app (the history, a dialog that
-        is not modal), not only this one: the closest to global shortcuts Qt offers."""
+        is not modal), not only this one; other applications are global_shortcuts.py's part."""
         context = (
             Qt.ShortcutContext.ApplicationShortcut
             if app_wide
             else Qt.ShortcutContext.WindowShortcut
         )
-        for keys in (ACCEPT_SHORTCUT, HANGUP_SHORTCUT, MUTE_SHORTCUT):
+        for keys in CALL_SHORTCUTS:
             self.shortcuts[keys].setContext(context)
+
+    def press_call_shortcut(self, keys: str) -> None:
+        """A call shortcut pressed in another application (system-wide keys): what pressing
+        it here does, on the page it belongs to. While a window of the app has the keyboard,
+        Qt's own application-wide shortcut has already acted on the same press."""
+        focused = QGuiApplication.focusWindow()
+        shortcut = self.shortcuts[keys]
+        if (focused is None or not focused.isVisible()) and shortcut.isEnabled():
+            shortcut.activated.emit()
 
     def _update_shortcuts(self) -> None:
         """Shortcuts act only on the page they belong to."""

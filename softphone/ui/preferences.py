@@ -11,7 +11,12 @@ from urllib.parse import urlparse
 import msgspec
 from PySide6.QtCore import QSettings
 
-from softphone.settings import LANGUAGE_PATTERN, MediaSettings, ReconnectSettings
+from softphone.settings import (
+    LANGUAGE_PATTERN,
+    CallShortcuts,
+    MediaSettings,
+    ReconnectSettings,
+)
 from softphone.ui.i18n import translate
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,18 @@ class Preferences:
 
     def save_language(self, language: str) -> None:
         self.store.setValue("ui/language", language)
+        self.store.sync()
+
+    def call_shortcuts(self, default: CallShortcuts) -> CallShortcuts:
+        """Where answer, hang up and mute work, as chosen in the settings dialog."""
+        chosen = str(self.store.value("ui/call_shortcuts", default) or "")
+        try:
+            return msgspec.convert(chosen, CallShortcuts)
+        except msgspec.ValidationError:
+            return default
+
+    def save_call_shortcuts(self, scope: CallShortcuts) -> None:
+        self.store.setValue("ui/call_shortcuts", scope)
         self.store.sync()
 
     def media(self, defaults: MediaSettings) -> MediaSettings:

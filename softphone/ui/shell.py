@@ -17,14 +17,15 @@ from softphone.call.reconnect import ReconnectPolicy
 from softphone.history import CallHistory, CallRecorder
 from softphone.media.local import MediaChoice
 from softphone.rtc.ice import IceSettings
-from softphone.settings import MediaSettings, ReconnectSettings, Settings
+from softphone.settings import CallShortcuts, MediaSettings, ReconnectSettings, Settings
 from softphone.ui.audio_devices import OutputChoice
 from softphone.ui.controller import AgentController
 from softphone.ui.dialogs.settings_dialog import NO_DEVICE, SettingsDialog
 from softphone.ui.dialogs.sign_in import SignInDialog
+from softphone.ui.global_shortcuts import GlobalCallShortcuts
 from softphone.ui.history_view import HistoryView
 from softphone.ui.i18n import translate
-from softphone.ui.main_window import MainWindow
+from softphone.ui.main_window import CALL_SHORTCUTS, MainWindow
 from softphone.ui.preferences import Preferences, SignIn
 from softphone.ui.ringer import Ringer
 from softphone.ui.status_text import agent_state_text
@@ -118,6 +119,17 @@ class AppShell(QObject):
         window.availability_requested.connect(self.prefs.save_available)
         if tray is not None:
             tray.availability_requested.connect(self.prefs.save_available)
+        self.global_keys = GlobalCallShortcuts(CALL_SHORTCUTS, self)
+        self.global_keys.pressed.connect(window.press_call_shortcut)
+        self.global_keys.failed.connect(
+            lambda reason: window.show_notice(
+                translate(
+                    "Shell",
+                    "Answer, hang up and mute keys work only in Softphone's windows: {reason}.",
+                ).format(reason=reason)
+            )
+        )
+        self.apply_call_shortcuts(self.prefs.call_shortcuts(settings.call_shortcuts))
         if self.speaker.device is None:
             window.show_notice(
                 translate("Shell", "No sound device found: you will not hear rings or visitors.")
@@ -237,6 +249,15 @@ class AppShell(QObject):
 
     # --- settings -------------------------------------------------------------------------
 
+    def apply_call_shortcuts(self, scope: CallShortcuts) -> None:
+        """Qt's shortcuts serve the app's windows ("app", and "system" when the listener
+        cannot start); the system-wide listener serves the other applications."""
+        self.window.set_call_shortcuts_app_wide(scope != "window")
+        if scope == "system":
+            self.global_keys.start()
+        else:
+            self.global_keys.stop()
+
     def open_settings(self) -> SettingsDialog:
         from softphone.media.devices import list_devices
 
@@ -247,6 +268,7 @@ class AppShell(QObject):
             list_devices(),
             self.window,
             language=self.prefs.language(self.settings.language),
+            call_shortcuts=self.prefs.call_shortcuts(self.settings.call_shortcuts),
         )
         dialog.accepted.connect(lambda: self.apply_settings(dialog))
         dialog.finished.connect(dialog.deleteLater)
@@ -260,6 +282,8 @@ class AppShell(QObject):
         self.prefs.save_reconnect(self.reconnect)
         language_changed = dialog.language() != self.prefs.language(self.settings.language)
         self.prefs.save_language(dialog.language())
+        self.prefs.save_call_shortcuts(dialog.call_shortcuts())
+        self.apply_call_shortcuts(dialog.call_shortcuts())
         self.speaker.set_preferred(self.media.speaker)
         self.ringer_output.set_preferred(self.media.ringer)
         if self.session is not None:
@@ -285,6 +309,7 @@ class AppShell(QObject):
     async def close(self) -> None:
         if self._dialog is not None:
             self._dialog.reject()
+        self.global_keys.stop()
         self.ringer.stop()
         await self.tasks.close()
         await self.stop_session()  # a call still up is recorded as it ends

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from labnet.xserver import private_xvfb
 from tests.packaging.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first test waits for the build
@@ -94,6 +95,41 @@ def test_frozen_app_logs_hands_a_second_start_to_the_running_one_and_quits_clean
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.mark.xserver
+def test_frozen_app_hears_system_wide_keys_on_x11_and_quits_with_them_on(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """pynput picks its X11 backend by name at run time: the frozen app must carry it."""
+    config = tmp_path / "config" / "softphone" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('call_shortcuts = "system"\n')
+    log_file = tmp_path / "state" / "softphone" / "log" / "softphone.log"
+    with private_xvfb() as display:
+        env = {**_frozen_env(tmp_path), "DISPLAY": display, "XDG_SESSION_TYPE": "x11"}
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.Popen(
+            [str(bundle / "softphone" / "softphone")],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if log_file.exists() and "app.ready" in log_file.read_text():
+                    break
+                time.sleep(0.2)
+            text = log_file.read_text()
+            assert "ui.global_shortcuts.started" in text, text[-3000:]
+            assert "ui.global_shortcuts.unavailable" not in text
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert "ui.global_shortcuts.stopped" in log_file.read_text()
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def test_frozen_app_passes_its_self_test(bundle: Path, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from tests.ui.fakes import FakeSession, ring
 def test_call_shortcuts_from_another_window(
     app_wide: bool, qtbot: QtBot, qloop: asyncio.AbstractEventLoop
 ) -> None:
-    assert Settings().app_wide_call_shortcuts is False  # off unless the agent turns it on
+    assert Settings().call_shortcuts == "window"  # the main window only, unless chosen
     window = MainWindow()
     qtbot.addWidget(window)
     window.set_call_shortcuts_app_wide(app_wide)

@@ -166,3 +166,17 @@ def test_mic_level_meter_runs_only_while_shown(qtbot: QtBot) -> None:
         assert dialog.level_meter._source is not None
     dialog.reject()
     assert dialog.level_meter._source is None
+
+
+def test_settings_dialog_offers_where_the_call_keys_work(qtbot: QtBot, prefs: Preferences) -> None:
+    assert prefs.call_shortcuts("window") == "window"  # nothing chosen: the settings file's
+    dialog = SettingsDialog(MediaSettings(), ReconnectSettings(), None, [], call_shortcuts="app")
+    qtbot.addWidget(dialog)
+    assert dialog.call_shortcuts() == "app"
+    choice = dialog.call_shortcuts_choice
+    assert [choice.itemData(i) for i in range(choice.count())] == ["window", "app", "system"]
+    choice.setCurrentIndex(2)
+    prefs.save_call_shortcuts(dialog.call_shortcuts())
+    assert prefs.call_shortcuts("window") == "system"
+    prefs.store.setValue("ui/call_shortcuts", "everywhere")  # a hand-edited store
+    assert prefs.call_shortcuts("app") == "app"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from softphone.media.devices import Device
 from softphone.media.local import TEST_PATTERN, TONE
-from softphone.settings import MediaSettings, ReconnectSettings
+from softphone.settings import CallShortcuts, MediaSettings, ReconnectSettings
 from softphone.ui.a11y import describe, dialog_buttons
 from softphone.ui.audio_devices import device_id
 from softphone.ui.dialogs.sign_in import sign_in_fields
@@ -52,6 +52,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         language: str = "",
+        call_shortcuts: CallShortcuts = "window",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(translate("Settings", "Softphone settings"))
@@ -63,10 +64,11 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._server_tab(sign_in), translate("Settings", "Server"))
         tabs.addTab(self._reconnect_tab(reconnect), translate("Settings", "Reconnect"))
         tabs.addTab(self._language_tab(language), translate("Settings", "Language"))
+        tabs.addTab(self._keyboard_tab(call_shortcuts), translate("Settings", "Keyboard"))
         describe(
             tabs,
             translate("Settings", "Settings pages"),
-            translate("Settings", "Devices, server, reconnect policy and language"),
+            translate("Settings", "Devices, server, reconnect policy, language and keyboard"),
         )
         layout.addWidget(tabs)
         self.error = QLabel()
@@ -237,6 +239,36 @@ class SettingsDialog(QDialog):
         form.addRow(note)
         return page
 
+    def _keyboard_tab(self, call_shortcuts: CallShortcuts) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.call_shortcuts_choice = QComboBox()
+        choices = [
+            (translate("Settings", "In the main window"), "window"),
+            (translate("Settings", "In every Softphone window"), "app"),
+            (translate("Settings", "Everywhere, also in other applications"), "system"),
+        ]
+        _fill(self.call_shortcuts_choice, choices, call_shortcuts)
+        describe(
+            self.call_shortcuts_choice,
+            translate("Settings", "Answer, hang up and mute shortcuts"),
+            translate("Settings", "Where the keys for answer, hang up and mute work"),
+        )
+        form.addRow(
+            translate("Settings", "Answer, hang up, mute keys:"), self.call_shortcuts_choice
+        )
+        note = QLabel(
+            translate(
+                "Settings",
+                "Everywhere works on X11, Windows and macOS (allow Softphone under "
+                "Accessibility), not on Wayland. Other applications still see these keys.",
+            )
+        )
+        note.setObjectName("note")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return page
+
     # --- validation and result ------------------------------------------------------------
 
     def problems(self) -> list[str]:
@@ -277,6 +309,9 @@ class SettingsDialog(QDialog):
     def language(self) -> str:
         """The chosen language code; empty follows the system."""
         return str(self.language_choice.currentData())
+
+    def call_shortcuts(self) -> CallShortcuts:
+        return msgspec.convert(self.call_shortcuts_choice.currentData(), CallShortcuts)
 
     def reconnect(self) -> ReconnectSettings:
         policy, error = self._parse_reconnect()
