@@ -398,10 +398,12 @@ def start_call(
     agent_args: Sequence[str] = (),
     visitor_args: Sequence[str] = (),
     ports: Sequence[int] = (SERVER_PORT,),
+    visitor_ports: Sequence[int] | None = None,
     timeout: float = 30.0,
 ) -> tuple[JsonLines, JsonLines]:
     """Agent and visitor runners (``module``) in their namespaces, in a call with video flowing;
-    both are given the nodes on ``ports``, in order.
+    both are given the nodes on ``ports``, in order (the visitor ``visitor_ports`` if given:
+    the two parties on different nodes).
 
     A runner takes ``--url --role [--token]`` and prints ``{"ev": "signed_in"}`` and
     ``{"ev": "frame", "n": <decoded frame number>}`` lines (see labnet/aiortc_peer.py).
@@ -414,7 +416,8 @@ def start_call(
     agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
     visitor = topo.spawn_python(
         topo.visitor.ns, "visitor", module,
-        "--url", signaling_url(topo.visitor, ports), "--role", "visitor", *visitor_args,
+        "--url", signaling_url(topo.visitor, visitor_ports or ports), "--role", "visitor",
+        *visitor_args,
     )  # fmt: skip
     for lines in (agent, visitor):
         lines.expect(is_frame, timeout, "first decoded frame")

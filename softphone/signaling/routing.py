@@ -140,6 +140,9 @@ class Switchboard:
             extra={"agent": agent.name, "available": available, "reason": reason},
         )
         self._end_wrap_up(agent)
+        if agent.away != (not available):
+            agent.away = not available
+            agent.save()
         if not available:
             self._agents[agent] = None
             return
@@ -327,11 +330,16 @@ class Switchboard:
         self.metrics.calls_started.labels(node).inc()
         visitor = call.caller
         ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
-        ticket = self._ticket(call, visitor)
+        visitor.call_ticket = self._ticket(call, visitor)
+        agent.call_ticket = self._ticket(call, agent)
+        for party in (visitor, agent):
+            party.save()
         visitor.deliver(
-            Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice, ticket=ticket)
+            Accepted(
+                call_id=call.id, agent_name=agent.name, ice_servers=ice, ticket=visitor.call_ticket
+            )
         )
-        agent.deliver(CallTicketMsg(call_id=call.id, ticket=self._ticket(call, agent)))
+        agent.deliver(CallTicketMsg(call_id=call.id, ticket=agent.call_ticket))
         log.info("signaling.call_live", extra={"call_id": call.id, "agent": agent.name})
 
     def _ticket(self, call: Call, party: Session) -> str:
@@ -381,6 +389,9 @@ class Switchboard:
         else:
             call.visitor = session
         self._call_of[session] = call
+        if session.call_ticket != token:
+            session.call_ticket = token
+            session.save()
         self.metrics.calls_reattached.labels(self.metrics.node).inc()
         peer = call.peer_of(session)
         session.deliver(Reattached(call_id=call.id, peer_present=peer is not None, ref=ref))
@@ -495,6 +506,10 @@ class Switchboard:
     def _forget(self, call: Call) -> None:
         if call.visitor is not None:
             self._call_of.pop(call.visitor, None)
+        for party in (call.visitor, call.agent):
+            if party is not None and party.call_ticket is not None:
+                party.call_ticket = None
+                party.save()
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)
