@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -74,6 +76,22 @@ class LoopbackNode:
                 raise AssertionError(f"{self.name}: no {text!r} within {timeout} s: {log[-800:]}")
             time.sleep(0.05)
 
+    def health(self) -> str:
+        """``/healthz``'s body (on a cluster node: Redis up or down, the leader)."""
+        url = self.url.replace("ws://", "http://").removesuffix("/ws") + "/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=2.0) as answer:
+                return str(answer.read().decode())
+        except urllib.error.HTTPError as refused:  # 503: neither leading nor on Redis
+            return str(refused.read().decode())
+
+    def wait_health(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in (body := self.health()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: /healthz {body!r}, not {text!r}")
+            time.sleep(0.1)
+
     def kill(self) -> None:
         """SIGKILL: no drain, no goodbye."""
         if self.proc is not None and self.proc.poll() is None:
@@ -105,5 +123,5 @@ def start_nodes(
         node = LoopbackNode(name, *args, config=config, env=env, redis_url=redis_url)
         nodes.append(node)
         node.start()
-        node.wait_log(f"leader='{names[0]}'", leader_wait)
+        node.wait_health(f"leader {names[0]}", leader_wait)
     return nodes

@@ -33,6 +33,11 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "start() first"
+        return self.process.proc.pid
+
     def start(self, timeout: float = 10.0) -> RedisServer:
         argv = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
