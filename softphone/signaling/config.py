@@ -13,7 +13,7 @@ TOML layout (every key optional; docs/security.md explains each limit)::
     [cluster]                               # several nodes (docs/scale-out.md)
     redis_url = "redis://10.0.0.5:6379/0"   # unset: one server, state in memory
     heartbeat = 0.25                        # liveness and lease checks, seconds
-    lease_ttl = 2.0                         # a silent leader is replaced after this
+    lease_ttl = 5.0                         # a hung leader is replaced after this
     [agents]                                # name = hash from `softphone-server agent add NAME`
     alice = "scrypt$16384$8$1$...$..."
     [sites.shop-key]                        # a website: its public site key
@@ -96,7 +96,8 @@ class ServerConfig:
     # Several nodes share state through this Redis (docs/scale-out.md); "": one server.
     redis_url: str = ""
     cluster_heartbeat: float = 0.25  # node liveness key, lease and peer checks
-    cluster_lease_ttl: float = 2.0  # the leader lease (and liveness key) lapse after this
+    # The leader lease lapses after this; a dead leader is noticed sooner, by the bus.
+    cluster_lease_ttl: float = 5.0
     # Default none: never aiortc's public STUN (docs/architecture.md "Network rules").
     ice_servers: list[IceServer] = field(default_factory=list)
     turn: TurnConfig | None = None

@@ -11,9 +11,11 @@ Liveness: a node is alive while it is subscribed to its bus channel (Redis drops
 subscription the moment the process dies, so ``PUBSUB NUMSUB`` tells at once) and refreshes
 ``sp:node:<id>`` (TTL) every heartbeat. The lease ``sp:leader`` (TTL) names the node that
 runs the switchboard; another node takes it when it expires or when its holder is seen
-without a subscription twice running (SIGKILL: within two heartbeats). After a reconnect a
-node waits a whole TTL before claiming a lease it found missing, so the incumbent, whose
-heartbeat re-asserts it at once, keeps it across a Redis restart.
+without a subscription twice running (SIGKILL: within two heartbeats). A lease that lapsed
+while its holder is still subscribed (a busy loop, not a dead node), or that was found
+missing after a reconnect, is claimed only after a whole TTL more: the incumbent, whose
+heartbeat re-asserts it at once, keeps it across a Redis restart. A node that has just
+started takes a free lease at once.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class ClusterNode:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # lease checks, one at a time
         self._absent_since: float | None = None
-        self._seen_holder = False  # on this connection
+        self._seen_holder = ""  # the last lease holder seen on this connection
         self._dead: dict[str, int] = {}  # node -> consecutive checks without a subscription
         self._leader_known = asyncio.Event()
 
@@ -165,7 +167,7 @@ class ClusterNode:
                 await pubsub.subscribe(channel(self.id))
                 await redis.ping()
                 self.redis, self.up = redis, True
-                self._absent_since, self._seen_holder = time.monotonic(), False
+                self._absent_since, self._seen_holder = time.monotonic(), ""
                 log.info("cluster.redis_up", extra={"node": self.id, "outages": self.outages})
                 delay = BACKOFF[0]
                 self.events.redis_up()
@@ -190,9 +192,8 @@ class ClusterNode:
             delay = min(delay * 2, BACKOFF[1])
 
     async def _read(self, pubsub: PubSub) -> None:
-        while True:
-            msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if msg is not None and msg.get("type") == "message":
+        async for msg in pubsub.listen():
+            if msg.get("type") == "message":
                 self.events.bus_message(msg["data"])
 
     async def _write_loop(self, redis: Redis) -> None:
@@ -215,11 +216,16 @@ class ClusterNode:
 
     async def _beat(self, redis: Redis) -> None:
         ttl_ms = int(self.lease_ttl * 1000)
+        due = time.monotonic()
         while True:
+            late = time.monotonic() - due
+            if late > self.lease_ttl / 2:  # the loop was busy: the lease nearly lapsed
+                log.warning("cluster.heartbeat_late", extra={"node": self.id, "late_s": late})
             await redis.set(f"sp:node:{self.id}", b"1", px=ttl_ms)
             await self._check_lease(redis, urgent=False)
             if self.is_leader:
                 await self._check_nodes(redis, self.events.remote_nodes())
+            due = time.monotonic() + self.heartbeat
             await asyncio.sleep(self.heartbeat)
 
     async def _check_lease(self, redis: Redis, urgent: bool) -> None:
@@ -228,17 +234,25 @@ class ClusterNode:
             holder_id = text(holder) if holder else None
             now = time.monotonic()
             depose = ""
+            absent_for = 0.0
             if holder_id is None:
                 self._absent_since = self._absent_since or now
+                absent_for = now - self._absent_since
             elif holder_id != self.id:
-                self._seen_holder = True
+                self._seen_holder = holder_id
                 self._absent_since = None
                 if await self._dead_checks(redis, holder_id) >= (1 if urgent else 2):
                     depose = holder_id
                     log.warning("cluster.leader_dead", extra={"node": self.id, "was": holder_id})
+            # A lapsed lease is taken at once if its holder is gone from the bus; a holder
+            # still subscribed is only late (a busy loop): it gets another TTL to renew.
             claim = self.is_leader or (
                 holder_id is None
-                and (self._seen_holder or now - (self._absent_since or now) >= self.lease_ttl)
+                and (
+                    self.outages == 0  # just started: no incumbent of ours to wait for
+                    or absent_for >= self.lease_ttl
+                    or (self._seen_holder and await self._dead_checks(redis, self._seen_holder))
+                )
             )
             result = await redis.eval(
                 _LEASE,
