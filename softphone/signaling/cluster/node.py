@@ -135,13 +135,14 @@ class ClusterNode:
         return self.write(lambda pipe: pipe.publish(channel(node), data), on_result)
 
     async def wait_leader(self, timeout: float) -> str | None:  # noqa: ASYNC109
-        """The leader once one is known and Redis is up (None after ``timeout``)."""
+        """The leader: this node even while Redis is down (it serves its own sockets),
+        another one once known and reachable (None after ``timeout``)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while not (self.up and self.leader):
+                while not (self.is_leader or (self.up and self.leader)):
                     self._leader_known.clear()
                     await self._leader_known.wait()
-        return self.leader if self.up else None
+        return self.leader if self.is_leader or self.up else None
 
     async def check_leader(self) -> None:
         """Something sent to the leader reached nobody: look again now, not next beat."""
@@ -264,6 +265,8 @@ class ClusterNode:
                 depose,
             )
             self._set_leader(text(result) or None)
+            if self.leader is not None:
+                self._leader_known.set()  # also when unchanged across a reconnect
 
     async def _dead_checks(self, redis: Redis, node: str) -> int:
         (_, subscribers), *_ = await redis.pubsub_numsub(channel(node))
