@@ -370,6 +370,19 @@ def start_signaling(
     return server
 
 
+def wait_log(node: JsonLines, text: str, timeout: float, what: str, after: int = 0) -> int:
+    """Wait for ``text`` in a process's log (its stderr file: a server's log lines) past
+    character ``after``; returns where the log ends then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = node.stderr.read_text(errors="replace")
+        if text in log[after:]:
+            return len(log)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{node.name}: no {what} ({text!r}) within {timeout} s")
+        time.sleep(0.05)
+
+
 def healthz(topo: Topology, ns: str, host: str) -> dict[str, Any]:
     """/healthz ("ok") and the authenticated /metrics from inside ``ns``: status, sessions
     and calls of the server."""

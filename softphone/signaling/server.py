@@ -181,6 +181,8 @@ class SignalingServer:
             return
         self.draining = True
         log.info("signaling.draining", extra={"sessions": len(self.sessions)})
+        if self.cluster is not None:  # the lease goes first: the next node leads at once
+            await self.cluster.leave()
         attached = [s for s in self.sessions.by_id.values() if s.conn is not None]
         notice = Notice(code=ErrorCode.SERVER_DRAINING, message="reconnect to another server")
         for session in attached:
@@ -190,11 +192,9 @@ class SignalingServer:
             async with asyncio.timeout(min(1.0, timeout / 2)):  # the notices go out first
                 while any(s.outbox and s.conn is not None for s in attached):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
-        if self.cluster is not None:  # the lease goes now: another node leads at once
-            for session in attached:
-                if isinstance(session.conn, RemoteSocket):
-                    await session.conn.close(1012, ErrorCode.SERVER_DRAINING)
-            await self.cluster.close()
+        for session in attached:  # those another node holds: through the bus
+            if isinstance(session.conn, RemoteSocket):
+                await session.conn.close(1012, ErrorCode.SERVER_DRAINING)
         self._server.close(close_connections=True, code=1012, reason=ErrorCode.SERVER_DRAINING)
         try:
             async with asyncio.timeout(timeout):

@@ -23,6 +23,7 @@ from labnet.netns import (
     captured_after,
     start_call,
     start_signaling,
+    wait_log,
 )
 from labnet.redis_server import RedisServer
 from tests.net.support import (
@@ -47,23 +48,10 @@ def redis(topo: Topology) -> Iterator[RedisServer]:
 def start_nodes(topo: Topology, redis: RedisServer) -> tuple[JsonLines, JsonLines]:
     """Node A first, so it takes the lease (it leads); then node B."""
     node_a = start_signaling(topo, "--redis-url", redis.url, name="node-a")
-    server_log(node_a, "leader='node-a'", 10.0, "node A leads")
+    wait_log(node_a, "leader='node-a'", 10.0, "node A leads")
     node_b = start_signaling(topo, "--redis-url", redis.url, name="node-b", port=NODE_B)
-    server_log(node_b, "leader='node-a'", 10.0, "node B sees node A lead")
+    wait_log(node_b, "leader='node-a'", 10.0, "node B sees node A lead")
     return node_a, node_b
-
-
-def server_log(node: JsonLines, text: str, timeout: float, what: str, after: int = 0) -> int:
-    """Wait for a line holding ``text`` in the node's log (stderr) past character
-    ``after``; returns where the log ends then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        log = node.stderr.read_text(errors="replace")
-        if text in log[after:]:
-            return len(log)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{node.name}: no {what} ({text!r}) within {timeout} s")
-        time.sleep(0.05)
 
 
 def log_count(node: JsonLines, text: str) -> int:
@@ -91,7 +79,7 @@ def test_a_call_across_nodes_survives_the_leader_killed(topo: Topology, redis: R
 
     node_a.proc.kill()  # SIGKILL: the leader, holding every session, is gone
     killed_at = time.time()
-    server_log(node_b, "leader='node-b'", 5.0, "node B takes the lease")
+    wait_log(node_b, "leader='node-b'", 5.0, "node B takes the lease")
     back = []
     for peer, mark in zip(call, marks, strict=True):
         event = peer.expect(log_event("call.reattached"), 10.0, "call back on B", after=mark)
@@ -120,13 +108,13 @@ def test_a_call_across_nodes_survives_a_redis_restart(topo: Topology, redis: Red
     redis.stop(kill=True)
     stopped_at = time.time()
     marks = [
-        server_log(n, "cluster.redis_down", 5.0, "Redis down noticed", m)
+        wait_log(n, "cluster.redis_down", 5.0, "Redis down noticed", m)
         for n, m in zip(nodes, marks, strict=True)
     ]
     time.sleep(1.0)
     redis.start()  # empty: no persistence
     for node, mark in zip(nodes, marks, strict=True):
-        server_log(node, "cluster.redis_up", 5.0, "back on Redis", mark)
+        wait_log(node, "cluster.redis_up", 5.0, "back on Redis", mark)
         assert node.proc.poll() is None, node.name
     # The leader kept its lease (and its sessions): nobody took over.
     time.sleep(1.0)

@@ -13,7 +13,8 @@ subscription the moment the process dies, so ``PUBSUB NUMSUB`` tells at once) an
 runs the switchboard; another node takes it when it expires or when its holder is seen
 without a subscription twice running (SIGKILL: within two heartbeats). A lease that lapsed
 while its holder is still subscribed (a busy loop, not a dead node), or that was found
-missing after a reconnect, is claimed only after a whole TTL more: the incumbent, whose
+missing after a reconnect, is claimed only after a whole TTL more (at once if its holder
+left: a drain deletes its liveness key with the lease): the incumbent, whose
 heartbeat re-asserts it at once, keeps it across a Redis restart. A node that has just
 started takes a free lease at once.
 """
@@ -98,6 +99,8 @@ class ClusterNode:
         self._seen_holder = ""  # the last lease holder seen on this connection
         self._dead: dict[str, int] = {}  # node -> consecutive checks without a subscription
         self._leader_known = asyncio.Event()
+        self._writing = False  # a pipeline is on its way
+        self.leaving = False  # drained: leads no more
 
     @property
     def is_leader(self) -> bool:
@@ -106,18 +109,29 @@ class ClusterNode:
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise())
 
-    async def close(self) -> None:
-        """Give the lease and the liveness key back (a drain hands over at once)."""
+    async def leave(self) -> None:
+        """Write out what is queued, then give the lease and the liveness key back and
+        claim no more: another node leads at its next heartbeat (a drain hands over)."""
+        if self.leaving:
+            return
+        self.leaving = True
         redis = self.redis
         if redis is not None and self.up:
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(1.0):
+                    while self._writes or self._writing:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
                     await redis.eval(_RELEASE, 1, "sp:leader", self.id)
                     await redis.delete(f"sp:node:{self.id}")
+        self._set_leader(None)
+
+    async def close(self) -> None:
+        await self.leave()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(2.0):  # never hold up an exit on Redis
+                    await self._task
             self._task = None
 
     # --- writing --------------------------------------------------------------------------
@@ -180,10 +194,10 @@ class ClusterNode:
                 was_up = self.up
                 self.up, self.redis = False, None
                 self._writes.clear()
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
-                with contextlib.suppress(RedisError, OSError):
-                    await redis.aclose()
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await pubsub.aclose()
+                        await redis.aclose()
             if was_up:
                 self.outages += 1
                 if not self.is_leader:  # a leader stays one until Redis says otherwise
@@ -206,11 +220,15 @@ class ClusterNode:
                 continue
             batch = [writes.popleft() for _ in range(min(len(writes), BATCH))]
             ends = []
-            async with redis.pipeline(transaction=False) as pipe:
-                for op, _ in batch:
-                    op(pipe)
-                    ends.append(len(pipe))
-                results = await pipe.execute(raise_on_error=False)
+            self._writing = True
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for op, _ in batch:
+                        op(pipe)
+                        ends.append(len(pipe))
+                    results = await pipe.execute(raise_on_error=False)
+            finally:
+                self._writing = False
             for (_, on_result), end in zip(batch, ends, strict=True):
                 if on_result is not None and end:
                     on_result(results[end - 1])
@@ -222,7 +240,8 @@ class ClusterNode:
             late = time.monotonic() - due
             if late > self.lease_ttl / 2:  # the loop was busy: the lease nearly lapsed
                 log.warning("cluster.heartbeat_late", extra={"node": self.id, "late_s": late})
-            await redis.set(f"sp:node:{self.id}", b"1", px=ttl_ms)
+            if not self.leaving:
+                await redis.set(f"sp:node:{self.id}", b"1", px=2 * ttl_ms)  # outlives a late lease
             await self._check_lease(redis, urgent=False)
             if self.is_leader:
                 await self._check_nodes(redis, self.events.remote_nodes())
@@ -242,19 +261,18 @@ class ClusterNode:
             elif holder_id != self.id:
                 self._seen_holder = holder_id
                 self._absent_since = None
-                if await self._dead_checks(redis, holder_id) >= (1 if urgent else 2):
+                dead = await self._dead_checks(redis, holder_id) >= (1 if urgent else 2)
+                if dead and not self.leaving:
                     depose = holder_id
                     log.warning("cluster.leader_dead", extra={"node": self.id, "was": holder_id})
             # A lapsed lease is taken at once if its holder is gone from the bus; a holder
             # still subscribed is only late (a busy loop): it gets another TTL to renew.
-            claim = self.is_leader or (
-                holder_id is None
-                and (
-                    self.outages == 0  # just started: no incumbent of ours to wait for
-                    or absent_for >= self.lease_ttl
-                    or (self._seen_holder and await self._dead_checks(redis, self._seen_holder))
-                )
+            free = holder_id is None and (
+                self.outages == 0  # just started: no incumbent of ours to wait for
+                or absent_for >= self.lease_ttl
+                or bool(self._seen_holder and await self._gone(redis, self._seen_holder))
             )
+            claim = not self.leaving and (self.is_leader or free)
             result = await redis.eval(
                 _LEASE,
                 1,
@@ -267,6 +285,12 @@ class ClusterNode:
             self._set_leader(text(result) or None)
             if self.leader is not None:
                 self._leader_known.set()  # also when unchanged across a reconnect
+
+    async def _gone(self, redis: Redis, node: str) -> bool:
+        """Left (its liveness key deleted by a drain, or lapsed) or off the bus."""
+        return not await redis.exists(f"sp:node:{node}") or bool(
+            await self._dead_checks(redis, node)
+        )
 
     async def _dead_checks(self, redis: Redis, node: str) -> int:
         (_, subscribers), *_ = await redis.pubsub_numsub(channel(node))

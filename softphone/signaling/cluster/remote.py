@@ -133,6 +133,7 @@ class Bus:
     async def accept(self, ws: ServerConnection) -> None:
         """Serve ``ws`` here if this node leads, else forward it to the live leader."""
         for _ in range(3):  # a dead leader found: one takeover, then look again
+            await self.node.check_leader()  # fresh: a drained leader has just left
             leader = await self.node.wait_leader(LEADER_WAIT_S)
             if leader is None:
                 await ws.close(1013, "no signaling leader, try again later")
