@@ -137,3 +137,34 @@ def test_a_call_across_nodes_survives_a_redis_restart(topo: Topology, redis: Red
         assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
         assert not matching(peer, log_event("signaling.session_lost")), peer.name
     assert_one_dtls_handshake(call)
+
+
+def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology, redis: RedisServer) -> None:
+    """Deploy: node A (the leader) drains and comes back, then node B: each time the lease
+    moves first and both clients resume with their call on the other node within 2 s."""
+    node_a, node_b = start_nodes(topo, redis)
+    call = start_call(topo, RUNNER, ports=(NODE_A, NODE_B), visitor_ports=(NODE_B, NODE_A))
+    stopping, staying = node_a, node_b
+    for name, port in (("node-a2", NODE_A), ("node-b2", NODE_B)):
+        marks = [len(p.snapshot()) for p in call]
+        stopped_at = time.time()
+        stopping.proc.terminate()
+        stopping.proc.wait(15)
+        wait_log(staying, f"leader='{staying.name}'", 2.0, "the lease handed over")
+        for peer, mark in zip(call, marks, strict=True):
+            moved = peer.expect(log_event("call.reattached"), 10.0, "call moved", after=mark)
+            assert moved["t"] - stopped_at <= 2.0, (name, peer.name)
+            assert not matching(peer, log_event("signaling.session_lost"), mark), peer.name
+        for peer in call:
+            peer.expect(captured_after(stopped_at + 0.5), 3.0, "media during the move")
+        restarted = start_signaling(topo, "--redis-url", redis.url, name=name, port=port)
+        stopping, staying = staying, restarted
+    agent, _ = call
+    mark = len(agent.snapshot())
+    _, switched_at = topo.switch_address(topo.agent, "198.18.1.3")
+    agent.expect(log_event("reconnect.offer_sent"), 3.0, "restart offer sent", after=mark)
+    assert_media_back(call, switched_at)
+    agent.expect(call_state("connected"), 5.0, "connected again", after=mark)
+    for peer in call:
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
