@@ -66,6 +66,20 @@ def channel(node: str) -> str:
     return f"sp:bus:{node}"
 
 
+def pack(messages: list[bytes]) -> bytes:
+    """Several bus messages as one: each behind its length (4 bytes, big-endian)."""
+    return b"".join(len(m).to_bytes(4, "big") + m for m in messages)
+
+
+def unpack(data: bytes) -> list[bytes]:
+    messages, at = [], 0
+    while at + 4 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        messages.append(data[at + 4 : at + 4 + size])
+        at += 4 + size
+    return messages
+
+
 class NodeEvents(Protocol):
     """What the node tells the server about (all called on the event loop, never raising)."""
 
@@ -92,6 +106,8 @@ class ClusterNode:
         self.outages = 0
         self.dropped_writes = 0
         self._writes: deque[tuple[Write, Callable[[Any], None] | None]] = deque()
+        # Bus messages per node not yet in a pipeline: (data, on_result), sent as one.
+        self._groups: dict[str, list[tuple[bytes, Callable[[Any], None] | None]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()  # lease checks, one at a time
@@ -146,7 +162,29 @@ class ClusterNode:
         return True
 
     def publish(self, node: str, data: bytes, on_result: Callable[[Any], None] | None) -> bool:
-        return self.write(lambda pipe: pipe.publish(channel(node), data), on_result)
+        """Send ``data`` to ``node``'s channel. Messages for one node that queue up while a
+        pipeline is on its way go out together as one pub/sub message (in order): under
+        load that saves Redis and both nodes most of the per-message cost."""
+        group = self._groups.get(node)
+        if group is not None and len(group) < BATCH:
+            group.append((data, on_result))
+            return True
+        group = [(data, on_result)]
+
+        def send(pipe: Pipeline) -> None:
+            if self._groups.get(node) is group:
+                del self._groups[node]  # what comes next starts a new message
+            pipe.publish(channel(node), pack([d for d, _ in group]))
+
+        def reached(receivers: Any) -> None:
+            for _, callback in group:
+                if callback is not None:
+                    callback(receivers)
+
+        if not self.write(send, reached):
+            return False
+        self._groups[node] = group
+        return True
 
     async def wait_leader(self, timeout: float) -> str | None:  # noqa: ASYNC109
         """The leader: this node even while Redis is down (it serves its own sockets),
@@ -194,6 +232,7 @@ class ClusterNode:
                 was_up = self.up
                 self.up, self.redis = False, None
                 self._writes.clear()
+                self._groups.clear()
                 with contextlib.suppress(RedisError, OSError, TimeoutError):
                     async with asyncio.timeout(1.0):
                         await pubsub.aclose()
@@ -209,7 +248,8 @@ class ClusterNode:
     async def _read(self, pubsub: PubSub) -> None:
         async for msg in pubsub.listen():
             if msg.get("type") == "message":
-                self.events.bus_message(msg["data"])
+                for data in unpack(msg["data"]):
+                    self.events.bus_message(data)
 
     async def _write_loop(self, redis: Redis) -> None:
         writes = self._writes
