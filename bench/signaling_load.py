@@ -248,12 +248,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per row (median p99 shown)")
     args = parser.parse_args()
     raise_fd_limit(2 * max(args.connections) + 256)
-    rows: list[tuple[str, int, int, Result | None]] = []
-    for setup in args.setup:
+    # Runs interleave the setups: load from elsewhere on the host drifts, and each setup
+    # should see the same drift.
+    runs: dict[tuple[str, int], list[Result | None]] = {}
+    for _ in range(args.runs):
         for n in args.connections:
-            runs = [asyncio.run(run(setup, n, args.messages, args.rate)) for _ in range(args.runs)]
-            valid = [r for r in runs if r is not None]
-            rows.append((setup, n, len(valid), median_of(valid) if valid else None))
+            for setup in args.setup:
+                result = asyncio.run(run(setup, n, args.messages, args.rate))
+                runs.setdefault((setup, n), []).append(result)
+    rows: list[tuple[str, int, int, Result | None]] = []
+    for (setup, n), results in runs.items():
+        valid = [r for r in results if r is not None]
+        rows.append((setup, n, len(valid), median_of(valid) if valid else None))
     print(
         f"Relay of candidate messages, {args.rate:g} msg/s per party, "
         f"{args.messages} per party; nodes, Redis and this load generator share one "
