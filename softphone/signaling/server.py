@@ -187,10 +187,14 @@ class SignalingServer:
         notice = Notice(code=ErrorCode.SERVER_DRAINING, message="reconnect to another server")
         for session in attached:
             session.deliver(notice, sequenced=False)
+        if self.bus is not None:  # sockets this node forwards: their sessions are elsewhere
+            self.bus.notify_forwarded(encode_bytes(notice))
         timeout = self.config.drain_timeout
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(1.0, timeout / 2)):  # the notices go out first
-                while any(s.outbox and s.conn is not None for s in attached):  # noqa: ASYNC110
+                while any(s.outbox and s.conn is not None for s in attached) or (  # noqa: ASYNC110
+                    self.bus is not None and any(f.outbox for f in self.bus.forwarded.values())
+                ):
                     await asyncio.sleep(0.02)
         for session in attached:  # those another node holds: through the bus
             if isinstance(session.conn, RemoteSocket):
@@ -497,8 +501,11 @@ class SignalingServer:
             restored = await self.store.load(msg.resume_token)
         except Exception:
             log.warning("signaling.restore_failed", exc_info=True)
-        if restored is None or self.sessions.resume(msg.resume_token) is not None:
-            return None, False  # unknown, or the same client raced itself here
+        raced = self.sessions.resume(msg.resume_token)  # restored meanwhile: take it over
+        if raced is not None and raced.conn is not None:
+            spawn(raced.conn.close(1000, "resumed elsewhere"))
+        if raced is not None or restored is None:
+            return raced, False
         return self.sessions.restore(restored, msg.last_seq), True
 
     def _rebuild(self, session: Session) -> None:

@@ -19,8 +19,10 @@ from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
     Candidate,
+    ErrorCode,
     Hello,
     Message,
+    Notice,
     Reattached,
     RestartOffer,
     Resume,
@@ -105,3 +107,23 @@ async def test_replay_after_the_leader_died_is_complete_and_exactly_once(
     assert msg.seq is not None and msg.seq > rebuilt.seq
     node_b_log = node_b.log_text()
     assert node_b_log.count("signaling.session_restored") == 2
+
+
+async def test_a_draining_forwarder_tells_its_clients_to_move(nodes: list[LoopbackNode]) -> None:
+    """SIGTERM on a node that only forwards: its clients hear ``server_draining`` before the
+    1012 close (so they move without a backoff), and resume on the leader."""
+    node_a, node_b = nodes
+    agent = await open_peer(
+        node_b.url, Hello(protocol=PROTOCOL_VERSION, role="agent", name="alice", token=TOKEN)
+    )
+    assert node_b.proc is not None
+    node_b.proc.terminate()
+    notice = await agent.expect(Notice, 5.0)
+    assert notice.code == ErrorCode.SERVER_DRAINING
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await agent.recv(5.0)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert agent.welcome is not None
+    resume = Resume(protocol=PROTOCOL_VERSION, resume_token=agent.welcome.resume_token)
+    moved = await open_peer(node_a.url, resume)
+    assert moved.welcome is not None and moved.welcome.resumed

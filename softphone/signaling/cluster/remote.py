@@ -248,6 +248,12 @@ class Bus:
                 del self.remote[key]
                 sock.gone()
 
+    def notify_forwarded(self, frame: bytes) -> None:
+        """A frame from this node itself to every socket it forwards (a drain notice)."""
+        for link in self.forwarded.values():
+            link.outbox.append(frame)
+            link.wakeup.set()
+
     def drop_forwarded(self, keep: str | None = None) -> None:
         """Close the forwarded sockets (but those to ``keep``): their clients resume."""
         for conn_id, link in list(self.forwarded.items()):
