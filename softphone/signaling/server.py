@@ -506,6 +506,10 @@ class SignalingServer:
             spawn(raced.conn.close(1000, "resumed elsewhere"))
         if raced is not None or restored is None:
             return raced, False
+        if restored.record.role == "visitor" and restored.record.call_ticket is None:
+            # Waiting or ringing: that call lived in the dead leader's line. Only call
+            # parties and agents are kept for resume, here as on one node.
+            return None, False
         return self.sessions.restore(restored, msg.last_seq), True
 
     def _rebuild(self, session: Session) -> None:

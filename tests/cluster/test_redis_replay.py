@@ -18,7 +18,9 @@ from labnet.nodes import LoopbackNode, start_nodes
 from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
+    CallRequest,
     Candidate,
+    Error,
     ErrorCode,
     Hello,
     Message,
@@ -26,6 +28,7 @@ from softphone.signaling.protocol import (
     Reattached,
     RestartOffer,
     Resume,
+    Ring,
     Welcome,
 )
 from tests.signaling.conftest import RawPeer, _start_call
@@ -127,3 +130,35 @@ async def test_a_draining_forwarder_tells_its_clients_to_move(nodes: list[Loopba
     resume = Resume(protocol=PROTOCOL_VERSION, resume_token=agent.welcome.resume_token)
     moved = await open_peer(node_a.url, resume)
     assert moved.welcome is not None and moved.welcome.resumed
+
+
+async def test_a_caller_still_ringing_when_the_leader_died_is_told_its_session_is_lost(
+    nodes: list[LoopbackNode],
+) -> None:
+    """The line lived in the dead leader: a ringing caller's resume is refused (its client
+    then knows the call is gone), while the agent's session comes back, free to ring."""
+    node_a, node_b = nodes
+    agent = await open_peer(
+        node_a.url, Hello(protocol=PROTOCOL_VERSION, role="agent", name="alice", token=TOKEN)
+    )
+    visitor = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    await visitor.send(CallRequest())
+    await visitor.expect_ringing()
+    await agent.expect(Ring)
+    await asyncio.sleep(0.5)  # written behind by now
+    node_a.kill()
+    for peer in (agent, visitor):
+        await peer.ws.close()
+    refused = RawPeer(await websockets.connect(node_b.url, compression=None))
+    assert visitor.welcome is not None
+    await refused.send(Resume(protocol=PROTOCOL_VERSION, resume_token=visitor.welcome.resume_token))
+    error = await refused.expect(Error, 5.0)
+    assert error.code == ErrorCode.RESUME_FAILED
+    assert agent.welcome is not None
+    back = await open_peer(
+        node_b.url, Resume(protocol=PROTOCOL_VERSION, resume_token=agent.welcome.resume_token)
+    )
+    assert back.welcome is not None and back.welcome.resumed and back.welcome.call_id is None
+    caller = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    await caller.send(CallRequest())
+    await caller.expect_ringing()
