@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from softphone.signaling.cluster.node import ClusterNode
 
 RECORD_TTL_S = 24 * 3600  # a session nobody resumes or expires (its node died) goes then
+TRIM_EVERY = 32  # history appends between two trims (the list holds at most limit + 31)
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -39,7 +40,7 @@ class SessionRecord(msgspec.Struct, frozen=True):
 
 class Restored(msgspec.Struct, frozen=True):
     record: SessionRecord
-    seq: int  # the last sequenced message the old node queued (and stored)
+    seq: int  # the last seq stored apart from the frames (after a resync), else 0
     history: list[bytes]  # its sequenced frames, oldest first (at most the outbox limit)
 
 
@@ -78,10 +79,11 @@ _decode_record = msgspec.json.Decoder(SessionRecord)
 
 
 class RedisStore:
-    """Keys: ``sp:t:<token>`` → session id, ``sp:s:<id>`` hash (``r`` record, ``q`` seq),
-    ``sp:h:<id>`` list of frames capped at ``history_limit``. Writes go through the node's
-    one ordered writer; while Redis is down they are dropped and :meth:`resync` rewrites
-    everything once it is back (a restarted Redis may have lost it all)."""
+    """Keys: ``sp:t:<token>`` → session id, ``sp:s:<id>`` hash (``r`` record, ``q`` seq
+    when rewritten), ``sp:h:<id>`` list of frames (about ``history_limit``). Writes go
+    through the node's one ordered writer; while Redis is down they are dropped and
+    :meth:`resync` rewrites everything once it is back (a restarted Redis may have lost it
+    all)."""
 
     def __init__(self, node: ClusterNode, history_limit: int) -> None:
         self.node = node
@@ -99,12 +101,15 @@ class RedisStore:
         self.node.write(write)
 
     def appended(self, session_id: str, seq: int, frame: bytes) -> None:
+        """One command per message (each costs the sender CPU in redis-py): the list is
+        trimmed every ``TRIM_EVERY`` messages, and the last ``seq`` is the newest frame's."""
         limit = self.history_limit
+        trim = seq % TRIM_EVERY == 0
 
         def write(pipe: Pipeline) -> None:
             pipe.rpush(f"sp:h:{session_id}", frame)
-            pipe.ltrim(f"sp:h:{session_id}", -limit, -1)
-            pipe.hset(f"sp:s:{session_id}", "q", seq)
+            if trim:
+                pipe.ltrim(f"sp:h:{session_id}", -limit, -1)
 
         self.node.write(write)
 
@@ -146,4 +151,5 @@ class RedisStore:
         record = _decode_record.decode(raw)
         if record.resume_token != resume_token:
             return None
-        return Restored(record=record, seq=int(seq or 0), history=list(history))
+        history = list(history)[-self.history_limit :]
+        return Restored(record=record, seq=int(seq or 0), history=history)
