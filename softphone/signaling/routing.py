@@ -330,20 +330,16 @@ class Switchboard:
         self.metrics.calls_started.labels(node).inc()
         visitor = call.caller
         ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
-        visitor.call_ticket = self._ticket(call, visitor)
-        agent.call_ticket = self._ticket(call, agent)
-        for party in (visitor, agent):
-            party.save()
+        ticket = self._ticket(call, visitor)
         visitor.deliver(
-            Accepted(
-                call_id=call.id, agent_name=agent.name, ice_servers=ice, ticket=visitor.call_ticket
-            )
+            Accepted(call_id=call.id, agent_name=agent.name, ice_servers=ice, ticket=ticket)
         )
-        agent.deliver(CallTicketMsg(call_id=call.id, ticket=agent.call_ticket))
+        agent.deliver(CallTicketMsg(call_id=call.id, ticket=self._ticket(call, agent)))
         log.info("signaling.call_live", extra={"call_id": call.id, "agent": agent.name})
 
     def _ticket(self, call: Call, party: Session) -> str:
-        return self.tickets.issue(
+        """A party's call ticket; the party keeps it too, for a restore on another node."""
+        ticket = self.tickets.issue(
             CallTicket(
                 call_id=call.id,
                 role=party.role,
@@ -351,6 +347,8 @@ class Switchboard:
                 agent_name=call.agent_name,
             )
         )
+        party.hold_ticket(call.id, ticket)
+        return ticket
 
     def reattach(self, session: Session, token: str, ref: str | None) -> None:
         """Bring back the live call of a ticket for a fresh session (the server forgot the
@@ -389,9 +387,7 @@ class Switchboard:
         else:
             call.visitor = session
         self._call_of[session] = call
-        if session.call_ticket != token:
-            session.call_ticket = token
-            session.save()
+        session.hold_ticket(call.id, token)
         self.metrics.calls_reattached.labels(self.metrics.node).inc()
         peer = call.peer_of(session)
         session.deliver(Reattached(call_id=call.id, peer_present=peer is not None, ref=ref))
@@ -506,13 +502,12 @@ class Switchboard:
     def _forget(self, call: Call) -> None:
         if call.visitor is not None:
             self._call_of.pop(call.visitor, None)
-        for party in (call.visitor, call.agent):
-            if party is not None and party.call_ticket is not None:
-                party.call_ticket = None
-                party.save()
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)
+        for party in (call.visitor, call.agent):
+            if party is not None:
+                party.drop_ticket(call.id)
 
     def _party_call(self, session: Session, call_id: str) -> Call:
         call = self.calls.get(call_id)

@@ -96,6 +96,7 @@ class Session:
         self.on_overflow: Callable[[Session], None] = lambda s: None
         self.store: SessionStore = store or LocalStore()
         self.call_ticket: str | None = None  # of its live call (set by the switchboard)
+        self._ticket_call: str | None = None  # which call that ticket is for
         self.away = False  # an agent's presence (the switchboard's, kept for a restore)
 
     def record(self) -> SessionRecord:
@@ -114,6 +115,18 @@ class Session:
     def save(self) -> None:
         """Tell the store what changed in the record (call ticket, presence)."""
         self.store.saved(self.record())
+
+    def hold_ticket(self, call_id: str, ticket: str) -> None:
+        """The ticket of the live call this session is a party of (kept for a restore)."""
+        if (self._ticket_call, self.call_ticket) != (call_id, ticket):
+            self._ticket_call, self.call_ticket = call_id, ticket
+            self.save()
+
+    def drop_ticket(self, call_id: str) -> None:
+        """That call is over for this session (not another one it is in)."""
+        if self._ticket_call == call_id or (self._ticket_call is None and self.call_ticket):
+            self._ticket_call = self.call_ticket = None
+            self.save()
 
     def __repr__(self) -> str:
         return f"<Session {self.id} {self.role} {self.name!r}>"
