@@ -161,9 +161,12 @@ async def send(ws: ClientConnection, call_id: str, count: int, interval: float) 
 async def run(setup: str, connections: int, per_direction: int, rate: float) -> Result | None:
     """One run; None if not every message arrived (not a valid run)."""
     pairs = connections // 2
-    redis = RedisServer().start() if setup != "memory" else None
-    nodes = start_servers(setup, pairs, redis)
+    redis = RedisServer() if setup != "memory" else None
+    nodes: list[LoopbackNode] = []
     try:
+        if redis is not None:
+            redis.start()
+        nodes = start_servers(setup, pairs, redis)
         pids = [n.pid for n in nodes]
         base = [rss_mib(pid) for pid in pids]
         urls = [n.url for n in nodes]

@@ -119,9 +119,14 @@ def start_nodes(
     """Nodes started in order, the first one leading (it takes the lease before the next
     one starts)."""
     nodes: list[LoopbackNode] = []
-    for name in names:
-        node = LoopbackNode(name, *args, config=config, env=env, redis_url=redis_url)
-        nodes.append(node)
-        node.start()
-        node.wait_health(f"leader {names[0]}", leader_wait)
+    try:
+        for name in names:
+            node = LoopbackNode(name, *args, config=config, env=env, redis_url=redis_url)
+            nodes.append(node)
+            node.start()
+            node.wait_health(f"leader {names[0]}", leader_wait)
+    except BaseException:
+        for node in nodes:  # none is left behind
+            node.close()
+        raise
     return nodes
