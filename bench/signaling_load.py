@@ -1,10 +1,15 @@
 """Signaling relay load: N concurrent agent-visitor pairs relaying candidates on loopback.
 
 Prints a Markdown table: relay latency (client send -> other party receives, through the
-server) p50/p99, and server memory per connection read from the server subprocess's RSS.
-Not a test; the target (docs/architecture.md) is p99 <= 10 ms at 1,000 connections.
+server) p50/p99, CPU and memory of each node (its subprocess's RSS), per setup: one node
+in memory, one node + Redis, two nodes + Redis (Debian's redis-server on loopback, started
+here; each pair's agent on one node and its visitor on the other, so every relay crosses
+the bus). Not a test; targets (docs/architecture.md, docs/scale-out.md): p99 <= 10 ms at
+1,000 connections in memory; Redis adds <= 1 ms to that; two nodes carry 5,000 with
+p99 <= 50 ms. The load generator runs on the same cores as the nodes and Redis.
 
-    .venv/bin/python bench/signaling_load.py                 # 1,000 and 5,000 connections
+    .venv/bin/python bench/signaling_load.py                 # 1,000 and 5,000, in memory
+    .venv/bin/python bench/signaling_load.py --setup memory redis 2-nodes --connections 1000
     .venv/bin/python bench/signaling_load.py --connections 200 --rate 5
 """
 
@@ -18,15 +23,14 @@ import random
 import re
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from labnet.nodes import LoopbackNode, start_nodes
+from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
     Accept,
@@ -40,23 +44,28 @@ from softphone.signaling.protocol import (
     encode,
 )
 
+SETUPS = {"memory": "1 node in memory", "redis": "1 node + Redis", "2-nodes": "2 nodes + Redis"}
+RECEIVE_TIMEOUT_S = 120.0  # a run whose messages do not all arrive by then is not valid
+
 
 @dataclass
 class Result:
+    setup: str
     connections: int
     messages: int
     seconds: float
     p50_ms: float
     p99_ms: float
     max_ms: float
-    rss_base_mib: float
-    rss_mib: float
-    server_cpu: float  # share of one core the server used while relaying
+    rss_base_mib: list[float]  # per node, before any connection
+    rss_mib: list[float]  # per node, with every connection open
+    server_cpu: list[float]  # share of one core each node used while relaying
+    redis_cpu: float | None
     client_cpu: float  # the same for this load generator
 
     @property
     def kib_per_connection(self) -> float:
-        return (self.rss_mib - self.rss_base_mib) * 1024 / self.connections
+        return (sum(self.rss_mib) - sum(self.rss_base_mib)) * 1024 / self.connections
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -92,42 +101,15 @@ max_waiting = {connections}
 """
 
 
-def start_server(pairs: int) -> tuple[subprocess.Popen[str], str]:
-    env = dict(os.environ)
-    env["SOFTPHONE_AGENT_TOKENS"] = ",".join(f"a{i}:t{i}" for i in range(pairs))
-    env.pop("SOFTPHONE_SITE_KEYS", None)
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as config:
-        config.write(LOAD_CONFIG.format(connections=2 * pairs + 64))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "softphone.signaling.server",
-            "--config",
-            config.name,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--rate",
-            "1000",
-            "--rate-burst",
-            "1000",
-            "--log-level",
-            "ERROR",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    os.unlink(config.name)
-    match = re.search(r"(ws://\S+)", line)
-    if not match:
-        proc.kill()
-        raise RuntimeError(f"server did not start: {line!r}")
-    return proc, match.group(1)
+def start_servers(setup: str, pairs: int, redis: RedisServer | None) -> list[LoopbackNode]:
+    env = {"SOFTPHONE_AGENT_TOKENS": ",".join(f"a{i}:t{i}" for i in range(pairs))}
+    os.environ.pop("SOFTPHONE_SITE_KEYS", None)
+    config = LOAD_CONFIG.format(connections=2 * pairs + 64)
+    args = ("--rate", "1000", "--rate-burst", "1000", "--log-level", "ERROR")
+    if redis is None:
+        return [LoopbackNode("node-a", *args, config=config, env=env).start()]
+    names = ["node-a", "node-b"] if setup == "2-nodes" else ["node-a"]
+    return start_nodes(names, redis.url, *args, config=config, env=env)
 
 
 async def signed_in(url: str, hello: Hello) -> ClientConnection:
@@ -137,12 +119,14 @@ async def signed_in(url: str, hello: Hello) -> ClientConnection:
     return ws
 
 
-async def open_pair(url: str, i: int) -> tuple[ClientConnection, ClientConnection, str]:
+async def open_pair(
+    agent_url: str, visitor_url: str, i: int
+) -> tuple[ClientConnection, ClientConnection, str]:
     """Each new agent is the only free one, so the visitor's call rings it."""
     agent = await signed_in(
-        url, Hello(protocol=PROTOCOL_VERSION, role="agent", name=f"a{i}", token=f"t{i}")
+        agent_url, Hello(protocol=PROTOCOL_VERSION, role="agent", name=f"a{i}", token=f"t{i}")
     )
-    visitor = await signed_in(url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    visitor = await signed_in(visitor_url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
     await visitor.send(encode(CallRequest()))
     ring = decode(await agent.recv())
     assert isinstance(ring, Ring), ring
@@ -174,40 +158,59 @@ async def send(ws: ClientConnection, call_id: str, count: int, interval: float) 
         await asyncio.sleep(interval)
 
 
-async def run(connections: int, per_direction: int, rate: float) -> Result:
+async def run(setup: str, connections: int, per_direction: int, rate: float) -> Result | None:
+    """One run; None if not every message arrived (not a valid run)."""
     pairs = connections // 2
-    proc, url = start_server(pairs)
+    redis = RedisServer() if setup != "memory" else None
+    nodes: list[LoopbackNode] = []
     try:
-        base = rss_mib(proc.pid)
-        opened = [await open_pair(url, i) for i in range(pairs)]
+        if redis is not None:
+            redis.start()
+        nodes = start_servers(setup, pairs, redis)
+        pids = [n.pid for n in nodes]
+        base = [rss_mib(pid) for pid in pids]
+        urls = [n.url for n in nodes]
+        opened = [
+            await open_pair(urls[i % len(urls)], urls[(i + 1) % len(urls)], i) for i in range(pairs)
+        ]
         await asyncio.sleep(0.5)
-        rss_idle = rss_mib(proc.pid)
+        rss_idle = [rss_mib(pid) for pid in pids]
         latencies: list[float] = []
         # The load generator's own GC pauses (5,000 sockets' objects) would be billed to the
         # server: keep its collector out of the measured phase.
         gc.freeze()
         gc.disable()
-        started, cpu_before = time.perf_counter(), cpu_seconds(proc.pid)
+        started, cpu_before = time.perf_counter(), [cpu_seconds(pid) for pid in pids]
+        redis_before = cpu_seconds(redis.pid) if redis else 0.0
         own_before = time.process_time()
         tasks = []
         for agent, visitor, call_id in opened:
             for ws in (agent, visitor):
                 tasks.append(receive(ws, latencies, per_direction))
                 tasks.append(send(ws, call_id, per_direction, 1 / rate))
-        await asyncio.gather(*tasks)
+        try:
+            async with asyncio.timeout(RECEIVE_TIMEOUT_S):
+                await asyncio.gather(*tasks)
+        except TimeoutError:
+            return None
+        finally:
+            gc.enable()
+            gc.unfreeze()
         seconds = time.perf_counter() - started
-        server_cpu = (cpu_seconds(proc.pid) - cpu_before) / seconds
+        server_cpu = [(cpu_seconds(p) - b) / seconds for p, b in zip(pids, cpu_before, strict=True)]
+        redis_cpu = (cpu_seconds(redis.pid) - redis_before) / seconds if redis else None
         client_cpu = (time.process_time() - own_before) / seconds
-        gc.enable()
-        gc.unfreeze()
         for agent, visitor, _ in opened:
             await agent.close()
             await visitor.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for node in nodes:
+            node.close()
+        if redis is not None:
+            redis.close()
     q = statistics.quantiles(latencies, n=100)
     return Result(
+        SETUPS[setup],
         connections,
         len(latencies),
         seconds,
@@ -217,8 +220,22 @@ async def run(connections: int, per_direction: int, rate: float) -> Result:
         base,
         rss_idle,
         server_cpu,
+        redis_cpu,
         client_cpu,
     )
+
+
+def target(setup: str, connections: int) -> str:
+    if setup == "memory":
+        return "p99 ≤ 10 ms" if connections <= 1000 else "-"
+    if setup == "redis":
+        return "p99 ≤ in-memory + 1 ms" if connections <= 1000 else "-"
+    return "p99 ≤ 50 ms" if connections >= 5000 else "-"
+
+
+def median_of(runs: list[Result]) -> Result:
+    """The run with the median p99 (a whole run, so its figures belong together)."""
+    return sorted(runs, key=lambda r: r.p99_ms)[len(runs) // 2]
 
 
 def main() -> None:
@@ -230,24 +247,46 @@ def main() -> None:
     parser.add_argument(
         "--messages", type=int, default=20, help="messages each party sends (default 20)"
     )
+    parser.add_argument("--setup", nargs="+", choices=list(SETUPS), default=["memory"])
+    parser.add_argument("--runs", type=int, default=1, help="runs per row (median p99 shown)")
     args = parser.parse_args()
     raise_fd_limit(2 * max(args.connections) + 256)
-    rows = [asyncio.run(run(n, args.messages, args.rate)) for n in args.connections]
+    # Runs interleave the setups: load from elsewhere on the host drifts, and each setup
+    # should see the same drift.
+    runs: dict[tuple[str, int], list[Result | None]] = {}
+    for _ in range(args.runs):
+        for n in args.connections:
+            for setup in args.setup:
+                result = asyncio.run(run(setup, n, args.messages, args.rate))
+                runs.setdefault((setup, n), []).append(result)
+    rows: list[tuple[str, int, int, Result | None]] = []
+    for (setup, n), results in runs.items():
+        valid = [r for r in results if r is not None]
+        rows.append((setup, n, len(valid), median_of(valid) if valid else None))
     print(
         f"Relay of candidate messages, {args.rate:g} msg/s per party, "
-        f"{args.messages} per party; server and clients on one {os.cpu_count()}-core host.\n"
+        f"{args.messages} per party; nodes, Redis and this load generator share one "
+        f"{os.cpu_count()}-core host.\n"
     )
     print(
-        "| connections | messages | msg/s | p50 ms | p99 ms | max ms "
-        "| server CPU | client CPU | server RSS MiB | RSS per connection KiB |"
+        "| setup | connections | valid/total | msg/s | p50 ms | p99 ms | max ms | target "
+        "| CPU per node | Redis CPU | client CPU | RSS per node MiB | RSS per connection KiB |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
+    print(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+    )
+    for setup, n, valid, r in rows:
+        head = f"| {SETUPS[setup]} | {n:,} | {valid}/{args.runs} "
+        if r is None:
+            print(head + "| - " * 10 + "|")
+            continue
+        cpu = " / ".join(f"{c:.0%}" for c in r.server_cpu)
+        rss = " / ".join(f"{m:.0f}" for m in r.rss_mib)
+        redis = f"{r.redis_cpu:.0%}" if r.redis_cpu is not None else "-"
         print(
-            f"| {r.connections:,} | {r.messages:,} | {r.messages / r.seconds:,.0f} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.1f} "
-            f"| {r.server_cpu:.0%} | {r.client_cpu:.0%} "
-            f"| {r.rss_mib:.1f} | {r.kib_per_connection:.1f} |"
+            head + f"| {r.messages / r.seconds:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {r.max_ms:.1f} | {target(setup, n)} | {cpu} | {redis} | {r.client_cpu:.0%} "
+            f"| {rss} | {r.kib_per_connection:.1f} |"
         )
 
 

@@ -370,6 +370,19 @@ def start_signaling(
     return server
 
 
+def wait_log(node: JsonLines, text: str, timeout: float, what: str, after: int = 0) -> int:
+    """Wait for ``text`` in a process's log (its stderr file: a server's log lines) past
+    character ``after``; returns where the log ends then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = node.stderr.read_text(errors="replace")
+        if text in log[after:]:
+            return len(log)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{node.name}: no {what} ({text!r}) within {timeout} s")
+        time.sleep(0.05)
+
+
 def healthz(topo: Topology, ns: str, host: str) -> dict[str, Any]:
     """/healthz ("ok") and the authenticated /metrics from inside ``ns``: status, sessions
     and calls of the server."""
@@ -398,10 +411,12 @@ def start_call(
     agent_args: Sequence[str] = (),
     visitor_args: Sequence[str] = (),
     ports: Sequence[int] = (SERVER_PORT,),
+    visitor_ports: Sequence[int] | None = None,
     timeout: float = 30.0,
 ) -> tuple[JsonLines, JsonLines]:
     """Agent and visitor runners (``module``) in their namespaces, in a call with video flowing;
-    both are given the nodes on ``ports``, in order.
+    both are given the nodes on ``ports``, in order (the visitor ``visitor_ports`` if given:
+    the two parties on different nodes).
 
     A runner takes ``--url --role [--token]`` and prints ``{"ev": "signed_in"}`` and
     ``{"ev": "frame", "n": <decoded frame number>}`` lines (see labnet/aiortc_peer.py).
@@ -414,7 +429,8 @@ def start_call(
     agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
     visitor = topo.spawn_python(
         topo.visitor.ns, "visitor", module,
-        "--url", signaling_url(topo.visitor, ports), "--role", "visitor", *visitor_args,
+        "--url", signaling_url(topo.visitor, visitor_ports or ports), "--role", "visitor",
+        *visitor_args,
     )  # fmt: skip
     for lines in (agent, visitor):
         lines.expect(is_frame, timeout, "first decoded frame")

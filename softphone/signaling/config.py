@@ -10,6 +10,10 @@ TOML layout (every key optional; docs/security.md explains each limit)::
     metrics_token = "..."                   # bearer token of /metrics; unset: no /metrics
     call_ticket_secret = "..."              # signs call tickets; the same on every node
     node = "a"                              # this node's name in logs and /metrics
+    [cluster]                               # several nodes (docs/scale-out.md)
+    redis_url = "redis://10.0.0.5:6379/0"   # unset: one server, state in memory
+    heartbeat = 0.25                        # liveness and lease checks, seconds
+    lease_ttl = 5.0                         # a hung leader is replaced after this
     [agents]                                # name = hash from `softphone-server agent add NAME`
     alice = "scrypt$16384$8$1$...$..."
     [sites.shop-key]                        # a website: its public site key
@@ -31,7 +35,7 @@ TOML layout (every key optional; docs/security.md explains each limit)::
 Environment (for tests and quick starts): ``SOFTPHONE_AGENT_TOKENS=name:secret,...``
 (plain secrets, hashed in memory at start), ``SOFTPHONE_SITE_KEYS=k1,k2`` (self-minting
 sites reachable only from the server's own origin), ``SOFTPHONE_METRICS_TOKEN``,
-``SOFTPHONE_CALL_TICKET_SECRET`` and ``SOFTPHONE_NODE``.
+``SOFTPHONE_CALL_TICKET_SECRET``, ``SOFTPHONE_NODE`` and ``SOFTPHONE_REDIS_URL``.
 """
 
 from __future__ import annotations
@@ -89,6 +93,11 @@ class ServerConfig:
     call_ticket_ttl: int = 12 * 3600  # the longest call that can still re-attach
     node: str = ""  # this server's name in logs and /metrics (default: host:port)
     drain_timeout: float = 10.0  # SIGTERM: at most this long telling clients to move
+    # Several nodes share state through this Redis (docs/scale-out.md); "": one server.
+    redis_url: str = ""
+    cluster_heartbeat: float = 0.25  # node liveness key, lease and peer checks
+    # The leader lease lapses after this; a dead leader is noticed sooner, by the bus.
+    cluster_lease_ttl: float = 5.0
     # Default none: never aiortc's public STUN (docs/architecture.md "Network rules").
     ice_servers: list[IceServer] = field(default_factory=list)
     turn: TurnConfig | None = None
@@ -198,6 +207,13 @@ def _apply_toml(config: ServerConfig, data: dict[str, Any]) -> None:
                 if "credential" in s or "username" in s:
                     raise ValueError("[[ice_servers]] take no credentials: use [turn]")
                 config.ice_servers.append(IceServer(**s))
+    cluster = _table(data, "cluster")
+    if "redis_url" in cluster:
+        config.redis_url = str(cluster["redis_url"])
+    if "heartbeat" in cluster:
+        config.cluster_heartbeat = float(cluster["heartbeat"])
+    if "lease_ttl" in cluster:
+        config.cluster_lease_ttl = float(cluster["lease_ttl"])
     config.static_dirs.update({str(k): str(v) for k, v in _table(data, "static").items()})
     for key, value in _table(data, "limits").items():
         kind = _LIMIT_FIELDS.get(key)
@@ -228,3 +244,5 @@ def _apply_env(config: ServerConfig, env: Mapping[str, str]) -> None:
         config.call_ticket_secret = env["SOFTPHONE_CALL_TICKET_SECRET"]
     if env.get("SOFTPHONE_NODE"):
         config.node = env["SOFTPHONE_NODE"]
+    if env.get("SOFTPHONE_REDIS_URL"):
+        config.redis_url = env["SOFTPHONE_REDIS_URL"]

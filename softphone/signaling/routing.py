@@ -153,6 +153,9 @@ class Switchboard:
             extra={"agent": agent.name, "available": available, "reason": reason},
         )
         self._end_wrap_up(agent)
+        if agent.away != (not available):
+            agent.away = not available
+            agent.save()
         if not available:
             self._agents[agent] = None
             return
@@ -379,7 +382,8 @@ class Switchboard:
         log.info("signaling.call_live", extra={"call_id": call.id, "agent": agent.name})
 
     def _ticket(self, call: Call, party: Session) -> str:
-        return self.tickets.issue(
+        """A party's call ticket; the party keeps it too, for a restore on another node."""
+        ticket = self.tickets.issue(
             CallTicket(
                 call_id=call.id,
                 role=party.role,
@@ -387,6 +391,8 @@ class Switchboard:
                 agent_name=call.agent_name,
             )
         )
+        party.hold_ticket(call.id, ticket)
+        return ticket
 
     def reattach(self, session: Session, token: str, ref: str | None) -> None:
         """Bring back the live call of a ticket for a fresh session (the server forgot the
@@ -427,6 +433,7 @@ class Switchboard:
         else:
             call.visitor = session
         self._call_of[session] = call
+        session.hold_ticket(call.id, token)
         self.metrics.calls_reattached.labels(self.metrics.node).inc()
         peer = call.peer_of(session)
         session.deliver(Reattached(call_id=call.id, peer_present=peer is not None, ref=ref))
@@ -659,6 +666,9 @@ class Switchboard:
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)
+        for party in (call.visitor, call.agent):
+            if party is not None:
+                party.drop_ticket(call.id)
 
     def _party_call(self, session: Session, call_id: str) -> Call:
         call = self.calls.get(call_id)

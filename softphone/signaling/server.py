@@ -5,7 +5,8 @@ and a console script (``softphone-server``, with ``agent add NAME`` and ``visito
 beside it). Each connection is read by one task and written by another
 (``Session.drain``); who may sign in is :mod:`.sign_in`, call state :mod:`.routing`,
 sessions and their resume :mod:`.sessions`, live calls re-attached after a restart
-:mod:`.call_tickets`. Bad input only ever earns its sender an error frame. Who may come in
+:mod:`.call_tickets`, several nodes on one Redis :mod:`.cluster`. Bad input only ever earns its
+sender an error frame. Who may come in
 and how much each may do: docs/security.md; running it (drain, metrics, several nodes):
 docs/operations.md.
 """
@@ -37,6 +38,9 @@ from softphone.signaling.admission import (
     counted_connection,
 )
 from softphone.signaling.call_tickets import CallTickets
+from softphone.signaling.cluster.node import ClusterNode
+from softphone.signaling.cluster.remote import Bus, RemoteSocket
+from softphone.signaling.cluster.store import LocalStore, RedisStore, Restored, SessionStore
 from softphone.signaling.config import ServerConfig, load_config
 from softphone.signaling.credentials import generate_secret, hash_secret
 from softphone.signaling.http import (
@@ -76,7 +80,7 @@ from softphone.signaling.protocol import (
     encode_bytes,
 )
 from softphone.signaling.routing import CallError, Switchboard
-from softphone.signaling.sessions import Session, SessionRegistry, spawn
+from softphone.signaling.sessions import ClientSocket, Session, SessionRegistry, spawn
 from softphone.signaling.sign_in import Caller, Refused, SignIn
 from softphone.signaling.static import mount_widget
 from softphone.signaling.visitor_tokens import mint_token
@@ -87,12 +91,19 @@ log = logging.getLogger(__name__)
 class SignalingServer:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = cfg = config or ServerConfig()
-        self.sessions = SessionRegistry(
-            cfg.resume_grace, cfg.resume_queue, cfg.max_detached_sessions, self._session_expired
-        )
-        self.metrics = ServerMetrics(cfg.node or f"{cfg.host}:{cfg.port}", self._gauges)
+        node_id = cfg.node or f"{cfg.host}:{cfg.port}"
+        self.metrics = ServerMetrics(node_id, self._gauges)
         self.tickets = CallTickets(cfg.call_ticket_secret, cfg.call_ticket_ttl)
-        self.switchboard = Switchboard(cfg, self.tickets, self.metrics)
+        self.cluster: ClusterNode | None = None
+        self.bus: Bus | None = None
+        self.store: SessionStore = LocalStore()
+        if cfg.redis_url:
+            self.cluster = ClusterNode(
+                cfg.redis_url, node_id, self, cfg.cluster_heartbeat, cfg.cluster_lease_ttl
+            )
+            self.bus = Bus(self.cluster, self._serve_connection)
+            self.store = RedisStore(self.cluster, cfg.resume_queue)
+        self.sessions, self.switchboard = self._fresh_state()
         self.sign_in = SignIn(cfg)
         self.connections = ConnectionCounter(cfg.max_connections, cfg.max_connections_per_ip)
         self._headers = security_headers(cfg.frame_ancestors)
@@ -106,6 +117,17 @@ class SignalingServer:
         self._server: Server | None = None
         self.draining = False
 
+    def _fresh_state(self) -> tuple[SessionRegistry, Switchboard]:
+        cfg = self.config
+        sessions = SessionRegistry(
+            cfg.resume_grace,
+            cfg.resume_queue,
+            cfg.max_detached_sessions,
+            self._session_expired,
+            self.store,
+        )
+        return sessions, Switchboard(cfg, self.tickets, self.metrics)
+
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -116,8 +138,10 @@ class SignalingServer:
             tls.load_cert_chain(cfg.tls_cert, cfg.tls_key)
         if not self.sign_in.sites:
             log.warning("signaling.no_sites", extra={"effect": "any visitor may call"})
+        if self.cluster is not None:
+            self.cluster.start()
         self._server = await serve(
-            self._serve_connection,
+            self._accept,
             cfg.host,
             cfg.port,
             process_request=self._process_request,
@@ -144,6 +168,8 @@ class SignalingServer:
         return f"{scheme}://{self.config.host}:{self.port}/ws"
 
     async def close(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.close()
         self.switchboard.close_all()
         self.sessions.close_all()
         if self._server is not None:
@@ -160,15 +186,24 @@ class SignalingServer:
             return
         self.draining = True
         log.info("signaling.draining", extra={"sessions": len(self.sessions)})
+        if self.cluster is not None:  # the lease goes first: the next node leads at once
+            await self.cluster.leave()
         attached = [s for s in self.sessions.by_id.values() if s.conn is not None]
         notice = Notice(code=ErrorCode.SERVER_DRAINING, message="reconnect to another server")
         for session in attached:
             session.deliver(notice, sequenced=False)
+        if self.bus is not None:  # sockets this node forwards: their sessions are elsewhere
+            self.bus.notify_forwarded(encode_bytes(notice))
         timeout = self.config.drain_timeout
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(1.0, timeout / 2)):  # the notices go out first
-                while any(s.outbox and s.conn is not None for s in attached):  # noqa: ASYNC110
+                while any(s.outbox and s.conn is not None for s in attached) or (  # noqa: ASYNC110
+                    self.bus is not None and any(f.outbox for f in self.bus.forwarded.values())
+                ):
                     await asyncio.sleep(0.02)
+        for session in attached:  # those another node holds: through the bus
+            if isinstance(session.conn, RemoteSocket):
+                await session.conn.close(1012, ErrorCode.SERVER_DRAINING)
         self._server.close(close_connections=True, code=1012, reason=ErrorCode.SERVER_DRAINING)
         try:
             async with asyncio.timeout(timeout):
@@ -218,7 +253,15 @@ class SignalingServer:
         return origin in allowed
 
     def _healthz(self, conn: ServerConnection, request: Request) -> Response:
-        return text_response("ok\n")
+        """ "ok" alone on one server. A node says how Redis and the lease stand; one that
+        neither leads nor reaches Redis can serve nobody (503: the proxy skips it)."""
+        node = self.cluster
+        if node is None:
+            return text_response("ok\n")
+        redis = "up" if node.up else "down"
+        status = 200 if node.up or node.is_leader else 503
+        state = "ok" if status == 200 else "unavailable"
+        return text_response(f"{state}\nredis {redis}\nleader {node.leader or '-'}\n", status)
 
     def _metrics(self, conn: ServerConnection, request: Request) -> Response:
         token = self.config.metrics_token
@@ -245,6 +288,23 @@ class SignalingServer:
             "softphone_calls": ("Calls (waiting, ringing, live)", len(board.calls)),
             "softphone_calls_waiting": ("Calls in the waiting line", len(board.waiting)),
             "softphone_agents_signed_in": ("Agents signed in", len(self.sessions.agents())),
+            **self._cluster_gauges(),
+        }
+
+    def _cluster_gauges(self) -> dict[str, tuple[str, float]]:
+        node, bus = self.cluster, self.bus
+        if node is None or bus is None:
+            return {}
+        return {
+            "softphone_redis_up": ("Connected to Redis (1) or not (0)", float(node.up)),
+            "softphone_redis_outages_total": ("Redis connections lost", node.outages),
+            "softphone_redis_dropped_writes_total": (
+                "Store and bus writes dropped (Redis down or behind)",
+                node.dropped_writes,
+            ),
+            "softphone_cluster_leader": ("This node runs the switchboard", float(node.is_leader)),
+            "softphone_sockets_forwarded": ("Sockets forwarded to the leader", len(bus.forwarded)),
+            "softphone_sockets_remote": ("Sockets other nodes forward here", len(bus.remote)),
         }
 
     def _mint_visitor_token(self, conn: ServerConnection, request: Request) -> Response:
@@ -255,7 +315,7 @@ class SignalingServer:
         status, answer = self.sign_in.mint_for_page(key, self._caller(conn, request))
         return json_response(answer, status)
 
-    def _caller(self, conn: ServerConnection, request: Request | None) -> Caller:
+    def _caller(self, conn: ClientSocket, request: Request | None) -> Caller:
         return Caller(
             ip=_ip(conn),
             peer=_peer(conn),
@@ -263,9 +323,63 @@ class SignalingServer:
             own_origin=_own_origin(request, self.config) if request else "",
         )
 
+    # --- several nodes (softphone.signaling.cluster calls these) -------------------------
+
+    async def _accept(self, conn: ServerConnection) -> None:
+        if self.bus is None:
+            await self._serve_connection(conn)
+        else:
+            await self.bus.accept(conn)
+
+    def bus_message(self, data: bytes) -> None:
+        if self.bus is not None:
+            self.bus.message(data)
+
+    def redis_up(self) -> None:
+        # Redis may have restarted empty: the leader writes back what another node needs.
+        leads = self.cluster is not None and self.cluster.is_leader
+        if leads and isinstance(self.store, RedisStore):
+            self.store.resync(self.sessions.snapshot())
+
+    def redis_down(self) -> None:
+        """The bus may have lost frames: sockets that crossed it go, their clients resume."""
+        if self.bus is not None:
+            self.bus.drop_remote()
+            self.bus.drop_forwarded()
+
+    def leader_changed(self, leader: str | None, was: str | None) -> None:
+        assert self.cluster is not None and self.bus is not None
+        me = self.cluster.id
+        if leader is not None:
+            self.bus.drop_forwarded(keep=leader)  # sessions of another leader: resume anew
+        if was == me and leader is not None and leader != me:
+            self._step_down()
+
+    def nodes_gone(self, nodes: list[str]) -> None:
+        if self.bus is not None:
+            self.bus.drop_remote(nodes)
+
+    def remote_nodes(self) -> list[str]:
+        return self.bus.remote_nodes() if self.bus is not None else []
+
+    def _step_down(self) -> None:
+        """Another node holds the lease (we were cut off from Redis too long): our sessions
+        are its now (it restores them from the store); close every socket without ending
+        anything, so the clients resume there."""
+        log.warning("cluster.stepped_down", extra={"sessions": len(self.sessions)})
+        old = self.sessions
+        self.switchboard.close_all()
+        old.close_all()
+        self.sessions, self.switchboard = self._fresh_state()
+        if self.bus is not None:
+            self.bus.drop_remote()
+        for session in old.by_id.values():
+            if session.conn is not None:
+                spawn(session.conn.close(1012, "signaling leader changed"))
+
     # --- one connection -----------------------------------------------------------------
 
-    async def _serve_connection(self, conn: ServerConnection) -> None:
+    async def _serve_connection(self, conn: ClientSocket) -> None:
         cfg = self.config
         gate = FrameGate(cfg.rate_per_second, cfg.rate_burst, cfg.flood_strikes)
         session: Session | None = None
@@ -304,11 +418,15 @@ class SignalingServer:
             for task in (writer, idle):
                 if task is not None:
                     task.cancel()
-            if session is not None and session.conn is conn:
+            if session is not None and session.conn is conn and self._current(session):
                 keep = self.switchboard.socket_gone(session)
                 self.sessions.detach(session, keep)
 
-    async def _close_when_idle(self, session: Session, conn: ServerConnection) -> None:
+    def _current(self, session: Session) -> bool:
+        """Not one of the sessions dropped when this node stepped down."""
+        return self.sessions.by_id.get(session.id) is session
+
+    async def _close_when_idle(self, session: Session, conn: ClientSocket) -> None:
         """A visitor seen without a call at two checks half the idle time apart goes."""
         half = self.config.visitor_idle_timeout / 2
         was_idle = False
@@ -321,7 +439,7 @@ class SignalingServer:
                 return
             was_idle = idle
 
-    async def _authenticate(self, conn: ServerConnection, gate: FrameGate) -> Session:
+    async def _authenticate(self, conn: ClientSocket, gate: FrameGate) -> Session:
         async for frame in conn:
             try:
                 msg = gate.admit(frame)
@@ -339,12 +457,14 @@ class SignalingServer:
                 await _send_error(conn, ErrorCode.PROTOCOL_VERSION, text, msg.id)
                 raise CloseConnection(1008, "unsupported version")
             if isinstance(msg, Resume):
-                session = self._resume(msg)
+                session, restored = await self._resume(msg)
                 if session is None:
                     # Not fatal: the client falls back to a fresh hello on this socket.
                     await _send_error(conn, ErrorCode.RESUME_FAILED, "session expired", msg.id)
                     continue
                 self._attach(session, conn, ref=msg.id, resumed=True, last_seq=msg.last_seq)
+                if restored:
+                    self._rebuild(session)
                 self.switchboard.reattached(session)
             else:
                 try:
@@ -358,7 +478,7 @@ class SignalingServer:
             return session
         raise ConnectionClosed(None, None)
 
-    async def _hello(self, hello: Hello, conn: ServerConnection) -> Session:
+    async def _hello(self, hello: Hello, conn: ClientSocket) -> Session:
         caller = self._caller(conn, conn.request)
         if hello.role == "visitor":
             site = self.sign_in.visitor_site(hello, caller)
@@ -373,17 +493,53 @@ class SignalingServer:
             self.sessions.expire(old)  # a fresh sign-in replaces an idle session
         return self.sessions.create("agent", name, peer_ip=caller.ip)
 
-    def _resume(self, msg: Resume) -> Session | None:
+    async def _resume(self, msg: Resume) -> tuple[Session | None, bool]:
+        """The session of the token, and whether it came from the store (a node died)."""
         session = self.sessions.resume(msg.resume_token)
         if session is not None and session.conn is not None:
             # A half-open old socket: the new one takes over.
             spawn(session.conn.close(1000, "resumed elsewhere"))
-        return session
+        if session is not None:
+            return session, False
+        restored: Restored | None = None
+        try:
+            restored = await self.store.load(msg.resume_token)
+        except Exception:
+            log.warning("signaling.restore_failed", exc_info=True)
+        raced = self.sessions.resume(msg.resume_token)  # restored meanwhile: take it over
+        if raced is not None and raced.conn is not None:
+            spawn(raced.conn.close(1000, "resumed elsewhere"))
+        if raced is not None or restored is None:
+            return raced, False
+        if restored.record.role == "visitor" and restored.record.call_ticket is None:
+            # Waiting or ringing: that call lived in the dead leader's line. Only call
+            # parties and agents are kept for resume, here as on one node.
+            return None, False
+        return self.sessions.restore(restored, msg.last_seq), True
+
+    def _rebuild(self, session: Session) -> None:
+        """A restored session's routing state: its live call back (from its ticket, as a
+        client's reattach would), an agent signed in again (available or away)."""
+        board = self.switchboard
+        if session.call_ticket is not None:
+            try:
+                board.reattach(session, session.call_ticket, None)
+            except CallError as exc:
+                log.info(
+                    "signaling.restore_call_gone", extra={"session": session.id, "code": exc.code}
+                )
+                session.call_ticket = None
+                session.save()
+        if session.role == "agent":
+            if session.away:
+                board.set_presence(session, False, "restored")
+            else:
+                board.agent_signed_in(session)
 
     def _attach(
         self,
         session: Session,
-        conn: ServerConnection,
+        conn: ClientSocket,
         ref: str | None,
         resumed: bool = False,
         last_seq: int | None = None,
@@ -502,7 +658,7 @@ class SignalingServer:
         self.switchboard.session_gone(session)
 
 
-async def _send_error(conn: ServerConnection, code: str, message: str, ref: str | None) -> None:
+async def _send_error(conn: ClientSocket, code: str, message: str, ref: str | None) -> None:
     await conn.send(encode(Error(code=code, message=message, ref=ref)))
 
 
@@ -510,12 +666,12 @@ def _sid(session: Session | None) -> str | None:
     return session.id if session else None
 
 
-def _peer(conn: ServerConnection) -> str:
+def _peer(conn: ClientSocket) -> str:
     address = conn.remote_address
     return f"{address[0]}:{address[1]}" if address else "?"
 
 
-def _ip(conn: ServerConnection) -> str:
+def _ip(conn: ClientSocket) -> str:
     address = conn.remote_address
     return str(address[0]) if address else "?"
 
@@ -550,6 +706,7 @@ def build_config(argv: list[str] | None = None) -> ServerConfig:
     parser.add_argument("--max-connections-per-ip", type=int)
     parser.add_argument("--node", help="this server's name in logs and /metrics")
     parser.add_argument("--drain-timeout", type=float)
+    parser.add_argument("--redis-url", help="share state with other nodes (docs/scale-out.md)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     setup_logging(args.log_level)

@@ -13,7 +13,10 @@ moot (:mod:`.superseded`): late, they would only restart ICE again.
 
 Only call parties (and agents) are kept for resume, and at most ``max_detached`` at once;
 which session is a call party is the switchboard's business, so the server decides.
-Sessions hold no routing state (availability, call membership): that is the switchboard's.
+Sessions hold no routing state (availability, call membership): that is the switchboard's;
+they only carry what another node needs to rebuild it (the live call's ticket, an agent's
+presence) into their :class:`SessionRecord`, which the :class:`SessionStore` keeps with
+the history (Redis when there are several nodes, :mod:`.cluster`).
 """
 
 from __future__ import annotations
@@ -24,20 +27,20 @@ import itertools
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, Protocol
 
 import msgspec
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request
 
-from softphone.signaling.protocol import Error, Message, Role, encode_bytes
+from softphone.signaling.cluster.store import LocalStore, Restored, SessionRecord, SessionStore
+from softphone.signaling.protocol import Error, Message, Role, decode, encode_bytes
 from softphone.signaling.superseded import Key, drop_superseded, replay_key
-
-if TYPE_CHECKING:
-    from websockets.asyncio.server import ServerConnection
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
+_process = secrets.token_hex(3)  # session ids stay unique across nodes and restarts
 _background: set[asyncio.Task[None]] = set()
 
 
@@ -46,6 +49,18 @@ def spawn(coro: Coroutine[object, object, None]) -> None:
     task = asyncio.ensure_future(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+class ClientSocket(Protocol):
+    """A websocket here, or one another node holds (:class:`.cluster.remote.RemoteSocket`)."""
+
+    @property
+    def remote_address(self) -> Any: ...
+    @property
+    def request(self) -> Request | None: ...
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+    async def send(self, message: str | bytes, *, text: bool | None = None) -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
 
 class Session:
@@ -58,15 +73,17 @@ class Session:
         *,
         peer_ip: str = "",
         site: str = "",
+        store: SessionStore | None = None,
+        session_id: str | None = None,
     ) -> None:
-        self.id = f"s{next(_ids)}"
+        self.id = session_id or f"s{next(_ids)}-{_process}"
         self.role: Role = role
         self.name = name
         self.page = page
         self.peer_ip = peer_ip  # where the hello came from (per-address limits)
         self.site = site  # the visitor's site key ("" for agents and open servers)
         self.resume_token = secrets.token_urlsafe(24)
-        self.conn: ServerConnection | None = None
+        self.conn: ClientSocket | None = None
         self.outbox: deque[bytes] = deque()
         self.outbox_limit = outbox_limit
         self.seq = 0  # of the last sequenced message queued
@@ -77,6 +94,39 @@ class Session:
         self.wakeup = asyncio.Event()
         self.grace: asyncio.TimerHandle | None = None
         self.on_overflow: Callable[[Session], None] = lambda s: None
+        self.store: SessionStore = store or LocalStore()
+        self.call_ticket: str | None = None  # of its live call (set by the switchboard)
+        self._ticket_call: str | None = None  # which call that ticket is for
+        self.away = False  # an agent's presence (the switchboard's, kept for a restore)
+
+    def record(self) -> SessionRecord:
+        return SessionRecord(
+            id=self.id,
+            role=self.role,
+            name=self.name,
+            resume_token=self.resume_token,
+            page=self.page,
+            peer_ip=self.peer_ip,
+            site=self.site,
+            call_ticket=self.call_ticket,
+            away=self.away,
+        )
+
+    def save(self) -> None:
+        """Tell the store what changed in the record (call ticket, presence)."""
+        self.store.saved(self.record())
+
+    def hold_ticket(self, call_id: str, ticket: str) -> None:
+        """The ticket of the live call this session is a party of (kept for a restore)."""
+        if (self._ticket_call, self.call_ticket) != (call_id, ticket):
+            self._ticket_call, self.call_ticket = call_id, ticket
+            self.save()
+
+    def drop_ticket(self, call_id: str) -> None:
+        """That call is over for this session (not another one it is in)."""
+        if self._ticket_call == call_id or (self._ticket_call is None and self.call_ticket):
+            self._ticket_call = self.call_ticket = None
+            self.save()
 
     def __repr__(self) -> str:
         return f"<Session {self.id} {self.role} {self.name!r}>"
@@ -98,6 +148,7 @@ class Session:
             self.seq += 1
             frame = encode_bytes(msgspec.structs.replace(msg, seq=self.seq))
             self.history.append((self.seq, frame, replay_key(msg)))
+            self.store.appended(self.id, self.seq, frame)
         else:
             frame = encode_bytes(msg)
         self.outbox.append(frame)
@@ -146,7 +197,7 @@ class Session:
         while self.history and self.history[0][0] <= min(ack, self.seq):
             self.history.popleft()
 
-    async def drain(self, conn: ServerConnection) -> None:
+    async def drain(self, conn: ClientSocket) -> None:
         """Writer task of one socket: send the outbox in order while it is ours."""
         with contextlib.suppress(ConnectionClosed):
             while self.conn is conn:
@@ -167,7 +218,9 @@ class SessionRegistry:
         outbox_limit: int,
         max_detached: int,
         on_expired: Callable[[Session], None],
+        store: SessionStore | None = None,
     ) -> None:
+        self.store: SessionStore = store or LocalStore()
         self.grace = grace
         self.outbox_limit = outbox_limit
         self.max_detached = max_detached
@@ -183,14 +236,52 @@ class SessionRegistry:
     def create(
         self, role: Role, name: str, page: str | None = None, peer_ip: str = "", site: str = ""
     ) -> Session:
-        session = Session(role, name, self.outbox_limit, page, peer_ip=peer_ip, site=site)
+        session = Session(
+            role, name, self.outbox_limit, page, peer_ip=peer_ip, site=site, store=self.store
+        )
+        self._add(session)
+        session.save()
+        return session
+
+    def restore(self, restored: Restored, last_seq: int | None) -> Session:
+        """A session another node held (it died): its record and history from the store.
+        Counting goes on from what the client saw if that is more than was stored (the
+        old node sent it but died before it was written)."""
+        record = restored.record
+        session = Session(
+            record.role,
+            record.name,
+            self.outbox_limit,
+            record.page,
+            peer_ip=record.peer_ip,
+            site=record.site,
+            store=self.store,
+            session_id=record.id,
+        )
+        session.resume_token = record.resume_token
+        session.call_ticket, session.away = record.call_ticket, record.away
+        for frame in restored.history:
+            msg = decode(frame)
+            if msg.seq is not None:
+                session.history.append((msg.seq, frame, replay_key(msg)))
+        session.seq = max(restored.seq, last_seq or 0, *(e[0] for e in session.history))
+        old = self._agents.get(record.name) if record.role == "agent" else None
+        if old is not None:
+            self.expire(old)
+        self._add(session)
+        log.info(
+            "signaling.session_restored",
+            extra={"session": session.id, "seq": session.seq, "history": len(session.history)},
+        )
+        return session
+
+    def _add(self, session: Session) -> None:
         session.on_overflow = self.expire
         self.by_id[session.id] = session
         self._by_token[session.resume_token] = session
-        if role == "agent":
-            assert name not in self._agents, "expire the old session first"
-            self._agents[name] = session
-        return session
+        if session.role == "agent":
+            assert session.name not in self._agents, "expire the old session first"
+            self._agents[session.name] = session
 
     def agents(self) -> list[Session]:
         return list(self._agents.values())
@@ -236,7 +327,12 @@ class SessionRegistry:
             session.conn = None
         session.outbox.clear()
         session.history.clear()
-        self._on_expired(session)
+        self._on_expired(session)  # before the store forgets: ending its call saves it
+        self.store.forgotten(session.id, session.resume_token)
+
+    def snapshot(self) -> list[tuple[SessionRecord, int, list[bytes]]]:
+        """Every session as the store keeps it (rewritten after Redis lost it all)."""
+        return [(s.record(), s.seq, [e[1] for e in s.history]) for s in self.by_id.values()]
 
     def close_all(self) -> None:
         for session in list(self.by_id.values()):
