@@ -560,6 +560,7 @@ class Switchboard:
         call.restart_attempts.clear()
         call.tried = {agent.id}
         self._call_of.pop(agent, None)
+        agent.drop_ticket(call.id)  # a stored ticket must not re-attach a handed-on call
         agent.deliver(Transferred(call_id=call.id, to=msg.to, ref=ref))
         call.caller.deliver(Transferring(call_id=call.id))
         self._after_call(agent, call)
