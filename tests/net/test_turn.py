@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from labnet.netns import JsonLines, Topology, start_call, start_signaling, stop_process
-from labnet.topologies import NatTopology
-from labnet.turn import Coturn, TurnUrls
+from labnet.topologies import NatTopology, direct_udp_blocked
+from labnet.turn import PLAIN_PORT, Coturn, TurnUrls
 from tests.net.support import (
     RUNNER,
     assert_media_back,
@@ -221,3 +221,47 @@ def test_twenty_relay_restarts_leak_no_turn_allocation(nat: NatTopology) -> None
         assert after["tasks"] <= before["tasks"] + 2, (before, after)
     finally:
         hang_up(coturn, call)
+
+
+def test_restart_moves_a_relayed_call_to_the_direct_path_once_it_opens(topo: Topology) -> None:
+    """Both ends routable, but a firewall on each lets UDP out only to the TURN server: the
+    call starts relayed. The firewall lifts; the next ICE restart must find the direct path
+    (host candidates outrank relays) and move the media onto it."""
+    coturn = Coturn(topo).start()
+    call: Call | None = None
+    try:
+        with direct_udp_blocked(topo, topo.agent.ns, topo.visitor.ns, allowed_port=PLAIN_PORT):
+            start_signaling(topo)
+            call = start_call(
+                topo,
+                RUNNER,
+                agent_args=coturn.runner_args("agent"),
+                visitor_args=coturn.runner_args("visitor"),
+            )
+            agent = call[0]
+            for peer in call:
+                peer.expect(lambda e: e.get("ev") == "path", 5.0, f"{peer.name} path")
+                assert paths(peer)[-1] == "relay-udp", (peer.name, paths(peer))
+            assert_frames_advance(call)
+        marks = [len(peer.snapshot()) for peer in call]
+        restarted_at = time.time()
+        agent.send("restart")
+        agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=marks[0])
+        for peer, mark in zip(call, marks, strict=True):
+            peer.expect(
+                lambda e: e.get("ev") == "path" and e["path"] == "host",
+                10.0,
+                f"{peer.name} on the direct path",
+                after=mark,
+            )
+        assert_media_back(call, restarted_at)
+        time.sleep(RETIRE_S)  # the relayed agent is retired: nothing may fall back to it
+        for peer in call:
+            assert paths(peer)[-1] == "host", (peer.name, paths(peer))
+        assert_frames_advance(call)
+        assert_one_dtls_handshake(call)
+    finally:
+        if call is not None:
+            hang_up(coturn, call)
+        else:
+            coturn.close()
