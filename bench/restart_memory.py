@@ -11,10 +11,11 @@ window (an old agent in its grace period is not a leak), coturn's allocation cou
 ``valid/total``: restarts that succeeded with media flowing. Target: RSS grows <= 10 MiB
 over 100 restarts; tasks, fds and allocations flat.
 
-``--diagnose`` runs the agent with tracemalloc and prints, at each checkpoint after the
-first, the allocation sites that grew most since the previous one and the object types
-the garbage collector counts (what a growth is made of). Tracing slows the agent and costs
-memory itself: RSS figures of a diagnose run are not the bench figures.
+``--diagnose`` prints, at each checkpoint after the first, the object types the garbage
+collector counts that grew most since the previous one; with ``--trace-frames N`` the agent
+also runs tracemalloc and the allocation sites that grew most are printed (what a growth is
+made of). Tracing slows the agent (deep traces too much for a 30 fps call on a loaded
+machine) and costs memory itself: RSS figures of a diagnose run are not the bench figures.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 
 from bench.networks import NETWORKS, RUNNER
 from labnet.netns import (
@@ -35,11 +37,11 @@ from labnet.netns import (
     stop_process,
     sweep_stale,
 )
-from labnet.turn import Coturn
+from labnet.turn import Coturn, TurnUrls
 
 SETTLE_S = 4.0  # > RESTART_GRACE_S (2 s): replaced agents are closed, then 2 s sampled
 RESTART_TIMEOUT_S = 15.0
-TRACE_FRAMES = 8
+TOP_TYPES = 30
 TARGET = "RSS growth <= 10 MiB over 100 restarts; tasks, fds, allocations flat"
 
 
@@ -77,33 +79,52 @@ def one_restart(topo: Topology, agent: JsonLines, visitor: JsonLines, flap: bool
     return success is not None and media
 
 
-def diagnose(agent: JsonLines, label: str) -> None:
+def diagnose(agent: JsonLines, label: str, previous: dict[str, int]) -> dict[str, int]:
+    """Print what grew since the previous checkpoint; returns the live objects per type."""
     mark = len(agent.snapshot())
     agent.send("memory")
     report = agent.wait_for(lambda e: e.get("ev") == "memory", 60.0, after=mark)
     if report is None:
         print(f"{label}: no memory report", file=sys.stderr)
-        return
-    print(f"--- {label}: allocation sites grown since the previous checkpoint", file=sys.stderr)
-    for line in report["grown"]:
-        print("  " + line, file=sys.stderr)
-    print(f"--- {label}: live objects per type (gc)", file=sys.stderr)
-    types = report["types"]
-    print("  " + ", ".join(f"{name}={count}" for name, count in types.items()), file=sys.stderr)
+        return previous
+    types: dict[str, int] = report["types"]
+    if report["grown"]:
+        print(f"--- {label}: allocation sites grown since the last checkpoint", file=sys.stderr)
+        for line in report["grown"]:
+            print("  " + line, file=sys.stderr)
+    if previous:
+        grown = sorted(types, key=lambda t: previous.get(t, 0) - types[t])[:TOP_TYPES]
+        print(f"--- {label}: live objects per type (gc), growth since the last checkpoint")
+        print(
+            "  " + ", ".join(f"{t}={types[t]} ({types[t] - previous.get(t, 0):+d})" for t in grown)
+        )
+    return types
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--restarts", type=int, default=100)
     parser.add_argument("--network", choices=sorted(NETWORKS), default="nat+turn")
+    parser.add_argument(
+        "--turn", help="the agent's TURN transports, e.g. udp,tls (default: the network's)"
+    )
     parser.add_argument("--flaps", action="store_true", help="1 s link cuts, not restarts")
-    parser.add_argument("--diagnose", action="store_true", help="tracemalloc + gc per type")
+    parser.add_argument("--diagnose", action="store_true", help="objects per type (gc)")
+    parser.add_argument(
+        "--trace-frames", type=int, default=0, help="with --diagnose: tracemalloc this deep"
+    )
     args = parser.parse_args(argv)
     if not can_create_namespaces():
         parser.error("needs root and a working `ip netns`")
     if not 1 <= args.restarts <= 500:
         parser.error("--restarts must be 1..500")
     network = NETWORKS[args.network]
+    if args.turn and network.turn is not None:
+        kinds = set(args.turn.split(","))
+        if not kinds <= {"udp", "tcp", "tls"}:
+            parser.error("--turn takes udp, tcp and/or tls")
+        turn = TurnUrls(udp="udp" in kinds, tcp="tcp" in kinds, tls="tls" in kinds)
+        network = replace(network, turn=turn)
     checkpoints = sorted({0, *(n for n in (20, 50, 100) if n < args.restarts), args.restarts})
     sweep_stale()
     rows: list[str] = []
@@ -116,13 +137,14 @@ def main(argv: list[str] | None = None) -> int:
             if coturn is not None and network.turn is not None:
                 agent_args = coturn.runner_args("agent", network.turn)
                 visitor_args = coturn.runner_args("visitor")
-            if args.diagnose:
-                agent_args += ["--tracemalloc", str(TRACE_FRAMES)]
+            if args.diagnose and args.trace_frames:
+                agent_args += ["--tracemalloc", str(args.trace_frames)]
             agent, visitor = start_call(
                 topo, RUNNER, agent_args=agent_args, visitor_args=visitor_args
             )
             done = ok = 0
             first: dict[str, int] | None = None
+            types: dict[str, int] = {}
             for checkpoint in checkpoints:
                 while done < checkpoint:
                     done += 1
@@ -132,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 first = first or now
                 allocations = coturn.allocations() if coturn is not None else None
                 if args.diagnose:
-                    diagnose(agent, f"after {checkpoint} restarts")
+                    types = diagnose(agent, f"after {checkpoint} restarts", types)
                 rows.append(
                     f"| {args.network} | {checkpoint} | {now['rss_kb'] / 1024:.1f} "
                     f"| {(now['rss_kb'] - first['rss_kb']) / 1024:+.1f} | {now['tasks']} "

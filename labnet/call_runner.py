@@ -121,7 +121,7 @@ class MemoryProbe:
                     for stat in diff[: self.TOP]
                 ]
             self._previous = snapshot
-        emit("memory", types=dict(types.most_common(self.TOP * 2)), grown=grown)
+        emit("memory", types=dict(types), grown=grown)
 
 
 def metrics() -> dict[str, int]:
