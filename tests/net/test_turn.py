@@ -46,7 +46,7 @@ def office() -> Iterator[NatTopology]:
         yield topology
 
 
-def relay_call(topo: Topology) -> tuple[Coturn, Call]:
+def relay_call(topo: Topology, agent_turn: TurnUrls = TurnUrls()) -> tuple[Coturn, Call]:
     """coturn and the signaling server in the hub, then a call with video both ways."""
     coturn = Coturn(topo)
     try:
@@ -55,7 +55,7 @@ def relay_call(topo: Topology) -> tuple[Coturn, Call]:
         call = start_call(
             topo,
             RUNNER,
-            agent_args=coturn.runner_args("agent"),
+            agent_args=coturn.runner_args("agent", agent_turn),
             visitor_args=coturn.runner_args("visitor"),
         )
     except BaseException:
@@ -161,6 +161,38 @@ def test_relayed_call_recovers_from_a_link_cut_in_one_attempt(nat: NatTopology) 
         restored_at = nat.restore(nat.agent)
         assert_media_back(call, restored_at)
         agent.expect(log_event("reconnect.success"), 5.0, "reconnect.success", after=mark)
+        starts = matching(agent, log_event("reconnect.start"), mark)
+        assert [e["attempt"] for e in starts] == ["1/3"]
+        assert_one_dtls_handshake(call)
+    finally:
+        hang_up(coturn, call)
+
+
+def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
+    nat: NatTopology,
+) -> None:
+    """Only TURN over TCP for the agent. During a 5 s cut the server's side of the agent's
+    signaling socket backs off its retransmissions; once the restarted ICE agent reaches the
+    TURN server again the agent must not wait for them: it resumes on a fresh socket and the
+    restart completes over a fresh TURN/TCP allocation (attempt 1, one DTLS handshake)."""
+    coturn, call = relay_call(nat, TurnUrls(udp=False, tls=False))
+    try:
+        agent, _ = call
+        agent.expect(lambda e: e.get("ev") == "path", 5.0, "agent path")
+        assert paths(agent)[-1] == "relay-tcp"
+        mark = len(agent.snapshot())
+        nat.cut(nat.agent)
+        time.sleep(5.0)
+        restored_at = nat.restore(nat.agent)
+        assert_media_back(call, restored_at)
+        agent.expect(log_event("reconnect.success"), 5.0, "reconnect.success", after=mark)
+        stale = matching(
+            agent,
+            lambda e: log_event("signaling.reconnect_now")(e)
+            and e.get("reason") == "stale-after-outage",
+            mark,
+        )
+        assert stale and stale[0]["t"] > restored_at, "replaced once the network was back"
         starts = matching(agent, log_event("reconnect.start"), mark)
         assert [e["attempt"] for e in starts] == ["1/3"]
         assert_one_dtls_handshake(call)

@@ -91,6 +91,11 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         hooked: Any = connection
         hooked.data_received = self._deliver
 
+    def reached_a_server(self) -> bool:
+        """Whether the current agent got a candidate from a STUN or TURN server: the network
+        reaches past this machine (after an outage: it is back)."""
+        return any(c.type in ("srflx", "relay") for c in self._connection.local_candidates)
+
     # -- restart -------------------------------------------------------------------------
 
     @property
