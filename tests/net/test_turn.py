@@ -31,6 +31,7 @@ from tests.net.support import (
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 Call = tuple[JsonLines, JsonLines]
+ALL_TURN = TurnUrls()
 RETIRE_S = 4.0  # aiortc_compat.transport.RESTART_GRACE_S (2 s) + coturn's own bookkeeping
 
 
@@ -46,7 +47,7 @@ def office() -> Iterator[NatTopology]:
         yield topology
 
 
-def relay_call(topo: Topology, agent_turn: TurnUrls = TurnUrls()) -> tuple[Coturn, Call]:
+def relay_call(topo: Topology, agent_turn: TurnUrls = ALL_TURN) -> tuple[Coturn, Call]:
     """coturn and the signaling server in the hub, then a call with video both ways."""
     coturn = Coturn(topo)
     try:
@@ -188,8 +189,9 @@ def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
         agent.expect(log_event("reconnect.success"), 5.0, "reconnect.success", after=mark)
         stale = matching(
             agent,
-            lambda e: log_event("signaling.reconnect_now")(e)
-            and e.get("reason") == "stale-after-outage",
+            lambda e: (
+                log_event("signaling.reconnect_now")(e) and e.get("reason") == "stale-after-outage"
+            ),
             mark,
         )
         assert stale and stale[0]["t"] > restored_at, "replaced once the network was back"
