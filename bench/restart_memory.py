@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             if coturn is not None:
                 coturn.close()
     kind = "1 s link flaps" if args.flaps else "forced ICE restarts"
-    print(f"Agent after N {kind} in one call{' (tracemalloc on)' if args.diagnose else ''}:")
+    traced = " (tracemalloc on: RSS not comparable)" if args.diagnose and args.trace_frames else ""
+    print(f"Agent after N {kind} in one call{traced}:")
     print("| network | restarts | rss_mib | growth_mib | tasks | fds | turn_allocations "
           "| valid/total | target |")  # fmt: skip
     print("| --- " * 9 + "|")

@@ -275,7 +275,9 @@ def test_restart_moves_a_relayed_call_to_the_direct_path_once_it_opens(topo: Top
             agent = call[0]
             for peer in call:
                 peer.expect(lambda e: e.get("ev") == "path", 5.0, f"{peer.name} path")
-                assert paths(peer)[-1] == "relay-udp", (peer.name, paths(peer))
+                # Relayed (which relay transport wins the first checks is not this test's
+                # business: test_call_through_two_nats_is_relayed judges the preference).
+                assert paths(peer)[-1].startswith("relay-"), (peer.name, paths(peer))
             assert_frames_advance(call)
         marks = [len(peer.snapshot()) for peer in call]
         restarted_at = time.time()

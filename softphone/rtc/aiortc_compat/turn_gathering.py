@@ -13,7 +13,9 @@ back to the others without anyone noticing.
 
 Gathering must not hold the call when a transport is blocked (a firewall that drops rather
 than rejects costs a full timeout): once one relay is in, the other relays and the STUN
-query get ``RELAY_GRACE_S``.
+query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
+down: an ICE restart during an outage must not sit 5 s on a STUN query an office firewall
+drops, its offer would leave that much later after the restore).
 """
 
 from __future__ import annotations
@@ -176,7 +178,8 @@ class MultiTurnConnection(aioice.Connection):
         srflx_only_wait_s: float,
     ) -> list[Candidate]:
         """Whatever arrives until every query is done, or RELAY_GRACE_S after the first
-        relay candidate (at most RELAY_WAIT_S; without TURN, aioice's own STUN wait)."""
+        relay candidate or after every relay query failed (at most RELAY_WAIT_S; without
+        TURN, aioice's own STUN wait)."""
         everything = [*relays, *reflexive]
         pending = set(everything)
         deadline = started + (RELAY_WAIT_S if relays else srflx_only_wait_s)
@@ -187,7 +190,8 @@ class MultiTurnConnection(aioice.Connection):
             _, pending = await asyncio.wait(
                 pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            if any(r.done() and not r.cancelled() and r.result() for r in relays):
+            relay_in = any(r.done() and not r.cancelled() and r.result() for r in relays)
+            if relay_in or (relays and all(r.done() for r in relays)):
                 deadline = min(deadline, time.monotonic() + RELAY_GRACE_S)
         gathered = [t.result() for t in everything if t.done() and not t.cancelled()]
         return [c for c in gathered if c is not None]
