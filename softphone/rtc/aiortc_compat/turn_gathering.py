@@ -14,8 +14,7 @@ back to the others without anyone noticing.
 Gathering must not hold the call when a transport is blocked (a firewall that drops rather
 than rejects costs a full timeout): once one relay is in, the other relays and the STUN
 query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
-down: an ICE restart during an outage must not sit 5 s on a STUN query an office firewall
-drops, its offer would leave that much later after the restore).
+down or rejects every TURN transport: no point in waiting out aioice's 5 s for STUN).
 """
 
 from __future__ import annotations
