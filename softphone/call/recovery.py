@@ -37,10 +37,10 @@ PeerVisibleState = Literal["connected", "reconnecting"]
 # change), so waiting for the periodic re-issue would only add seconds.
 STALE_OWN_OFFER_S = 1.0
 # After an outage this long, the server's side of the signaling TCP socket (and a TURN
-# server's TCP/TLS one) is in retransmission backoff: what it sends us waits up to the
-# next retransmission, 1.6-3.2 s later. A silent socket gets replaced once the network is
-# seen to work again (the fresh ICE generation reached a STUN/TURN server); the server
-# replays on the resumed session whatever the old socket held back.
+# server's TCP/TLS one) is in retransmission backoff: what it sends us waits for the next
+# retransmission, 1-2 s after the network is back (docs/networks.md). A silent socket gets
+# replaced once the network is seen to work again (the fresh ICE generation reached a
+# STUN/TURN server); the server replays on the resumed session what the old one held back.
 STALE_SIGNALING_S = 2.0
 # The id of our restart offers (with the attempt): an error answering one says the server
 # could not relay it to the peer.
