@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 # A child process, so the test's own heap history does not matter: it fragments its heap the
-# way TLS connections do (big buffers between small blocks that stay), frees the big ones,
-# and prints its RSS before and after trim_heap().
+# way TLS connections do (freed buffers between blocks that stay), frees the buffers, and
+# prints its RSS before and after trim_heap().
 CHILD = r"""
 import ctypes, ctypes.util, os
 from softphone.rtc.heap import trim_heap
@@ -19,16 +19,19 @@ libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
-libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: big blocks from the heap, as after a free
+# M_MMAP_THRESHOLD (at most 32 MiB): 256 KiB blocks from the heap, as after a first free
+assert libc.mallopt(-3, 1 << 20) == 1
 def rss_kb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-big, small = [], []
+big, pins = [], []
 for _ in range(200):
     block = libc.malloc(256 * 1024)
     ctypes.memset(block, 1, 256 * 1024)
     big.append(block)
-    small.append(libc.malloc(64))  # pins the heap between the big blocks
+    # Stays between the big blocks (large enough to come from the heap's top, not from a
+    # free list below: freed big blocks would merge into the top and be trimmed by free()).
+    pins.append(libc.malloc(128 * 1024))
 for block in big:
     libc.free(block)
 before = rss_kb()
