@@ -50,5 +50,5 @@ def test_trim_heap_returns_freed_fragmented_pages() -> None:
     assert out.returncode == 0, out.stderr
     before, after, trimmed = map(int, out.stdout.split())
     assert trimmed, "glibc has malloc_trim"
-    # 200 x 256 KiB were freed but stayed resident (held in by the small blocks).
+    # 200 x 256 KiB were freed but stayed resident (held in by the pins).
     assert before - after > 30_000, (before, after)
