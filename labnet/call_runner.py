@@ -14,7 +14,10 @@ wall-clock ``t`` so the parent can time faults across processes:
 - ``{"ev": "metrics", "tasks": ..., "fds": ..., "rss_kb": ...}``: every second
 
 Commands on stdin (one per line): ``restart`` (a manual ICE restart, either side),
-``hangup``, ``tasks`` (``{"ev": "tasks", "names": [...]}``: what is running, to hunt a leak).
+``hangup``, ``tasks`` (``{"ev": "tasks", "names": [...]}``: what is running, to hunt a leak),
+``memory`` (``{"ev": "memory", "types": {...}, "grown": [...]}``: live objects per type
+from the garbage collector and, with ``--tracemalloc``, the allocation sites that grew most
+since the previous ``memory`` command: to find what an RSS growth is made of).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
 import signal
 import sys
 import time
+import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -85,6 +91,37 @@ def task_names() -> None:
     """What is running, for a leak hunt: coroutine names, most common first."""
     names = [t.get_coro().__qualname__ for t in asyncio.all_tasks()]  # type: ignore[union-attr]
     emit("tasks", names=sorted(names))
+
+
+class MemoryProbe:
+    """Objects per type (gc) and, when tracing, allocation sites grown since the last call."""
+
+    TOP = 25
+    FRAMES = 6
+
+    def __init__(self) -> None:
+        self._previous: tracemalloc.Snapshot | None = None
+
+    def __call__(self) -> None:
+        gc.collect()
+        types = Counter(type(o).__qualname__ for o in gc.get_objects())
+        grown: list[str] = []
+        if tracemalloc.is_tracing():
+            snapshot = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, tracemalloc.__file__)]
+            )
+            if self._previous is not None:
+                diff = snapshot.compare_to(self._previous, "traceback")
+                grown = [
+                    f"{stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks: "
+                    + " <- ".join(  # the allocating frame first, then its callers
+                        f"{'/'.join(f.filename.split('/')[-2:])}:{f.lineno}"
+                        for f in reversed(stat.traceback[-self.FRAMES :])
+                    )
+                    for stat in diff[: self.TOP]
+                ]
+            self._previous = snapshot
+        emit("memory", types=dict(types), grown=grown)
 
 
 def metrics() -> dict[str, int]:
@@ -219,6 +256,7 @@ async def serve_agent(
         "restart": lambda: session.restart_ice("manual"),
         "hangup": session.hangup,
         "tasks": task_names,
+        "memory": MemoryProbe(),
     }
     tasks = [
         asyncio.create_task(reporter(session, stop)),
@@ -249,6 +287,7 @@ async def run_visitor(args: argparse.Namespace, media: MediaChoice, stop: asynci
         "restart": restart,
         "hangup": visitor.hangup,
         "tasks": task_names,
+        "memory": MemoryProbe(),
     }
     reader = asyncio.create_task(read_commands(commands))
     emit("signed_in", role="visitor")
@@ -286,7 +325,12 @@ def main() -> None:
     parser.add_argument("--backoff", type=float, nargs="+", help="agent: reconnect policy")
     parser.add_argument("--ice-servers", help="JSON list of {urls, username, credential}")
     parser.add_argument("--trust", help="extra CA file for TURN over TLS (a test CA)")
+    parser.add_argument(
+        "--tracemalloc", type=int, metavar="FRAMES", help="trace allocations (the memory command)"
+    )
     args = parser.parse_args()
+    if args.tracemalloc:
+        tracemalloc.start(args.tracemalloc)
     if args.trust:
         os.environ["SSL_CERT_FILE"] = args.trust  # OpenSSL's default verify paths read it
     install_logging()

@@ -16,14 +16,17 @@ router forward only TCP to port 443 (TURN over TLS) and to the signaling server'
 stands in for the company's wss://…:443 (replies to allowed flows pass).
 
 :func:`add_loss` drops a random share of UDP on a link with nftables ``numgen random``
-(netem does not work on these machines).
+(netem does not work on these machines); :func:`direct_udp_blocked` lets UDP out only to the
+TURN server (a relay-only network that opens up later).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 
 from labnet.netns import COMMAND_TIMEOUT_S, OWNERS, PREFIX, SERVER_PORT, Side, Topology, run
 from labnet.turn import TLS_PORT
@@ -154,12 +157,41 @@ table inet {table} {{
     }}
 }}
 """
-    subprocess.run(
-        ["ip", "netns", "exec", ns, "nft", "-f", "-"],
-        input=script, check=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
-    )  # fmt: skip
+    _nft(ns, script)
     return table
 
 
 def remove_loss(topo: Topology, ns: str, table: str) -> None:
     topo.ns_run(ns, "nft", "delete", "table", "inet", table)
+
+
+@contextlib.contextmanager
+def direct_udp_blocked(topo: Topology, *namespaces: str, allowed_port: int) -> Iterator[float]:
+    """A firewall in each of ``namespaces`` that lets UDP out only to ``allowed_port`` (the
+    TURN server's): host and server-reflexive pairs fail, only relays work, until the block
+    lifts at the end of the ``with`` (yields when it started). TCP (signaling) is untouched."""
+    table = "softphone_direct_block"
+    script = f"""
+table inet {table} {{
+    chain output {{
+        type filter hook output priority -10; policy accept;
+        meta l4proto udp udp dport != {allowed_port} drop
+    }}
+}}
+"""
+    blocked: list[str] = []
+    try:
+        for ns in namespaces:
+            _nft(ns, script)
+            blocked.append(ns)
+        yield time.time()
+    finally:
+        for ns in blocked:
+            topo.ns_run(ns, "nft", "delete", "table", "inet", table)
+
+
+def _nft(ns: str, script: str) -> None:
+    subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", "-f", "-"],
+        input=script, check=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+    )  # fmt: skip

@@ -36,6 +36,12 @@ PeerVisibleState = Literal["connected", "reconnecting"]
 # after ours went out never got ours (it died in a socket that vanished under a network
 # change), so waiting for the periodic re-issue would only add seconds.
 STALE_OWN_OFFER_S = 1.0
+# After an outage this long, the server's side of the signaling TCP socket (and a TURN
+# server's TCP/TLS one) is in retransmission backoff: what it sends us waits for the next
+# retransmission, 1-2 s after the network is back (docs/networks.md). A silent socket gets
+# replaced once the network is seen to work again (the fresh ICE generation reached a
+# STUN/TURN server); the server replays on the resumed session what the old one held back.
+STALE_SIGNALING_S = 2.0
 # The id of our restart offers (with the attempt): an error answering one says the server
 # could not relay it to the peer.
 RESTART_REF = "restart-"
@@ -92,6 +98,8 @@ class CallRecovery:
         sdp = await self.restarter.create_restart_offer()
         if sdp is None:
             return
+        if self._signaling_stale():  # the offer then waits for the fresh socket
+            self._signaling.reconnect_now("stale-after-outage")
         await self._signaling.send(
             RestartOffer(
                 call_id=self.call_id,
@@ -109,6 +117,15 @@ class CallRecovery:
 
     async def teardown(self, reason: str) -> None:
         await self._teardown(reason)
+
+    def _signaling_stale(self) -> bool:
+        """The media path is down, the server has said nothing for ``STALE_SIGNALING_S``
+        and the network works again: the socket is waiting out a TCP backoff."""
+        return (
+            self.monitor.state is not Connectivity.CONNECTED
+            and self._signaling.silent_s > STALE_SIGNALING_S
+            and any(t.reached_a_server() for t in self.restarter.transports)
+        )
 
     # -- the peer's restart messages -------------------------------------------------------
 

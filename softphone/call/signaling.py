@@ -29,6 +29,11 @@ class CallSignaling(Protocol):
         """The local IP address the connection's socket is bound to, if it is open."""
         ...
 
+    @property
+    def silent_s(self) -> float:
+        """Seconds since the server last sent anything (inf when no socket is open)."""
+        ...
+
     async def send(self, msg: Message) -> None:
         """Send now, or queue until the connection is back (raises if that is impossible)."""
         ...

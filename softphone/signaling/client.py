@@ -27,6 +27,7 @@ import enum
 import itertools
 import json
 import logging
+import math
 import random
 import ssl
 import urllib.error
@@ -126,6 +127,7 @@ class SignalingClient:
         self._subscribers: list[asyncio.Queue[Message | None]] = []
         self._ping_ids = itertools.count(1)
         self._awaiting_pong = False
+        self._received_at = 0.0  # loop time of the last frame from the server
         self._opening: asyncio.Future[ClientConnection] | None = None
         self._hurry = asyncio.Event()  # reconnect_now(): skip the backoff
         self._last_seq = 0  # highest seq received in this session: the resume's last_seq
@@ -147,6 +149,13 @@ class SignalingClient:
     @property
     def state(self) -> ConnectionState:
         return self._state
+
+    @property
+    def silent_s(self) -> float:
+        """Seconds since the server last sent anything on the open socket (inf: none open)."""
+        if self._ws is None or self._state is not ConnectionState.CONNECTED:
+            return math.inf
+        return asyncio.get_running_loop().time() - self._received_at
 
     @property
     def local_address(self) -> str | None:
@@ -389,8 +398,11 @@ class SignalingClient:
         assert self.welcome is not None
         interval = self._heartbeat_override or self.welcome.heartbeat_interval
         heartbeat = asyncio.create_task(self._heartbeat(ws, interval))
+        loop = asyncio.get_running_loop()
+        self._received_at = loop.time()  # the welcome just arrived
         try:
             async for frame in ws:
+                self._received_at = loop.time()
                 try:
                     msg = decode(frame)
                 except ProtocolError as exc:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from labnet.netns import JsonLines, Topology, start_call, start_signaling, stop_process
-from labnet.topologies import NatTopology
-from labnet.turn import Coturn, TurnUrls
+from labnet.topologies import NatTopology, direct_udp_blocked
+from labnet.turn import PLAIN_PORT, Coturn, TurnUrls
 from tests.net.support import (
     RUNNER,
     assert_media_back,
@@ -31,6 +31,7 @@ from tests.net.support import (
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 Call = tuple[JsonLines, JsonLines]
+ALL_TURN = TurnUrls()
 RETIRE_S = 4.0  # aiortc_compat.transport.RESTART_GRACE_S (2 s) + coturn's own bookkeeping
 
 
@@ -46,7 +47,7 @@ def office() -> Iterator[NatTopology]:
         yield topology
 
 
-def relay_call(topo: Topology) -> tuple[Coturn, Call]:
+def relay_call(topo: Topology, agent_turn: TurnUrls = ALL_TURN) -> tuple[Coturn, Call]:
     """coturn and the signaling server in the hub, then a call with video both ways."""
     coturn = Coturn(topo)
     try:
@@ -55,7 +56,7 @@ def relay_call(topo: Topology) -> tuple[Coturn, Call]:
         call = start_call(
             topo,
             RUNNER,
-            agent_args=coturn.runner_args("agent"),
+            agent_args=coturn.runner_args("agent", agent_turn),
             visitor_args=coturn.runner_args("visitor"),
         )
     except BaseException:
@@ -168,6 +169,39 @@ def test_relayed_call_recovers_from_a_link_cut_in_one_attempt(nat: NatTopology) 
         hang_up(coturn, call)
 
 
+def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
+    nat: NatTopology,
+) -> None:
+    """Only TURN over TCP for the agent. During a 5 s cut the server's side of the agent's
+    signaling socket backs off its retransmissions; once the restarted ICE agent reaches the
+    TURN server again the agent must not wait for them: it resumes on a fresh socket and the
+    restart completes over a fresh TURN/TCP allocation (attempt 1, one DTLS handshake)."""
+    coturn, call = relay_call(nat, TurnUrls(udp=False, tls=False))
+    try:
+        agent, _ = call
+        agent.expect(lambda e: e.get("ev") == "path", 5.0, "agent path")
+        assert paths(agent)[-1] == "relay-tcp"
+        mark = len(agent.snapshot())
+        nat.cut(nat.agent)
+        time.sleep(5.0)
+        restored_at = nat.restore(nat.agent)
+        assert_media_back(call, restored_at)
+        agent.expect(log_event("reconnect.success"), 5.0, "reconnect.success", after=mark)
+        stale = matching(
+            agent,
+            lambda e: (
+                log_event("signaling.reconnect_now")(e) and e.get("reason") == "stale-after-outage"
+            ),
+            mark,
+        )
+        assert stale and stale[0]["t"] > restored_at, "replaced once the network was back"
+        starts = matching(agent, log_event("reconnect.start"), mark)
+        assert [e["attempt"] for e in starts] == ["1/3"]
+        assert_one_dtls_handshake(call)
+    finally:
+        hang_up(coturn, call)
+
+
 def test_nat_outside_address_change_recovers_over_a_new_relay(nat: NatTopology) -> None:
     """The office router gets a new public address: every NAT mapping (and with it the
     agent's TURN allocation) is gone; the agent notices on its own and restarts."""
@@ -221,3 +255,49 @@ def test_twenty_relay_restarts_leak_no_turn_allocation(nat: NatTopology) -> None
         assert after["tasks"] <= before["tasks"] + 2, (before, after)
     finally:
         hang_up(coturn, call)
+
+
+def test_restart_moves_a_relayed_call_to_the_direct_path_once_it_opens(topo: Topology) -> None:
+    """Both ends routable, but a firewall on each lets UDP out only to the TURN server: the
+    call starts relayed. The firewall lifts; the next ICE restart must find the direct path
+    (host candidates outrank relays) and move the media onto it."""
+    coturn = Coturn(topo).start()
+    call: Call | None = None
+    try:
+        with direct_udp_blocked(topo, topo.agent.ns, topo.visitor.ns, allowed_port=PLAIN_PORT):
+            start_signaling(topo)
+            call = start_call(
+                topo,
+                RUNNER,
+                agent_args=coturn.runner_args("agent"),
+                visitor_args=coturn.runner_args("visitor"),
+            )
+            agent = call[0]
+            for peer in call:
+                peer.expect(lambda e: e.get("ev") == "path", 5.0, f"{peer.name} path")
+                # Relayed (which relay transport wins the first checks is not this test's
+                # business: test_call_through_two_nats_is_relayed judges the preference).
+                assert paths(peer)[-1].startswith("relay-"), (peer.name, paths(peer))
+            assert_frames_advance(call)
+        marks = [len(peer.snapshot()) for peer in call]
+        restarted_at = time.time()
+        agent.send("restart")
+        agent.expect(log_event("reconnect.success"), 10.0, "reconnect.success", after=marks[0])
+        for peer, mark in zip(call, marks, strict=True):
+            peer.expect(
+                lambda e: e.get("ev") == "path" and e["path"] == "host",
+                10.0,
+                f"{peer.name} on the direct path",
+                after=mark,
+            )
+        assert_media_back(call, restarted_at)
+        time.sleep(RETIRE_S)  # the relayed agent is retired: nothing may fall back to it
+        for peer in call:
+            assert paths(peer)[-1] == "host", (peer.name, paths(peer))
+        assert_frames_advance(call)
+        assert_one_dtls_handshake(call)
+    finally:
+        if call is not None:
+            hang_up(coturn, call)
+        else:
+            coturn.close()

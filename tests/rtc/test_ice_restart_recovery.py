@@ -44,6 +44,8 @@ class FakeSignaling:
             await asyncio.sleep(timeout or 0.0)
             raise TimeoutError
 
+    silent_s = 0.0  # the in-memory relay never stalls
+
     def reconnect_now(self, reason: str) -> None:
         raise AssertionError("recovery never reconnects signaling itself")
 

@@ -153,6 +153,35 @@ async def test_unreachable_turn_servers_do_not_hold_gathering(
     await connection.close()
 
 
+async def test_when_every_relay_fails_a_silent_stun_server_does_not_hold_gathering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The network is down (every TURN connect failed) and a firewall drops STUN: the
+    gathering ends RELAY_GRACE_S after the last relay failure, not after RELAY_WAIT_S."""
+    servers = [
+        TurnServer("198.18.0.1", 3478, "tcp", False, "u", "c"),
+        TurnServer("198.18.0.1", 443, "tcp", True, "u", "c"),
+    ]
+
+    async def failed_relay(self: MultiTurnConnection, *args: object) -> None:
+        await asyncio.sleep(0.05)  # EHOSTUNREACH: no candidate
+
+    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(MultiTurnConnection, "_relay", failed_relay)
+    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+    connection = MultiTurnConnection(
+        ice_controlling=True, stun_server=("198.18.0.1", 3478), turn_servers=servers
+    )
+    started = asyncio.get_running_loop().time()
+    candidates = await connection.get_component_candidates(1, ["127.0.0.1"])
+    elapsed = asyncio.get_running_loop().time() - started
+    assert [c.type for c in candidates] == ["host"]
+    assert elapsed < turn_gathering.RELAY_GRACE_S + 0.4 < turn_gathering.RELAY_WAIT_S
+    await connection.close()
+
+
 def test_checks_over_a_less_preferred_relay_start_later() -> None:
     udp, tcp = (
         Candidate("a", 1, "udp", p, "198.18.0.1", 50000 + p % 7, "relay")

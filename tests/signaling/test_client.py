@@ -268,3 +268,15 @@ async def test_reconnect_now_does_nothing_on_a_closed_client(server) -> None:
     client = agent_client(server.url)
     client.reconnect_now("address-lost")
     assert client.state is ConnectionState.CLOSED
+
+
+async def test_silent_s_counts_from_the_last_frame_and_is_infinite_without_a_socket(server):
+    """What the call's recovery reads to tell a socket waiting out a TCP backoff."""
+    client = agent_client(server.url)
+    assert client.silent_s == float("inf")  # never connected
+    async with running(client):
+        await client.connect(timeout=2)
+        assert client.silent_s < 0.5  # the welcome just arrived
+        await asyncio.sleep(0.3)
+        assert client.silent_s >= 0.3  # nothing since (the heartbeat is 10 s away)
+    assert client.silent_s == float("inf")  # closed

@@ -27,6 +27,7 @@ from softphone.events import Signal
 from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.aiortc_compat.inbound import InboundClock
 from softphone.rtc.aiortc_compat.turn_gathering import fresh_agent
+from softphone.rtc.heap import trim_heap
 from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
         # Connection.data_received is what StunProtocol calls for every non-STUN datagram.
         hooked: Any = connection
         hooked.data_received = self._deliver
+
+    def reached_a_server(self) -> bool:
+        """Whether the current agent got a candidate from a STUN or TURN server: the network
+        reaches past this machine (after an outage: it is back)."""
+        return any(c.type in ("srflx", "relay") for c in self._connection.local_candidates)
 
     # -- restart -------------------------------------------------------------------------
 
@@ -185,6 +191,7 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
             if connection in self._retired:
                 self._retired.remove(connection)
                 await connection.close()
+        trim_heap()  # what the replaced agent's TURN/TLS connections freed (softphone.rtc.heap)
 
     async def _monitor(self) -> None:
         # Replaces aiortc's monitor of the first agent (started by RTCIceTransport.start).

@@ -13,14 +13,17 @@ back to the others without anyone noticing.
 
 Gathering must not hold the call when a transport is blocked (a firewall that drops rather
 than rejects costs a full timeout): once one relay is in, the other relays and the STUN
-query get ``RELAY_GRACE_S``.
+query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
+down or rejects every TURN transport: no point in waiting out aioice's 5 s for STUN).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -174,7 +177,8 @@ class MultiTurnConnection(aioice.Connection):
         srflx_only_wait_s: float,
     ) -> list[Candidate]:
         """Whatever arrives until every query is done, or RELAY_GRACE_S after the first
-        relay candidate (at most RELAY_WAIT_S; without TURN, aioice's own STUN wait)."""
+        relay candidate or after every relay query failed (at most RELAY_WAIT_S; without
+        TURN, aioice's own STUN wait)."""
         everything = [*relays, *reflexive]
         pending = set(everything)
         deadline = started + (RELAY_WAIT_S if relays else srflx_only_wait_s)
@@ -185,7 +189,8 @@ class MultiTurnConnection(aioice.Connection):
             _, pending = await asyncio.wait(
                 pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            if any(r.done() and not r.cancelled() and r.result() for r in relays):
+            relay_in = any(r.done() and not r.cancelled() and r.result() for r in relays)
+            if relay_in or (relays and all(r.done() for r in relays)):
                 deadline = min(deadline, time.monotonic() + RELAY_GRACE_S)
         gathered = [t.result() for t in everything if t.done() and not t.cancelled()]
         return [c for c in gathered if c is not None]
@@ -203,6 +208,7 @@ class MultiTurnConnection(aioice.Connection):
 
     async def _relay(self, component: int, server: TurnServer) -> Candidate | None:
         try:
+            tls: Any = tls_context() if server.tls else False  # aioice annotates a bool
             _, protocol = await aioice.ice.relayed_candidate(
                 component=component,
                 hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
@@ -210,7 +216,7 @@ class MultiTurnConnection(aioice.Connection):
                 turn_server=(server.host, server.port),
                 turn_username=server.username,
                 turn_password=server.password,
-                turn_ssl=server.tls,
+                turn_ssl=tls,
                 turn_transport=server.transport,
             )
         except asyncio.CancelledError:
@@ -239,6 +245,19 @@ class MultiTurnConnection(aioice.Connection):
         self._protocols.append(protocol)
         log.info("ice.relay_gathered", extra={"kind": server.kind, "server": server.host})
         return protocol.local_candidate
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One client context for every TURN/TLS connection of the process.
+
+    aioice passes ``ssl=True`` to asyncio, which builds a new default context for every
+    connection, i.e. on every ICE restart: loading the system CA store into it costs ~85 ms
+    of CPU on the restart path, and its native memory adds to the heap churn that
+    softphone/rtc/heap.py gives back. Verification is the same: system CA store, host name
+    checked against the URL's host.
+    """
+    return ssl.create_default_context()
 
 
 def fresh_agent(old: aioice.Connection) -> aioice.Connection:
