@@ -7,7 +7,8 @@ and the remote audio goes through :class:`softphone.ui.audio_playout.AudioPlayou
 PulseAudio sink NAME, on a qasync loop like the app's. ``--microphone ID``: the agent's
 microphone (a device id as in the settings, e.g. ``default``: ALSA's default capture).
 JSON lines as in labnet/call_runner.py, plus ``{"ev": "playout", ...}`` every second
-(buffer depth, dropped audio).
+(buffer depth, dropped and concealed audio, the call's stats: received bitrate, audio the
+decoder produced, rebuilt from FEC and concealed).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
                     sink_underruns=playouts[-1].sink_underruns,
                     **vars(buffer.counters),
                     kbps_in=stats.bitrate_in_kbps if stats else None,
+                    decoded_ms=stats.audio_ms if stats else 0,
+                    recovered_ms=stats.audio_recovered_ms if stats else 0,
+                    decoder_concealed_ms=stats.audio_concealed_ms if stats else 0,
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
