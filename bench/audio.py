@@ -125,7 +125,8 @@ class RunResult:
     kbps_in: float | None = None
     concealed_pct: float | None = None  # of the received audio, while the speech played
     recovered_pct: float | None = None  # rebuilt from FEC (the agent's decoder only)
-    playout: dict[str, float] = field(default_factory=dict)  # the agent's last buffer report
+    # The agent's last playout report (agent-app) or its microphone's backlog (agent-mic).
+    playout: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -510,6 +511,12 @@ def run_agent_mic(
     mouth_t = spoken_at(speech, pcm_floats(mouth_pcm), mouth_t0)
     result = analyse(speech, mouth_t, pcm_floats(ear_pcm), ear_t0)
     browser_received(result, first, last)
+    mic = [e for e in agent.snapshot() if e.get("ev") == "mic" and e["t"] >= mouth_t]
+    if mic:  # the agent's microphone backlog while it spoke (median) and what it dropped
+        result.playout = {
+            "mic_backlog_ms": statistics.median(e["backlog_ms"] for e in mic),
+            "mic_dropped_ms": mic[-1]["dropped_ms"],
+        }
     return result
 
 

@@ -8,7 +8,8 @@ PulseAudio sink NAME, on a qasync loop like the app's. ``--microphone ID``: the 
 microphone (a device id as in the settings, e.g. ``default``: ALSA's default capture).
 JSON lines as in labnet/call_runner.py, plus ``{"ev": "playout", ...}`` every second
 (buffer depth, dropped and concealed audio, the call's stats: received bitrate, audio the
-decoder produced, rebuilt from FEC and concealed).
+decoder produced, rebuilt from FEC and concealed) and ``{"ev": "mic", ...}`` (the live
+microphone's backlog and dropped audio).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 from labnet.call_runner import emit, install_logging, run_visitor, serve_agent
 from softphone.agent import AgentConfig, AgentSession
 from softphone.media.file_mic import FILE_PREFIX
+from softphone.media.live_mic import LiveMicTrack
 from softphone.media.local import MediaChoice
 
 VOICE_ONLY = {"camera": None, "width": 320, "height": 180, "fps": 5}
@@ -48,6 +50,10 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
 
     async def reporter(_session: AgentSession, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            call = _session.call
+            mic = call.peer.media.audio.source if call is not None else None
+            if isinstance(mic, LiveMicTrack):
+                emit("mic", backlog_ms=mic.backlog_ms, dropped_ms=mic.dropped_ms)
             if playouts:
                 buffer = playouts[-1].buffer
                 stats = await _session.stats()
