@@ -418,6 +418,18 @@ def browser_received(
     samples = last["samples"] - first["samples"]
     if samples > 0:
         result.concealed_pct = 100 * (last["concealed"] - first["concealed"]) / samples
+    emitted = last["jbEmitted"] - first["jbEmitted"]
+    if emitted > 0:  # the receiver's own buffering (NetEq): where a browser spends its delay
+        result.playout["jitter_buffer_ms"] = 1000 * (last["jbDelay"] - first["jbDelay"]) / emitted
+
+
+def audio_received(page: nc.SyncPage, selector: str) -> dict[str, float] | None:
+    """chromium.READ_AUDIO_RECEIVED, once the first audio arrived (a few tries)."""
+    for _ in range(20):
+        if stats := page.evaluate(chromium.READ_AUDIO_RECEIVED, selector):
+            return dict(stats)
+        time.sleep(0.1)
+    return None
 
 
 def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: int = 0) -> RunResult:
@@ -446,11 +458,11 @@ def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: in
                 ) as visitor:
                     nc.call_from_widget(visitor, topo.visitor)
                     visitor.evaluate(chromium.START_MOUTH_TAP, ".softphone-widget")
-                    first = agent.evaluate(chromium.READ_AUDIO_RECEIVED, AGENT_PAGE)
+                    first = audio_received(agent, AGENT_PAGE)
                     with outages:
                         time.sleep(2 * duration + MAX_LATENCY_S)
                     tap = visitor.evaluate(chromium.READ_MOUTH_TAP)
-                    last = agent.evaluate(chromium.READ_AUDIO_RECEIVED, AGENT_PAGE)
+                    last = audio_received(agent, AGENT_PAGE)
             finally:
                 pcm, rec_t0 = recorder.stop()
     mouth = pcm_floats(base64.b64decode(tap["pcm"]))
@@ -497,14 +509,14 @@ def run_agent_mic(
             ) as visitor:
                 nc.call_from_widget(visitor, topo.visitor)
                 time.sleep(1.0)  # the call's first second: ICE, DTLS, the sink opening
-                first = visitor.evaluate(chromium.READ_AUDIO_RECEIVED, WIDGET)
+                first = audio_received(visitor, WIDGET)
                 with outages:
                     subprocess.run(
                         ["paplay", "-d", mouth_sink.name, str(speech_path)],
                         check=True, timeout=duration + TIMEOUT_S,
                     )  # fmt: skip
                     time.sleep(MAX_LATENCY_S)
-                last = visitor.evaluate(chromium.READ_AUDIO_RECEIVED, WIDGET)
+                last = audio_received(visitor, WIDGET)
         finally:
             ear_pcm, ear_t0 = ear.stop()
             mouth_pcm, mouth_t0 = mouth.stop()
@@ -513,7 +525,7 @@ def run_agent_mic(
     browser_received(result, first, last)
     mic = [e for e in agent.snapshot() if e.get("ev") == "mic" and e["t"] >= mouth_t]
     if mic:  # the agent's microphone backlog while it spoke (median) and what it dropped
-        result.playout = {
+        result.playout |= {
             "mic_backlog_ms": statistics.median(e["backlog_ms"] for e in mic),
             "mic_dropped_ms": mic[-1]["dropped_ms"],
         }

@@ -6,12 +6,6 @@ setup, a busy event loop, a slow encode) became permanent delay, since nothing e
 the backlog. Measured with bench/audio.py's agent-microphone path: 950 ms growing to
 1.5 s within 14 s of speech. Here at most ``MAX_BACKLOG_MS`` waits; older audio is dropped
 (counted in ``dropped_ms``): after a stall the visitor hears live speech, not the past.
-
-A bound alone still left delay: the sender takes frames at the capture rate, so whatever
-backlog a stall left (up to the bound) *stood* for the rest of the call. A backlog that
-never ran empty for ``STANDING_FRAMES`` is therefore trimmed too, one quiet frame at a time
-(never speech, like the playout's jitter buffer): what waits here is only ever sent late,
-and the receiver's jitter buffer, not the sender, is the place to absorb jitter.
 """
 
 from __future__ import annotations
@@ -29,8 +23,6 @@ import av.container
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from softphone.media.jitter_buffer import BufferPolicy
-from softphone.media.measure import audio_peak
 from softphone.media.tone import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 log = logging.getLogger(__name__)
@@ -38,51 +30,6 @@ log = logging.getLogger(__name__)
 MAX_BACKLOG_MS = 80  # 4 frames: a consumer a little late keeps everything
 FRAME_MS = SAMPLES_PER_FRAME * 1000 // SAMPLE_RATE
 CAPTURE_OPTIONS = {"sample_rate": str(SAMPLE_RATE), "channels": "1"}  # Opus's own: no resampling
-STANDING_FRAMES = 25  # 0.5 s of frames taken without the backlog ever running empty
-QUIET_PEAK = BufferPolicy.silence_peak / 32768  # the playout's idea of silence
-
-
-class LiveBacklog:
-    """Captured frames waiting for the sender: at most ``MAX_BACKLOG_MS`` (the oldest go),
-    and a standing backlog is trimmed in quiet frames. Pure logic, on the event loop."""
-
-    def __init__(self) -> None:
-        self._frames: deque[av.AudioFrame] = deque()
-        self._lowest = 0  # the fewest frames left behind by a take in this window
-        self._taken = 0  # takes in this window
-        self._excess = 0  # frames found standing, to drop when quiet
-        self.dropped_ms = 0
-
-    @property
-    def backlog_ms(self) -> int:
-        return len(self._frames) * FRAME_MS
-
-    def push(self, frame: av.AudioFrame) -> None:
-        self._frames.append(frame)
-        while self.backlog_ms > MAX_BACKLOG_MS:
-            self._frames.popleft()
-            self.dropped_ms += FRAME_MS
-
-    def take(self) -> av.AudioFrame | None:
-        """The oldest frame to send (None: nothing captured yet), skipping quiet frames
-        while a standing backlog is left to trim."""
-        if not self._frames:
-            return None
-        frame = self._frames.popleft()
-        while self._excess and self._frames and _quiet(frame):
-            frame = self._frames.popleft()
-            self._excess -= 1
-            self.dropped_ms += FRAME_MS
-        self._lowest = min(self._lowest, len(self._frames)) if self._taken else len(self._frames)
-        self._taken += 1
-        if self._taken == STANDING_FRAMES:
-            self._excess, self._taken = self._lowest, 0
-        return frame
-
-
-def _quiet(frame: av.AudioFrame) -> bool:
-    peak = audio_peak(frame)
-    return peak is not None and peak <= QUIET_PEAK
 
 
 class LiveMicTrack(MediaStreamTrack):
@@ -94,20 +41,17 @@ class LiveMicTrack(MediaStreamTrack):
         if not self._container.streams.audio:
             self._container.close()
             raise ValueError("the device has no audio stream")
-        self._backlog = LiveBacklog()
+        self._frames: deque[av.AudioFrame] = deque()
         self._arrived = asyncio.Event()
         self._ended = False
         self._quit = threading.Event()
         self._thread: threading.Thread | None = None
         self._samples = 0
+        self.dropped_ms = 0
 
     @property
     def backlog_ms(self) -> int:
-        return self._backlog.backlog_ms
-
-    @property
-    def dropped_ms(self) -> int:
-        return self._backlog.dropped_ms
+        return len(self._frames) * FRAME_MS
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -118,12 +62,13 @@ class LiveMicTrack(MediaStreamTrack):
                 target=self._capture, args=(loop,), name="media-live-mic", daemon=True
             )
             self._thread.start()
-        while (frame := self._backlog.take()) is None:
+        while not self._frames:
             if self._ended:
                 self.stop()
                 raise MediaStreamError
             self._arrived.clear()
             await self._arrived.wait()
+        frame = self._frames.popleft()
         frame.pts = self._samples
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         self._samples += frame.samples
@@ -134,7 +79,10 @@ class LiveMicTrack(MediaStreamTrack):
         if frame is None:
             self._ended = True
         else:
-            self._backlog.push(frame)
+            self._frames.append(frame)
+            while self.backlog_ms > MAX_BACKLOG_MS:
+                self._frames.popleft()
+                self.dropped_ms += FRAME_MS
         self._arrived.set()
 
     def _capture(self, loop: asyncio.AbstractEventLoop) -> None:
