@@ -388,9 +388,10 @@ def run_agent_app(
         rates = [e["kbps_in"] for e in reports]
         rates = [r for r in rates if r]
         result.kbps_in = statistics.median(rates) if rates else None
-        if reports:  # from the last report before the speech (or the first) to the end
-            before = [e for e in reports if e["t"] <= mouth_t] or reports
-            agent_concealment(result, before[-1], reports[-1])
+        counted = [e for e in reports if "decoded_ms" in e]  # while the call had stats
+        if counted:  # from the last report before the speech (or the first) to the end
+            before = [e for e in counted if e["t"] <= mouth_t] or counted
+            agent_concealment(result, before[-1], counted[-1])
         return result
 
 

@@ -26,8 +26,17 @@ from softphone.agent import AgentConfig, AgentSession
 from softphone.media.file_mic import FILE_PREFIX
 from softphone.media.live_mic import LiveMicTrack
 from softphone.media.local import MediaChoice
+from softphone.rtc.stats import CallStats
 
 VOICE_ONLY = {"camera": None, "width": 320, "height": 180, "fps": 5}
+
+
+def decoder_counts(stats: CallStats) -> dict[str, float]:
+    return {
+        "decoded_ms": stats.audio_ms,
+        "recovered_ms": stats.audio_recovered_ms,
+        "decoder_concealed_ms": stats.audio_concealed_ms,
+    }
 
 
 async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -65,9 +74,7 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
                     sink_underruns=playouts[-1].sink_underruns,
                     **vars(buffer.counters),
                     kbps_in=stats.bitrate_in_kbps if stats else None,
-                    decoded_ms=stats.audio_ms if stats else 0,
-                    recovered_ms=stats.audio_recovered_ms if stats else 0,
-                    decoder_concealed_ms=stats.audio_concealed_ms if stats else 0,
+                    **(decoder_counts(stats) if stats else {}),  # none once the call ended
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
