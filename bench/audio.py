@@ -390,8 +390,8 @@ def run_agent_app(
         result.kbps_in = statistics.median(rates) if rates else None
         counted = [e for e in reports if "decoded_ms" in e]  # while the call had stats
         if counted:  # from the last report before the speech (or the first) to the end
-            before = [e for e in counted if e["t"] <= mouth_t] or counted
-            agent_concealment(result, before[-1], counted[-1])
+            before = [e for e in counted if e["t"] <= mouth_t]
+            agent_concealment(result, before[-1] if before else counted[0], counted[-1])
         return result
 
 

@@ -72,6 +72,9 @@ async def check_media_both_ways(offerer: CallPeer, answerer: CallPeer) -> None:
     assert stats.video_fps > 15
     assert stats.bitrate_in_kbps > 50 and stats.bitrate_out_kbps > 50
     assert stats.audio_level_out is not None and stats.audio_level_out > 0.1
+    # Every received frame is counted as decoded audio; nothing lost, nothing made up.
+    assert stats.audio_ms >= 20 * stats.audio_frames_received >= 1000
+    assert stats.audio_concealed_ms == stats.audio_recovered_ms == 0
     assert answerer.state == "connected"
     # RTT needs a receiver report back (aiortc sends RTCP every 0.5-1.5 s).
     async with asyncio.timeout(5):
