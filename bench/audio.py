@@ -422,6 +422,7 @@ def browser_received(
     emitted = last["jbEmitted"] - first["jbEmitted"]
     if emitted > 0:  # the receiver's own buffering (NetEq): where a browser spends its delay
         result.playout["jitter_buffer_ms"] = 1000 * (last["jbDelay"] - first["jbDelay"]) / emitted
+    result.playout["arrival_jitter_ms"] = 1000 * last["jitter"]  # RFC 3550, at the end
 
 
 def audio_received(page: nc.SyncPage, selector: str) -> dict[str, float] | None:

@@ -217,5 +217,6 @@ READ_AUDIO_RECEIVED = """async (selector) => {
   if (!audio) return null;
   return { t: audio.timestamp, bytes: audio.bytesReceived + (audio.headerBytesReceived || 0),
            samples: audio.totalSamplesReceived, concealed: audio.concealedSamples,
-           jbDelay: audio.jitterBufferDelay, jbEmitted: audio.jitterBufferEmittedCount };
+           jbDelay: audio.jitterBufferDelay, jbEmitted: audio.jitterBufferEmittedCount,
+           jitter: audio.jitter };
 }"""
