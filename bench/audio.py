@@ -526,10 +526,11 @@ def run_agent_mic(
     result = analyse(speech, mouth_t, pcm_floats(ear_pcm), ear_t0)
     browser_received(result, first, last)
     mic = [e for e in agent.snapshot() if e.get("ev") == "mic" and e["t"] >= mouth_t]
-    if mic:  # the agent's microphone backlog while it spoke (median) and what it dropped
-        result.playout |= {
+    if mic:  # the agent's microphone backlog while it spoke (median), what it dropped before
+        result.playout |= {  # (the call's setup) and while it spoke
             "mic_backlog_ms": statistics.median(e["backlog_ms"] for e in mic),
-            "mic_dropped_ms": mic[-1]["dropped_ms"],
+            "mic_dropped_ms": mic[0]["dropped_ms"],
+            "mic_dropped_speaking_ms": mic[-1]["dropped_ms"] - mic[0]["dropped_ms"],
         }
     return result
 
