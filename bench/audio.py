@@ -23,7 +23,12 @@ Measured against the original speech:
 - ``m2e_p50/p95_ms``: mouth-to-ear latency, from the cross-correlation lag of every voiced
   0.5 s window (mouth = when the microphone spoke the sample, ear = when the sink rendered it)
 - ``pesq``: wideband PESQ MOS-LQO (ITU-T P.862.2) and ``stoi`` on the aligned recording
-- ``kbps_in``: what the Python agent receives (audio plus a 5 fps black video placeholder)
+- ``kbps_in``: what the Python agent receives (audio plus a 5 fps black video placeholder);
+  for a browser receiver its audio stream (getStats ``bytesReceived`` + headers)
+- ``concealed``: the share of the received audio made up for lost or late packets while
+  the speech played (the agent: its decoder's concealment, from the call's stats, plus the
+  jitter buffer's; a browser: getStats ``concealedSamples``/``totalSamplesReceived``), and
+  for the agent the share its decoder rebuilt from FEC
 
 Prints Markdown tables with valid/total runs, the gap to Chromium and the targets (issue:
 ≤ 150 ms p50, ≤ 30 ms behind Chromium, PESQ within 0.2 of it at 0 and 5 % loss).
@@ -67,6 +72,7 @@ from labnet.netns import (
 from labnet.pulse import RATE, TIMEOUT_S, NullSink, Recorder
 
 RUNNER = "bench.audio_peer"
+WIDGET, AGENT_PAGE = "[data-softphone-widget]", "[data-softphone-agent]"  # pages' Call holders
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
     "Please hold the line while I check your order number.",
@@ -117,7 +123,10 @@ class RunResult:
     pesq: float | None = None
     stoi: float | None = None
     kbps_in: float | None = None
-    playout: dict[str, float] = field(default_factory=dict)  # the agent's last buffer report
+    concealed_pct: float | None = None  # of the received audio, while the speech played
+    recovered_pct: float | None = None  # rebuilt from FEC (the agent's decoder only)
+    # The agent's last playout report (agent-app) or its microphone's backlog (agent-mic).
+    playout: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -379,7 +388,50 @@ def run_agent_app(
         rates = [e["kbps_in"] for e in reports]
         rates = [r for r in rates if r]
         result.kbps_in = statistics.median(rates) if rates else None
+        counted = [e for e in reports if "decoded_ms" in e]  # while the call had stats
+        if counted:  # from the last report before the speech (or the first) to the end
+            before = [e for e in counted if e["t"] <= mouth_t]
+            agent_concealment(result, before[-1] if before else counted[0], counted[-1])
         return result
+
+
+def agent_concealment(result: RunResult, first: dict[str, float], last: dict[str, float]) -> None:
+    """The concealed and FEC-rebuilt shares between two of the agent's playout reports (the
+    call's stats: decoder output; the jitter buffer's own concealment on top)."""
+
+    def delta(key: str) -> float:
+        return float(last.get(key, 0)) - float(first.get(key, 0))
+
+    total = delta("decoded_ms") + delta("concealed_ms")
+    if total > 0:
+        result.concealed_pct = 100 * (delta("decoder_concealed_ms") + delta("concealed_ms")) / total
+        result.recovered_pct = 100 * delta("recovered_ms") / total
+
+
+def browser_received(
+    result: RunResult, first: dict[str, float] | None, last: dict[str, float] | None
+) -> None:
+    """Bitrate and concealed share of a browser's received audio between two
+    chromium.READ_AUDIO_RECEIVED samples."""
+    if not first or not last or last["t"] <= first["t"]:
+        return
+    result.kbps_in = (last["bytes"] - first["bytes"]) * 8 / (last["t"] - first["t"])  # bits/ms
+    samples = last["samples"] - first["samples"]
+    if samples > 0:
+        result.concealed_pct = 100 * (last["concealed"] - first["concealed"]) / samples
+    emitted = last["jbEmitted"] - first["jbEmitted"]
+    if emitted > 0:  # the receiver's own buffering (NetEq): where a browser spends its delay
+        result.playout["jitter_buffer_ms"] = 1000 * (last["jbDelay"] - first["jbDelay"]) / emitted
+    result.playout["arrival_jitter_ms"] = 1000 * last["jitter"]  # RFC 3550, at the end
+
+
+def audio_received(page: nc.SyncPage, selector: str) -> dict[str, float] | None:
+    """chromium.READ_AUDIO_RECEIVED, once the first audio arrived (a few tries)."""
+    for _ in range(20):
+        if stats := page.evaluate(chromium.READ_AUDIO_RECEIVED, selector):
+            return dict(stats)
+        time.sleep(0.1)
+    return None
 
 
 def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: int = 0) -> RunResult:
@@ -408,16 +460,20 @@ def run_chromium(speech_path: Path, speech: np.ndarray, condition: str, nice: in
                 ) as visitor:
                     nc.call_from_widget(visitor, topo.visitor)
                     visitor.evaluate(chromium.START_MOUTH_TAP, ".softphone-widget")
+                    first = audio_received(agent, AGENT_PAGE)
                     with outages:
                         time.sleep(2 * duration + MAX_LATENCY_S)
                     tap = visitor.evaluate(chromium.READ_MOUTH_TAP)
+                    last = audio_received(agent, AGENT_PAGE)
             finally:
                 pcm, rec_t0 = recorder.stop()
     mouth = pcm_floats(base64.b64decode(tap["pcm"]))
     if int(tap["rate"]) != RATE:
         mouth = signal.resample_poly(mouth, RATE, int(tap["rate"]))
     mouth_t = spoken_at(speech, mouth, float(tap["t0"]) / 1000)
-    return analyse(speech, mouth_t, pcm_floats(pcm), rec_t0)
+    result = analyse(speech, mouth_t, pcm_floats(pcm), rec_t0)
+    browser_received(result, first, last)
+    return result
 
 
 def run_agent_mic(
@@ -455,17 +511,28 @@ def run_agent_mic(
             ) as visitor:
                 nc.call_from_widget(visitor, topo.visitor)
                 time.sleep(1.0)  # the call's first second: ICE, DTLS, the sink opening
+                first = audio_received(visitor, WIDGET)
                 with outages:
                     subprocess.run(
                         ["paplay", "-d", mouth_sink.name, str(speech_path)],
                         check=True, timeout=duration + TIMEOUT_S,
                     )  # fmt: skip
                     time.sleep(MAX_LATENCY_S)
+                last = audio_received(visitor, WIDGET)
         finally:
             ear_pcm, ear_t0 = ear.stop()
             mouth_pcm, mouth_t0 = mouth.stop()
     mouth_t = spoken_at(speech, pcm_floats(mouth_pcm), mouth_t0)
-    return analyse(speech, mouth_t, pcm_floats(ear_pcm), ear_t0)
+    result = analyse(speech, mouth_t, pcm_floats(ear_pcm), ear_t0)
+    browser_received(result, first, last)
+    mic = [e for e in agent.snapshot() if e.get("ev") == "mic" and e["t"] >= mouth_t]
+    if mic:  # the agent's microphone backlog while it spoke (median), what it dropped before
+        result.playout |= {  # (the call's setup) and while it spoke
+            "mic_backlog_ms": statistics.median(e["backlog_ms"] for e in mic),
+            "mic_dropped_ms": mic[0]["dropped_ms"],
+            "mic_dropped_speaking_ms": mic[-1]["dropped_ms"] - mic[0]["dropped_ms"],
+        }
+    return result
 
 
 # --- table ---------------------------------------------------------------------------------
@@ -517,13 +584,10 @@ class Row:
 
 
 def target(path: str, condition: str, ref: Row | None, row: Row) -> tuple[str, str]:
-    """The target column and, for the agent app's receive path, its gap to Chromium."""
+    """The target column and, for the agent app (either direction), its gap to Chromium."""
     if path == CHROMIUM:
         return "reference", ""
-    wanted = f"p50 ≤ {TARGET_M2E_MS} ms"
-    if path != AGENT_APP:
-        return wanted, ""
-    wanted += f", ≤ ref + {TARGET_BEHIND_MS} ms"
+    wanted = f"p50 ≤ {TARGET_M2E_MS} ms, ≤ ref + {TARGET_BEHIND_MS} ms"
     if condition in PESQ_TARGET_CONDITIONS:
         wanted += f"; PESQ ≥ ref - {TARGET_PESQ_GAP}"
     if ref is None:
@@ -534,16 +598,24 @@ def target(path: str, condition: str, ref: Row | None, row: Row) -> tuple[str, s
     return wanted, f"{fmt(behind, 0, '+')} ms, PESQ {fmt(gap, 2, '+')}"
 
 
+def concealment(row: Row) -> str:
+    """Median concealed share of the runs, with the FEC-rebuilt share where it is known."""
+    concealed = med([r.concealed_pct for r in row.valid if r.concealed_pct is not None])
+    recovered = med([r.recovered_pct for r in row.valid if r.recovered_pct is not None])
+    fec = f" ({fmt(recovered, 1)})" if recovered is not None else ""
+    return fmt(concealed, 1) + fec
+
+
 def print_table(heading: str, rows: dict[tuple[str, str], Row]) -> None:
     """``rows``: (path label, condition) → runs; the agent app is compared with the
     Chromium row of the same condition."""
     print(f"\n{heading}\n")
     print("| path | condition | valid/total | m2e p50 ms | m2e p95 ms | PESQ-WB | STOI "
-          "| kbit/s in | vs Chromium | target |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| concealed % (FEC %) | kbit/s in | vs Chromium | target |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (label, condition), row in rows.items():
         path = next(p for p, name in PATHS.items() if label.startswith(name))
-        ref = rows.get((PATHS[CHROMIUM], condition))
+        ref = rows.get((PATHS[CHROMIUM], condition))  # the one reference, for both directions
         wanted, versus = target(path, condition, ref, row)
         lat = row.latencies
         print(
@@ -552,6 +624,7 @@ def print_table(heading: str, rows: dict[tuple[str, str], Row]) -> None:
             f"| {fmt(row.p50())} | {fmt(percentile(lat, 0.95) if lat else None)} "
             f"| {fmt(row.pesq(), 2)} "
             f"| {fmt(med([r.stoi for r in row.valid if r.stoi is not None]), 2)} "
+            f"| {concealment(row)} "
             f"| {fmt(med([r.kbps_in for r in row.valid if r.kbps_in is not None]), 0)} "
             f"| {versus} | {wanted} |"
         )
@@ -654,6 +727,8 @@ def main() -> int:
                     print(
                         f"{label}: {condition} run {run + 1}: p50 {fmt(med(result.latencies_ms))}"
                         f" ms, PESQ {fmt(result.pesq, 2)}, STOI {fmt(result.stoi, 2)} "
+                        f"concealed {fmt(result.concealed_pct, 1)} % "
+                        f"(FEC {fmt(result.recovered_pct, 1)} %), {fmt(result.kbps_in)} kbit/s "
                         f"{result.error or result.cut or result.playout} "
                         f"(load {os.getloadavg()[0]:.1f})",
                         file=sys.stderr,

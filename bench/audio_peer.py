@@ -7,7 +7,9 @@ and the remote audio goes through :class:`softphone.ui.audio_playout.AudioPlayou
 PulseAudio sink NAME, on a qasync loop like the app's. ``--microphone ID``: the agent's
 microphone (a device id as in the settings, e.g. ``default``: ALSA's default capture).
 JSON lines as in labnet/call_runner.py, plus ``{"ev": "playout", ...}`` every second
-(buffer depth, dropped audio).
+(buffer depth, dropped and concealed audio, the call's stats: received bitrate, audio the
+decoder produced, rebuilt from FEC and concealed) and ``{"ev": "mic", ...}`` (the live
+microphone's backlog and dropped audio).
 """
 
 from __future__ import annotations
@@ -22,9 +24,19 @@ import sys
 from labnet.call_runner import emit, install_logging, run_visitor, serve_agent
 from softphone.agent import AgentConfig, AgentSession
 from softphone.media.file_mic import FILE_PREFIX
+from softphone.media.live_mic import LiveMicTrack
 from softphone.media.local import MediaChoice
+from softphone.rtc.stats import CallStats
 
 VOICE_ONLY = {"camera": None, "width": 320, "height": 180, "fps": 5}
+
+
+def decoder_counts(stats: CallStats) -> dict[str, float]:
+    return {
+        "decoded_ms": stats.audio_ms,
+        "recovered_ms": stats.audio_recovered_ms,
+        "decoder_concealed_ms": stats.audio_concealed_ms,
+    }
 
 
 async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -47,6 +59,10 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
 
     async def reporter(_session: AgentSession, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            call = _session.call
+            mic = call.peer.media.audio.source if call is not None else None
+            if isinstance(mic, LiveMicTrack):
+                emit("mic", backlog_ms=mic.backlog_ms, dropped_ms=mic.dropped_ms)
             if playouts:
                 buffer = playouts[-1].buffer
                 stats = await _session.stats()
@@ -58,6 +74,7 @@ async def run_agent(args: argparse.Namespace, stop: asyncio.Event) -> None:
                     sink_underruns=playouts[-1].sink_underruns,
                     **vars(buffer.counters),
                     kbps_in=stats.bitrate_in_kbps if stats else None,
+                    **(decoder_counts(stats) if stats else {}),  # none once the call ended
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)

@@ -205,3 +205,18 @@ READ_MOUTH_TAP = """() => {
   }
   return { rate: tap.rate, t0: tap.t0, pcm: btoa(bin) };
 }"""
+
+# JS run in the page (arg: a selector of an element whose ``softphone.call`` is the widget's
+# Call, e.g. ``[data-softphone-widget]`` or the test agent page's ``[data-softphone-agent]``):
+# the received audio stream's getStats() counters, for the audio bench's concealed ratio,
+# bitrate and jitter-buffer delay, or null before the call has one.
+READ_AUDIO_RECEIVED = """async (selector) => {
+  const call = document.querySelector(selector).softphone.call;
+  if (!call) return null;
+  const audio = (await call.transportStats()).inbound.audio;
+  if (!audio) return null;
+  return { t: audio.timestamp, bytes: audio.bytesReceived + (audio.headerBytesReceived || 0),
+           samples: audio.totalSamplesReceived, concealed: audio.concealedSamples,
+           jbDelay: audio.jitterBufferDelay, jbEmitted: audio.jitterBufferEmittedCount,
+           jitter: audio.jitter };
+}"""

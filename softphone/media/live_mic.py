@@ -27,7 +27,11 @@ from softphone.media.tone import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 log = logging.getLogger(__name__)
 
-MAX_BACKLOG_MS = 80  # 4 frames: a consumer a little late keeps everything
+# 2 frames: a consumer up to a frame late keeps everything. Not more: aiortc's sender
+# drains a backlog at once, as a burst, and the visitor's jitter buffer (Chromium's NetEq)
+# takes a burst for network jitter and plays later for a while (80 ms: ~10 ms later on
+# average, docs/audio.md).
+MAX_BACKLOG_MS = 40
 FRAME_MS = SAMPLES_PER_FRAME * 1000 // SAMPLE_RATE
 CAPTURE_OPTIONS = {"sample_rate": str(SAMPLE_RATE), "channels": "1"}  # Opus's own: no resampling
 

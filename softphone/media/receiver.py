@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 Frame = av.VideoFrame | av.AudioFrame
 
+# How a decoder made an audio frame, in ``frame.opaque`` (None: decoded from its packet).
+# The tag travels with the frame from the decoder thread to the event loop, where it is
+# counted: nothing is shared between threads.
+RECOVERED = "recovered"  # rebuilt from the next packet's in-band FEC copy
+CONCEALED = "concealed"  # extrapolated by the decoder's packet-loss concealment
+
 
 @dataclass
 class ReceivedMedia:
@@ -35,6 +41,9 @@ class ReceivedMedia:
     latency_ms: float | None = None  # capture stamp → decoded, same-machine clocks
     luma: float | None = None  # mean luma of the last video frame (16 = black)
     level: float | None = None  # peak of the last audio frame, 0..1
+    audio_ms: float = 0.0  # all audio the decoder produced, recovered and concealed included
+    recovered_ms: float = 0.0
+    concealed_ms: float = 0.0
 
     def count_video(self, frame: av.VideoFrame) -> None:
         self.frames += 1
@@ -55,6 +64,12 @@ class ReceivedMedia:
     def count_audio(self, frame: av.AudioFrame) -> None:
         self.frames += 1
         self.level = audio_peak(frame)
+        ms = frame.samples * 1000 / frame.sample_rate if frame.sample_rate else 0.0
+        self.audio_ms += ms
+        if frame.opaque == RECOVERED:
+            self.recovered_ms += ms
+        elif frame.opaque == CONCEALED:
+            self.concealed_ms += ms
 
 
 class FrameTap(MediaStreamTrack):

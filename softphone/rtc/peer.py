@@ -150,7 +150,16 @@ class CallPeer:
         for monitor in self.monitors.values():
             await monitor.close()
         self.media.close()
-        log.info("call.peer_closed", extra={"call_id": self.call_id})
+        audio = self.received("audio")
+        log.info(
+            "call.peer_closed",
+            extra={
+                "call_id": self.call_id,
+                "audio_ms": round(audio.audio_ms),
+                "audio_recovered_ms": round(audio.recovered_ms),
+                "audio_concealed_ms": round(audio.concealed_ms),
+            },
+        )
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         monitor = TrackMonitor(track)

@@ -32,6 +32,11 @@ class CallStats:
     audio_frames_received: int = 0
     audio_level_in: float | None = None
     audio_level_out: float | None = None
+    # Received audio as decoded, and how much of it the decoder rebuilt (FEC) or made up
+    # (concealment) for lost packets: the call's concealed-audio ratio.
+    audio_ms: float = 0.0
+    audio_recovered_ms: float = 0.0
+    audio_concealed_ms: float = 0.0
 
 
 class StatsSampler:
@@ -83,4 +88,7 @@ class StatsSampler:
             audio_frames_received=audio.frames,
             audio_level_in=audio.level,
             audio_level_out=level_out,
+            audio_ms=audio.audio_ms,
+            audio_recovered_ms=audio.recovered_ms,
+            audio_concealed_ms=audio.concealed_ms,
         )

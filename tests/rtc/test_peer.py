@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
+
+import pytest
 
 from softphone.media.local import MediaChoice, open_local_media
 from softphone.rtc.ice import LOOPBACK
@@ -72,6 +75,9 @@ async def check_media_both_ways(offerer: CallPeer, answerer: CallPeer) -> None:
     assert stats.video_fps > 15
     assert stats.bitrate_in_kbps > 50 and stats.bitrate_out_kbps > 50
     assert stats.audio_level_out is not None and stats.audio_level_out > 0.1
+    # Every received frame is counted as decoded audio; nothing lost, nothing made up.
+    assert stats.audio_ms >= 20 * stats.audio_frames_received >= 1000
+    assert stats.audio_concealed_ms == stats.audio_recovered_ms == 0
     assert answerer.state == "connected"
     # RTT needs a receiver report back (aiortc sends RTCP every 0.5-1.5 s).
     async with asyncio.timeout(5):
@@ -139,3 +145,17 @@ async def test_close_leaves_no_tasks_or_threads() -> None:
     await wait_until(lambda: len(asyncio.all_tasks()) == 1, limit=5)
     await wait_until(lambda: not worker_threads() - threads_before, limit=5)
     assert offerer.state == "closed" and answerer.state == "closed"
+
+
+async def test_the_call_end_logs_the_audio_received_and_concealed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One line per call says how much audio came in and how much of it was made up."""
+    caplog.set_level(logging.INFO, logger="softphone.rtc.peer")
+    async with connected_pair() as (offerer, _answerer):
+        await wait_until(lambda: offerer.received("audio").frames >= 25)
+    closed = [r for r in caplog.records if r.getMessage() == "call.peer_closed"]
+    assert len(closed) == 2  # one per side
+    for record in map(vars, closed):
+        assert record["audio_ms"] >= 25 * 20
+        assert record["audio_recovered_ms"] == record["audio_concealed_ms"] == 0

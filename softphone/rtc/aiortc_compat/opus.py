@@ -41,6 +41,7 @@ from aiortc.jitterbuffer import JitterFrame
 from av import AudioFrame, AudioResampler, CodecContext
 
 from softphone.media import libopus
+from softphone.media.receiver import CONCEALED, RECOVERED
 from softphone.rtc.aiortc_compat.check import compatibility
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class VoiceOpusDecoder(Decoder):
     """Mono Opus decoding that fills gaps: FEC for the frame before a packet, PLC before that.
 
     Runs on aiortc's decoder thread; never raises (that would end the thread): a packet
-    libopus rejects is dropped and counted, and its gap concealed with the next one."""
+    libopus rejects is dropped and counted, and its gap concealed with the next one.
+    Recovered and concealed frames are tagged (``frame.opaque``), so the call's stats count
+    them on the event loop (:class:`softphone.media.receiver.ReceivedMedia`)."""
 
     def __init__(self) -> None:
         lib = libopus.load()
@@ -94,8 +97,6 @@ class VoiceOpusDecoder(Decoder):
             raise RuntimeError("libopus is not installed")  # install_voice_opus checked
         self._opus = libopus.Decoder(lib)
         self._next: int | None = None  # the RTP timestamp the next packet should have
-        self.recovered_ms = 0  # rebuilt from FEC
-        self.concealed_ms = 0  # extrapolated (PLC)
         self.rejected = 0
 
     def decode(self, encoded_frame: JitterFrame) -> list[Any]:
@@ -122,17 +123,16 @@ class VoiceOpusDecoder(Decoder):
         fec = samples if missing >= samples else 0  # the next packet's FEC: the last frame
         while missing - fec > 0:
             step = min(libopus.PLC_STEP, missing - fec)
-            frames.append(_frame(self._opus.decode(None, step), at))
+            frames.append(_frame(self._opus.decode(None, step), at, CONCEALED))
             at, missing = at + step, missing - step
-            self.concealed_ms += step * 1000 // libopus.SAMPLE_RATE
         if fec:
-            frames.append(_frame(self._opus.decode(data, fec, fec=True), at))
-            self.recovered_ms += fec * 1000 // libopus.SAMPLE_RATE
+            frames.append(_frame(self._opus.decode(data, fec, fec=True), at, RECOVERED))
         return frames
 
 
-def _frame(pcm: bytes, timestamp: int) -> AudioFrame:
+def _frame(pcm: bytes, timestamp: int, origin: str | None = None) -> AudioFrame:
     frame = AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
+    frame.opaque = origin
     frame.planes[0].update(pcm)
     frame.sample_rate = libopus.SAMPLE_RATE
     frame.pts = timestamp % TIMESTAMP_SPACE
