@@ -15,10 +15,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 
 from softphone.events import Signal
 from softphone.rtc.aiortc_compat.media import (
+    media_ssrcs,
     request_keyframe,
     reset_video_receiver,
     set_senders_paused,
@@ -188,11 +189,19 @@ class IceRestarter:
         set_senders_paused(self._pc, paused)
 
     def _on_inbound_resumed(self, gap_s: float) -> None:
-        for receiver in self._pc.getReceivers():
-            if receiver.track is not None and receiver.track.kind == "video":
-                ssrcs = reset_video_receiver(receiver)
-                self.spawn(request_keyframe(receiver, ssrcs))
+        for receiver in self._video_receivers():
+            ssrcs = reset_video_receiver(receiver)
+            self.spawn(request_keyframe(receiver, ssrcs))
         log.info("media.video_receiver_reset", extra={"gap_ms": round(gap_s * 1000)})
+
+    def _request_keyframes(self) -> None:
+        for receiver in self._video_receivers():
+            self.spawn(request_keyframe(receiver, media_ssrcs(receiver)))
+
+    def _video_receivers(self) -> list[RTCRtpReceiver]:
+        return [
+            r for r in self._pc.getReceivers() if r.track is not None and r.track.kind == "video"
+        ]
 
     # -- success signals -------------------------------------------------------------------
 
@@ -205,6 +214,12 @@ class IceRestarter:
             "ice.connected_again",
             extra={"generation": generation, "elapsed_ms": round(elapsed * 1000)},
         )
+        # Our RTCP now leaves on this generation. The keyframe request sent when media came
+        # back after a gap may have left on one the peer had already replaced (glare: it
+        # drops an agent that never carried its media), and nothing repeats a lost request:
+        # video would stay undecodable, the frames predicted from a reference we lack.
+        # Asking again costs one keyframe per restart.
+        self._request_keyframes()
         self.ice_connected_again.emit()
 
     def watch_media(self) -> None:

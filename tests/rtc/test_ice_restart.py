@@ -306,6 +306,49 @@ async def test_video_resumes_with_audio_after_outage(monkeypatch: pytest.MonkeyP
         await pair.close()
 
 
+async def test_keyframe_request_lost_on_a_dropped_generation_is_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Glare after a symmetric cut: the visitor's keyframe request, sent as the agent's media
+    came back, leaves on an ICE generation the agent has already dropped. The restart that
+    follows must carry it again, or the visitor decodes frames predicted from a reference it
+    lacks and its video never comes back (tests/cluster, "visitor: no media")."""
+    pair = await connected_pair()
+    visitor = IceRestarter(pair.offerer.pc, polite=True)
+    agent = IceRestarter(pair.answerer.pc, polite=False)
+    agent_video = next(s for s in pair.answerer.pc.getSenders() if s.kind == "video")
+    agent_keyframes: list[float] = []
+    original = RTCRtpSender._send_keyframe
+
+    def counting(self: RTCRtpSender) -> None:
+        if self is agent_video:
+            agent_keyframes.append(time.monotonic())
+        original(self)
+
+    monkeypatch.setattr(RTCRtpSender, "_send_keyframe", counting)
+    reset = asyncio.Event()
+    pair.offerer.ice.inbound.resumed.connect(lambda gap_s: reset.set())
+    try:
+        pair.answerer.ice.set_dropping(True)  # the visitor hears nothing for 1.5 s
+        await asyncio.sleep(1.5)
+        pair.offerer.ice.set_dropping(True)  # what the visitor sends now is lost
+        pair.answerer.ice.set_dropping(False)
+        await asyncio.wait_for(reset.wait(), 5.0)  # video receiver reset, request sent
+        await asyncio.sleep(0.3)
+        pair.offerer.ice.set_dropping(False)
+        assert agent_keyframes == []  # the request was lost
+
+        connected = asyncio.ensure_future(wait_connected_again(agent, visitor))
+        await restart(agent, visitor)
+        await connected
+        await asyncio.sleep(0.5)
+        assert agent_keyframes, "the agent was never asked for a keyframe again"
+    finally:
+        await visitor.close()
+        await agent.close()
+        await pair.close()
+
+
 async def test_reissued_offer_with_late_answer_asks_for_fresh_restart() -> None:
     pair = await connected_pair(audio=True, video=False)
     agent = IceRestarter(pair.answerer.pc, polite=False)

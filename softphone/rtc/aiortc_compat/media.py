@@ -35,6 +35,12 @@ def reset_video_receiver(receiver: aiortc.RTCRtpReceiver) -> list[int]:
         capacity=512, is_video=True
     )
     inner._RTCRtpReceiver__nack_generator = aiortc.rtcrtpreceiver.NackGenerator()
+    return media_ssrcs(receiver)
+
+
+def media_ssrcs(receiver: aiortc.RTCRtpReceiver) -> list[int]:
+    """The peer's media SSRCs seen by ``receiver`` (not its RTX ones): where a PLI goes."""
+    inner: Any = receiver
     rtx_ssrcs = set(inner._RTCRtpReceiver__rtx_ssrc)
     return [s for s in inner._RTCRtpReceiver__remote_streams if s not in rtx_ssrcs]
 
