@@ -137,8 +137,7 @@ class CallRecovery:
             answer = await self.restarter.handle_remote_offer(msg.sdp)
             if answer is None:  # glare, and we are the impolite side: ours stands
                 if self._own_offer_age() > STALE_OWN_OFFER_S:
-                    log.info("call.restart_offer_resent", extra={"call_id": self.call_id})
-                    self.controller.restart_ice("peer-missed-offer")
+                    await self._resend_restart_offer()
                 return True
             self.controller.on_remote_restart(msg.attempt)
             await self._signaling.send(
@@ -151,6 +150,20 @@ class CallRecovery:
         else:
             return False
         return True
+
+    async def _resend_restart_offer(self) -> None:
+        """The peer still offers long after our offer went out: it may never have got ours.
+
+        Mid-episode that is the episode's re-issue. Once our episode is over (media came
+        back on the old path while both offers were held up by the same outage) the peer
+        still needs a generation it can answer, but our call is not in trouble: a fresh
+        offer without a new episode, so "Reconnecting…" does not flash up again.
+        """
+        log.info("call.restart_offer_resent", extra={"call_id": self.call_id})
+        if self.controller.state is CallState.RECONNECTING:
+            self.controller.restart_ice("peer-missed-offer")
+        elif self.controller.state is CallState.CONNECTED:
+            await self.send_restart_offer(0, "peer-missed-offer")
 
     def _own_offer_age(self) -> float:
         if self._own_offer_sent_at is None:

@@ -231,6 +231,49 @@ async def test_impolite_side_resends_an_offer_the_peer_never_got() -> None:
         assert recovered_after < 1.0, recovered_after
 
 
+async def test_a_peer_offer_held_up_with_ours_after_our_success_starts_no_new_episode() -> None:
+    """The agent's link dies and its restart offers die with its signaling socket; the link
+    comes back and media on the old path ends its episode, its last offer still pending.
+    Then the visitor's offer arrives: the visitor still needs a generation it can answer,
+    but the agent's call is fine, so no second "Reconnecting…" (a flaky second episode in
+    tests/net before)."""
+    async with recovering_pair() as (pair, relay, visitor, agent):
+        signaling = agent._signaling
+        assert isinstance(signaling, FakeSignaling)
+        deliver = signaling.deliver
+        socket_dead = True
+
+        async def lose_offers_while_cut(msg: Message) -> None:
+            if isinstance(msg, RestartOffer) and socket_dead:
+                return
+            await deliver(msg)
+
+        signaling.deliver = lose_offers_while_cut
+        await asyncio.sleep(0.5)
+        pair.answerer.ice.set_dropping(True)
+        await wait_state(agent, CallState.RECONNECTING, within_s=3.0)
+        await asyncio.sleep(1.0)
+        pair.answerer.ice.set_dropping(False)
+        await wait_state(agent, CallState.CONNECTED, within_s=10.0)  # the old path is back
+        assert agent.restarter.offer_pending
+        socket_dead = False
+        states: list[CallState] = []
+        agent.controller.state_changed.connect(lambda state, *_: states.append(state))
+        await asyncio.sleep(1.2)  # our offer is older than STALE_OWN_OFFER_S
+        visitor.controller.restart_ice("visitor-side")
+        await wait_state(visitor, CallState.RECONNECTING, within_s=1.0)
+        await wait_state(visitor, CallState.CONNECTED, within_s=5.0)
+        await pair.wait_media(since=time.monotonic(), frames=3)
+
+        assert states == [], states  # no new episode on the agent's side
+        resync = [
+            m for m in relay.sent if isinstance(m, RestartOffer) and m.reason == "peer-missed-offer"
+        ]
+        assert resync and {m.attempt for m in resync} == {0}
+        assert not agent.restarter.offer_pending
+        assert pair.answerer.ice.generation == pair.offerer.ice.generation
+
+
 async def test_link_back_while_signaling_is_down_is_connected_when_media_flows() -> None:
     """State follows media: when the old path comes back before any restart could be
     negotiated (here signaling stays down), the call is connected as soon as media flows
