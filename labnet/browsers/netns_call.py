@@ -15,7 +15,7 @@ import signal
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -99,12 +99,14 @@ def browser_page(
     *,
     sound: chromium.Sound | None = None,
     nice: int = 0,
+    extra_flags: Sequence[str] = (),
 ) -> Iterator[SyncPage]:
     """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
     tag, Firefox by its process group). ``pw``: playwright, for Chromium; ``sound``: its
-    microphone speech and speakers, ``nice``: its priority (Chromium only)."""
+    microphone speech and speakers, ``nice``: its priority, ``extra_flags``: more command
+    line flags (Chromium only)."""
     if browser == "firefox":
-        assert sound is None and not nice, "real sound and priority: Chromium only"
+        assert sound is None and not nice and not extra_flags, "Chromium only"
         with firefox.launch_sync(ns) as ff_page:
             ff_page.add_init_script(chromium.MEDIA_PROBE)
             yield ff_page
@@ -116,7 +118,7 @@ def browser_page(
         with chromium.executable_in(ns, nice) as executable:
             launched = pw.chromium.launch(
                 executable_path=executable,
-                args=[*chromium.flags(tag, [secure_origin]), *sound.flags()],
+                args=[*chromium.flags(tag, [secure_origin]), *sound.flags(), *extra_flags],
                 ignore_default_args=sound.ignored_defaults(),
                 env=sound.env(),
                 timeout=30_000,
