@@ -45,7 +45,7 @@ import itertools
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -157,11 +157,17 @@ def browser_agent(
     topo: Topology,
     pw: Playwright,
     stack: contextlib.ExitStack,
+    *,
     browser: str = "chromium",
     widget_config: dict[str, object] | None = None,
+    extra_flags: Sequence[str] = (),
 ) -> Call:
+    """``extra_flags``: for both Chromiums (bench/networks.py: trust coturn's test CA)."""
+
     def page_in(ns: str, origin: str) -> SyncPage:
-        return stack.enter_context(nc.browser_page(pw, ns, origin, browser))
+        return stack.enter_context(
+            nc.browser_page(pw, ns, origin, browser, extra_flags=extra_flags)
+        )
 
     agent_page = page_in(topo.agent.ns, nc.origin(topo.agent))
     nc.open_agent_page(agent_page, topo.agent, widget_config)

@@ -22,21 +22,34 @@ Faults, on the agent unless said otherwise:
   between decoded video frames at the agent and at the visitor (``stall_agent_s``/``_visitor``)
 
 ``valid/total``: runs that produced the measurement and ended with media flowing and the
-agent's call "connected". No Chromium reference rows here (bench/browser_reconnect.py
-measures Chromium on the LAN topology).
+agent's call "connected".
+
+``--paths app chromium``: each row also measured Chromium↔Chromium on a fresh topology of the
+same kind in the same run (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
+setup: the widget as the visitor, labnet/browsers/pages/agent.html as the agent, both in
+Chromium inside the namespaces, with the per-call TURN credentials the signaling server
+mints). Faults ``connect``, ``cut_5s``, ``address_switch``, ``loss_*`` (same actions; the
+detection is the agent page's ``call.reconnecting``, episodes are ``call.reconnecting`` at
+either page). Media back at a page (bench/browser_reconnect.py's ``both_back``): the first
+decoded frame that ends a gap of at least 0.5 s after the event (Chromium's fake camera
+carries no capture stamp), polled every 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from bench import browser_reconnect as br
 from bench.reconnect import call_state, media_back_at_both_ends
+from labnet.browsers import netns_call as nc
 from labnet.netns import (
     JsonLines,
     Topology,
@@ -49,6 +62,9 @@ from labnet.netns import (
 )
 from labnet.topologies import NatTopology, add_loss, remove_loss
 from labnet.turn import Coturn, TurnUrls
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Playwright
 
 RUNNER = "labnet.call_runner"
 ONE_WAY_S = 3.0
@@ -82,6 +98,13 @@ TARGETS = {
     "loss_5": "0 spurious; stall <= 1.5x Chromium",
     "loss_15": "0 spurious; stall <= 1.5x Chromium",
 }
+
+
+# Chromium↔Chromium rows are the reference the app's rows are judged against.
+CHROMIUM_TARGET = "reference: app row ahead of it"
+# coturn's certificate comes from a throw-away test CA that Chromium cannot be told about
+# (its TURN/TLS sockets verify against the system store): trust any certificate there.
+CHROMIUM_FLAGS = ("--ignore-certificate-errors",)
 
 
 def event_named(name: str) -> Callable[[dict[str, object]], bool]:
@@ -193,6 +216,110 @@ def lossy(
 
 Fault = Callable[[Topology, tuple[JsonLines, JsonLines]], Measure]
 
+# --- the Chromium↔Chromium reference (bench/browser_reconnect.py's measuring) ---------------
+
+
+def _switched_address(topo: Topology) -> str:
+    return "198.19.1.3" if isinstance(topo, NatTopology) else "198.18.1.3"
+
+
+def page_connected(call: br.Call) -> bool:
+    assert isinstance(call.agent, br.PageEnd)
+    try:
+        nc.wait_js(call.agent.page, nc.CALL_CONNECTED, 20.0, "agent page connected")
+    except AssertionError:
+        return False
+    return True
+
+
+def chromium_connect(topo: Topology, call: br.Call) -> Measure:
+    # The widget's first event: the visitor's click (after getUserMedia) signs in and calls.
+    requested = call.visitor.page.evaluate(f"{nc.HANDLE}.events.items[0].t") / 1000
+    back = br.both_back(call, requested)
+    return Measure(back is not None, {"media_s": back} if back is not None else {})
+
+
+def chromium_cut_5s(topo: Topology, call: br.Call) -> Measure:
+    cut_at = topo.cut(topo.agent)
+    shown = br.wait_for(lambda: call.agent.reconnecting_since(cut_at), 5.0)
+    time.sleep(max(0.0, cut_at + 5.0 - time.time()))
+    restored_at = topo.restore(topo.agent)
+    back = br.both_back(call, restored_at)
+    values = {}
+    if shown is not None:
+        values["detect_s"] = shown - cut_at
+    if back is not None:
+        values["media_s"] = back
+    return Measure(shown is not None and back is not None and page_connected(call), values)
+
+
+def chromium_address_switch(topo: Topology, call: br.Call) -> Measure:
+    _, switched_at = topo.switch_address(topo.agent, _switched_address(topo))
+    back = br.both_back(call, switched_at)
+    valid = back is not None and page_connected(call)
+    return Measure(valid, {"media_s": back} if back is not None else {})
+
+
+def chromium_lossy(percent: int, seconds: float) -> Callable[[Topology, br.Call], Measure]:
+    def measure(topo: Topology, call: br.Call) -> Measure:
+        ns, device = _visitor_link(topo)
+        table = add_loss(topo, ns, device, percent)
+        start = time.time()
+        time.sleep(seconds)
+        remove_loss(topo, ns, table)
+        end = time.time()
+        pages = (call.agent, call.visitor)
+        episodes = sum(
+            len(nc.page_events(p.page, "call.reconnecting", start * 1000))
+            for p in pages
+            if isinstance(p, br.PageEnd)
+        )
+        stalls = [br.longest_gap(p.video_times(start, end), start, end) for p in pages]
+        return Measure(
+            page_connected(call),
+            {
+                "spurious_per_min": episodes * 60.0 / (end - start),
+                "stall_agent_s": stalls[0],
+                "stall_visitor_s": stalls[1],
+            },
+        )
+
+    return measure
+
+
+ChromiumFault = Callable[[Topology, br.Call], Measure]
+
+
+def chromium_faults(loss_s: float) -> dict[str, ChromiumFault]:
+    return {
+        "connect": chromium_connect,
+        "cut_5s": chromium_cut_5s,
+        "address_switch": chromium_address_switch,
+        "loss_5": chromium_lossy(5, loss_s),
+        "loss_15": chromium_lossy(15, loss_s),
+    }
+
+
+def run_chromium(network: Network, fault: ChromiumFault, name: str, pw: Playwright) -> Measure:
+    """One Chromium↔Chromium call on a fresh ``network``, the server minting TURN credentials."""
+    with network.make() as topo, contextlib.ExitStack() as stack:
+        coturn = Coturn(topo).start() if network.turn is not None else None
+        try:
+            turn = (coturn, network.turn) if coturn is not None and network.turn else None
+            nc.start_server(topo, turn=turn)
+            call = br.browser_agent(topo, pw, stack, extra_flags=CHROMIUM_FLAGS)
+            time.sleep(1.0)  # both pages decoding
+            return fault(topo, call)
+        except AssertionError as exc:  # the call could not even start
+            print(f"{network.name} {name} chromium: {exc}"[:500], file=sys.stderr)
+            return Measure(False)
+        finally:
+            stack.close()
+            for ns in (topo.agent.ns, topo.visitor.ns):
+                nc.kill_namespace_processes(ns)
+            if coturn is not None:
+                coturn.close()
+
 
 def faults(loss_s: float) -> dict[str, Fault]:
     return {
@@ -231,13 +358,13 @@ def run_once(network: Network, fault: Fault, name: str) -> Measure:
                 coturn.close()
 
 
-def format_row(network: str, fault: str, measures: list[Measure]) -> str:
-    cells = [network, fault]
+def format_row(network: str, fault: str, path: str, measures: list[Measure]) -> str:
+    cells = [network, fault, path]
     for column in COLUMNS:
         values = [m.values[column] for m in measures if column in m.values]
         cells.append(f"{statistics.median(values):.2f} (max {max(values):.2f})" if values else "")
     cells.append(f"{sum(m.valid for m in measures)}/{len(measures)}")
-    cells.append(TARGETS[fault])
+    cells.append(TARGETS[fault] if path == "app" else CHROMIUM_TARGET)
     return "| " + " | ".join(cells) + " |"
 
 
@@ -246,9 +373,10 @@ DEFAULT_PLAN = [
     for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_5", "loss_15")
 ] + [
     ("nat+turn", f) for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_15")
-] + [("nat+turn/tcp", "connect"), ("nat+turn/tcp", "cut_5s")] + [
-    ("office", "connect"),
-    ("office", "cut_5s"),
+] + [
+    (network, f)
+    for network in ("nat+turn/tcp", "office")
+    for f in ("connect", "cut_5s", "address_switch", "loss_15")
 ]  # fmt: skip
 
 
@@ -259,25 +387,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", metavar="NETWORK:FAULT", help="e.g. office:connect lan:loss_15"
     )
+    parser.add_argument(
+        "--paths",
+        nargs="+",
+        choices=PATHS,
+        default=["app"],
+        help="app: the Python agent and visitor; chromium: the Chromium↔Chromium reference",
+    )
     args = parser.parse_args(argv)
     if not can_create_namespaces():
         parser.error("needs root and a working `ip netns`")
-    chosen = faults(args.loss_s)
     plan = [tuple(item.split(":", 1)) for item in args.only] if args.only else DEFAULT_PLAN
     sweep_stale()
-    rows = []
-    for network, fault in plan:
-        measures = []
-        for index in range(args.runs):
-            measure = run_once(NETWORKS[network], chosen[fault], fault)
-            print(f"{network} {fault} run {index + 1}: {measure}", file=sys.stderr, flush=True)
-            measures.append(measure)
-        rows.append(format_row(network, fault, measures))
-    print("| network | fault | " + " | ".join(COLUMNS) + " | valid/total | target |")
-    print("| --- " * (len(COLUMNS) + 4) + "|")
+    with contextlib.ExitStack() as stack:
+        pw = None
+        if "chromium" in args.paths:
+            from playwright.sync_api import sync_playwright
+
+            pw = stack.enter_context(sync_playwright())
+        rows = [
+            row
+            for network, fault in plan
+            for row in measure_rows(
+                NETWORKS[network], fault, args.paths, runs=args.runs, loss_s=args.loss_s, pw=pw
+            )
+        ]
+    print("| network | fault | path | " + " | ".join(COLUMNS) + " | valid/total | target |")
+    print("| --- " * (len(COLUMNS) + 5) + "|")
     for row in rows:
         print(row)
     return 0
+
+
+PATHS = ("app", "chromium")
+
+
+def measure_rows(
+    network: Network,
+    fault: str,
+    paths: list[str],
+    *,
+    runs: int,
+    loss_s: float,
+    pw: Playwright | None,
+) -> list[str]:
+    """One row per path; the paths' runs alternate, so load drifts hit both alike."""
+    measures: dict[str, list[Measure]] = {path: [] for path in paths}
+    app, chromium = faults(loss_s), chromium_faults(loss_s)
+    for index in range(runs):
+        for path in paths:
+            if path == "app":
+                measure = run_once(network, app[fault], fault)
+            elif fault in chromium:
+                assert pw is not None
+                measure = run_chromium(network, chromium[fault], fault, pw)
+            else:
+                continue  # no Chromium version of this fault (one_way_out)
+            print(
+                f"{network.name} {fault} {path} run {index + 1}: {measure}",
+                file=sys.stderr,
+                flush=True,
+            )
+            measures[path].append(measure)
+    return [format_row(network.name, fault, p, m) for p, m in measures.items() if m]
 
 
 if __name__ == "__main__":

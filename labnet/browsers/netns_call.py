@@ -15,7 +15,7 @@ import signal
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +31,7 @@ from labnet.netns import (
     signaling_url,
     start_signaling,
 )
+from labnet.turn import Coturn, TurnUrls
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
@@ -40,25 +41,36 @@ AGENT_RUNNER = "labnet.browsers.agent_runner"
 
 
 def origin(side: Side) -> str:
-    """The server's HTTP origin as seen from ``side`` (the hub's address on its link)."""
-    return f"http://{side.gateway}:{SERVER_PORT}"
+    """The server's HTTP origin as seen from ``side`` (the hub's address on its link, or
+    behind a NAT the hub's address on the router's link)."""
+    return f"http://{side.server or side.gateway}:{SERVER_PORT}"
 
 
 # The handle of the page's widget or test agent (the host element's ``softphone``).
 HANDLE = "document.querySelector('.softphone-widget, [data-softphone-agent]').softphone"
 
 
-def start_server(topo: Topology, reconnect: dict[str, object] | None = None) -> JsonLines:
+def start_server(
+    topo: Topology,
+    reconnect: dict[str, object] | None = None,
+    turn: tuple[Coturn, TurnUrls] | None = None,
+) -> JsonLines:
     """The signaling server in the hub, serving the widget (by default) and the test pages.
 
     ``reconnect``: the server's ``[reconnect]`` policy (PROTOCOL item 6), which the widget
     takes from ``welcome``; a server without that section in its config ignores it.
+    ``turn``: coturn and the transports whose URLs the server hands both parties of each
+    call, with per-call credentials it mints itself (its ``[turn]`` section).
     """
     fd, path = tempfile.mkstemp(prefix="softphone-browser-", suffix=".toml")
     with open(fd, "w") as fh:
         if reconnect:
             fh.write("[reconnect]\n")
             fh.writelines(f"{key} = {json.dumps(value)}\n" for key, value in reconnect.items())
+        if turn is not None:
+            coturn, transports = turn
+            fh.write(f"[turn]\nsecret = {json.dumps(coturn.secret)}\n")
+            fh.write(f"urls = {json.dumps(transports.urls(coturn.address))}\n")
         fh.write(f'[static]\n"/test" = {json.dumps(str(PAGES_DIR))}\n')
     try:
         return start_signaling(topo, "--config", path)
@@ -87,12 +99,14 @@ def browser_page(
     *,
     sound: chromium.Sound | None = None,
     nice: int = 0,
+    extra_flags: Sequence[str] = (),
 ) -> Iterator[SyncPage]:
     """A page of ``browser`` inside ``ns``; killed however it ends (Chromium by its run
     tag, Firefox by its process group). ``pw``: playwright, for Chromium; ``sound``: its
-    microphone speech and speakers, ``nice``: its priority (Chromium only)."""
+    microphone speech and speakers, ``nice``: its priority, ``extra_flags``: more command
+    line flags (Chromium only)."""
     if browser == "firefox":
-        assert sound is None and not nice, "real sound and priority: Chromium only"
+        assert sound is None and not nice and not extra_flags, "Chromium only"
         with firefox.launch_sync(ns) as ff_page:
             ff_page.add_init_script(chromium.MEDIA_PROBE)
             yield ff_page
@@ -104,7 +118,7 @@ def browser_page(
         with chromium.executable_in(ns, nice) as executable:
             launched = pw.chromium.launch(
                 executable_path=executable,
-                args=[*chromium.flags(tag, [secure_origin]), *sound.flags()],
+                args=[*chromium.flags(tag, [secure_origin]), *sound.flags(), *extra_flags],
                 ignore_default_args=sound.ignored_defaults(),
                 env=sound.env(),
                 timeout=30_000,
@@ -138,7 +152,10 @@ def wait_js(page: SyncPage, expression: str, timeout: float, what: str) -> Any:
     raise AssertionError(f"no {what} within {timeout} s")
 
 
-def start_agent_runner(topo: Topology, timeout: float = 30.0) -> JsonLines:
+def start_agent_runner(
+    topo: Topology, timeout: float = 30.0, trust: Path | None = None
+) -> JsonLines:
+    """``trust``: an extra CA file for TURN over TLS (coturn's test CA)."""
     agent = topo.spawn_python(
         topo.agent.ns,
         "agent",
@@ -147,6 +164,7 @@ def start_agent_runner(topo: Topology, timeout: float = 30.0) -> JsonLines:
         signaling_url(topo.agent),
         "--token",
         AGENT_TOKEN,
+        env={"SSL_CERT_FILE": str(trust)} if trust is not None else None,
     )
     agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
     return agent

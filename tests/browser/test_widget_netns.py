@@ -1,18 +1,23 @@
 """The widget, in Chromium and in Firefox, survives real network faults (network
 namespaces, labnet/netns.py): a link cut and an address switch recover on the same DTLS
-session; a link that stays down ends with a clear error on both sides."""
+session; a link that stays down ends with a clear error on both sides. Behind two
+port-randomising NATs (labnet/topologies.py) Chromium reaches the Python agent only through
+coturn, with the per-call TURN credentials the signaling server mints, and a cut of the
+agent's own link recovers over the relays."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
 from labnet.browsers import netns_call as nc
-from labnet.netns import JsonLines, Topology, can_create_namespaces, sweep_stale
+from labnet.netns import JsonLines, Topology, can_create_namespaces, stop_process, sweep_stale
+from labnet.topologies import NatTopology
+from labnet.turn import Coturn, TurnUrls
 from tests.browser.browsers import BROWSERS, require
 
 if TYPE_CHECKING:
@@ -144,3 +149,102 @@ def test_a_visitor_address_switch_recovers_the_call(topo: Topology, browser: str
         events = agent.snapshot()
         assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
         assert not any(e.get("ev") == "ended" for e in events)
+
+
+# The pair the widget's connection uses: (local, remote) candidate types from getStats().
+SELECTED_PAIR = f"""async () => {{
+  const stats = await {nc.HANDLE}.call.pc.getStats();
+  for (const r of stats.values()) {{
+    if (r.type === "transport" && r.selectedCandidatePairId) {{
+      const pair = stats.get(r.selectedCandidatePairId);
+      return [stats.get(pair.localCandidateId).candidateType,
+              stats.get(pair.remoteCandidateId).candidateType];
+    }}
+  }}
+  return null;
+}}"""
+
+
+def assert_relayed(page: SyncPage) -> None:
+    """The call goes through coturn: one end's relay at least. (Usually both; Chromium may
+    also reach the agent's relay straight through its own NAT, since coturn's permissions
+    are per IP: its local candidate is then peer-reflexive.)"""
+    pair = page.evaluate(SELECTED_PAIR)
+    assert pair is not None and "relay" in pair, pair
+
+
+def shows_agent_video_captured_after(page: SyncPage, moment: float, timeout: float) -> None:
+    """Chromium shows the Python agent's test pattern stamped after ``moment``."""
+    nc.wait_js(
+        page,
+        f"window.__probe.since({moment * 1000}).frames.some("
+        f"f => f.ts !== null && ((f.t - f.ts) >>> 0) <= f.t - {moment * 1000})",
+        timeout,
+        "agent video captured after the fault, shown in Chromium",
+    )
+
+
+def agent_cut_for_5s(topo: NatTopology, agent: JsonLines) -> float:
+    """The agent's own cable, pulled for 5 s; returns when it is back."""
+    cut_at = topo.cut(topo.agent)
+    agent.expect(
+        lambda e: e.get("ev") == "call_state" and e.get("state") == "reconnecting",
+        10,
+        "the agent's 'Reconnecting…'",
+    )
+    time.sleep(max(0.0, cut_at + 5.0 - time.time()))
+    return topo.restore(topo.agent)
+
+
+def agent_address_switch(topo: NatTopology, agent: JsonLines) -> float:
+    """The agent's inside address changes (its laptop moves to another office subnet
+    address); the old one is gone."""
+    return topo.switch_address(topo.agent, "198.19.1.3")[1]
+
+
+@pytest.mark.parametrize("fault", [agent_cut_for_5s, agent_address_switch], ids=["cut", "switch"])
+def test_chromium_behind_nat_reaches_the_agent_only_through_turn_and_survives_agent_faults(
+    fault: Callable[[NatTopology, JsonLines], float],
+) -> None:
+    """Both ends behind their own ``--random-fully`` NAT: host and server-reflexive pairs
+    cannot work, so the call can only be relayed by coturn, with the credentials the server
+    put into ``ring``/``accepted``. Then the agent's own network fails (Chromium as the
+    visitor: the agent's faults, not the visitor's)."""
+    require("chromium")
+    if not can_create_namespaces():
+        pytest.fail("`ip netns` does not work here although we are root")
+    from playwright.sync_api import sync_playwright
+
+    sweep_stale()
+    with NatTopology() as topo, sync_playwright() as pw:
+        coturn = Coturn(topo).start()
+        agent: JsonLines | None = None
+        try:
+            nc.start_server(topo, turn=(coturn, TurnUrls()))
+            agent = nc.start_agent_runner(topo, trust=coturn.ca_path)
+            with nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor)) as page:
+                nc.call_from_widget(page, topo.visitor)
+                agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium")
+                assert_relayed(page)
+                assert coturn.allocations(), "coturn holds no allocation for the call"
+                call_id = page.evaluate(f"{nc.HANDLE}.callId")
+
+                restored_at = fault(topo, agent)
+
+                shows_agent_video_captured_after(page, restored_at, 20)
+                assert decoded_after(agent, restored_at + 0.5, 20)
+                nc.wait_js(
+                    page, f"{STATUS} === 'Connected' || {STATUS} === 'Reconnected'", 15, "UI"
+                )
+                assert page.evaluate(f"{nc.HANDLE}.callId") == call_id
+                assert_relayed(page)
+                events = agent.snapshot()
+                assert sum(e.get("ev") == "dtls_connected" for e in events) == 1
+                assert not any(e.get("ev") == "ended" for e in events)
+                assert not page.is_visible(".sp-error")
+        finally:
+            if agent is not None:  # before coturn, so it can release its allocations
+                stop_process(agent.proc)
+            for ns in (topo.agent.ns, topo.visitor.ns):
+                nc.kill_namespace_processes(ns)
+            coturn.close()
