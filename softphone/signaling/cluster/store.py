@@ -2,10 +2,11 @@
 
 The switchboard and the session registry keep live state in memory (the hot path). A
 :class:`SessionStore` is told what another node would need to carry a session on: its
-record (who, resume token, call ticket, presence) and every sequenced frame (the replay
-history). :class:`LocalStore`, the single-server default, keeps nothing beyond what the
-registry already holds: nothing outlives that process. :class:`RedisStore` writes behind
-(never on the send path) and loads a session back for a resume on another node.
+record (who, resume token, call ticket, presence, place in the line) and every sequenced
+frame (the replay history). :class:`LocalStore`, the single-server default, keeps nothing
+beyond what the registry already holds: nothing outlives that process.
+:class:`RedisStore` writes behind (never on the send path) and loads a session back for a
+resume on another node.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
-from softphone.signaling.protocol import Role
+from softphone.signaling.protocol import Role, TransferInfo
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -24,6 +25,17 @@ if TYPE_CHECKING:
 
 RECORD_TTL_S = 24 * 3600  # a session nobody resumes or expires (its node died) goes then
 TRIM_EVERY = 32  # history appends between two trims (the list holds at most limit + 31)
+
+
+class WaitingEntry(msgspec.Struct, frozen=True):
+    """A visitor's call in the line (waiting or ringing): enough to put it back in its
+    place on another node. ``queued_at`` is wall-clock time (monotonic clocks differ)."""
+
+    call_id: str
+    queued_at: float
+    transfer: TransferInfo | None = None  # handed on by an agent: told to the next one
+    transfers: int = 0
+    tried: tuple[str, ...] = ()  # agents' session ids not to ring again
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -36,6 +48,7 @@ class SessionRecord(msgspec.Struct, frozen=True):
     site: str = ""
     call_ticket: str | None = None  # of its live call: the call is rebuilt on restore
     away: bool = False  # an agent's presence
+    waiting: WaitingEntry | None = None  # a visitor's call in the line
 
 
 class Restored(msgspec.Struct, frozen=True):
