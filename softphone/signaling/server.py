@@ -419,8 +419,17 @@ class SignalingServer:
                 if task is not None:
                     task.cancel()
             if session is not None and session.conn is conn and self._current(session):
-                keep = self.switchboard.socket_gone(session)
-                self.sessions.detach(session, keep)
+                self._socket_gone(session)
+
+    def _socket_gone(self, session: Session) -> None:
+        handed_over = self.draining and self.cluster is not None
+        if handed_over and (session.role == "agent" or self.switchboard.call_of(session)):
+            # The next leader carries it on from the store: the call stays in the line
+            # there (or live), the agent signed in. Nothing here ends or rings anything.
+            session.conn = None
+            return
+        keep = self.switchboard.socket_gone(session)
+        self.sessions.detach(session, keep)
 
     def _current(self, session: Session) -> bool:
         """Not one of the sessions dropped when this node stepped down."""

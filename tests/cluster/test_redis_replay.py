@@ -138,11 +138,14 @@ async def test_a_draining_forwarder_tells_its_clients_to_move(nodes: list[Loopba
     assert moved.welcome is not None and moved.welcome.resumed
 
 
-async def test_the_waiting_line_survives_the_leader_killed(nodes: list[LoopbackNode]) -> None:
-    """The line is in Redis too: one caller ringing and one waiting when the leader dies
-    both resume on the other node with their calls back in their places (the one that was
-    ringing first, though it resumes last), and the agent, back too, is rung for the first
-    and connects it."""
+@pytest.mark.parametrize("stop", ["kill", "drain"])
+async def test_the_waiting_line_survives_the_leader_stopped(
+    nodes: list[LoopbackNode], stop: str
+) -> None:
+    """The line is in Redis too: one caller ringing and one waiting when the leader is
+    SIGKILLed or drained both resume on the other node with their calls back in their
+    places (the one that was ringing first, though it resumes last), and the agent, back
+    too, is rung for the first and connects it."""
     node_a, node_b = nodes
     agent = await open_peer(
         node_a.url, Hello(protocol=PROTOCOL_VERSION, role="agent", name="alice", token=TOKEN)
@@ -155,9 +158,16 @@ async def test_the_waiting_line_survives_the_leader_killed(nodes: list[LoopbackN
     await second.send(CallRequest())
     second_call = (await second.expect(Queued)).call_id
     await asyncio.sleep(0.5)  # written behind by now
-    node_a.kill()
+    assert node_a.proc is not None
+    if stop == "kill":
+        node_a.kill()
+    else:
+        node_a.proc.terminate()
+        while not isinstance(await agent.recv(5.0), Notice):  # draining: the agent stays
+            pass
     for peer in (agent, first, second):
         await peer.ws.close()
+    assert await asyncio.to_thread(node_a.proc.wait, 10) is not None
 
     async def resume(peer: RawPeer) -> RawPeer:
         assert peer.welcome is not None
