@@ -27,7 +27,6 @@ from softphone.events import Signal
 from softphone.rtc.aiortc_compat.check import compatibility
 from softphone.rtc.aiortc_compat.inbound import InboundClock
 from softphone.rtc.aiortc_compat.turn_gathering import fresh_agent
-from softphone.rtc.heap import trim_heap
 from softphone.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -191,7 +190,6 @@ class RestartableIceTransport(aiortc.rtcicetransport.RTCIceTransport):
             if connection in self._retired:
                 self._retired.remove(connection)
                 await connection.close()
-        trim_heap()  # what the replaced agent's TURN/TLS connections freed (softphone.rtc.heap)
 
     async def _monitor(self) -> None:
         # Replaces aiortc's monitor of the first agent (started by RTCIceTransport.start).

@@ -253,9 +253,9 @@ def tls_context() -> ssl.SSLContext:
 
     aioice passes ``ssl=True`` to asyncio, which builds a new default context for every
     connection, i.e. on every ICE restart: loading the system CA store into it costs ~85 ms
-    of CPU on the restart path, and its native memory adds to the heap churn that
-    softphone/rtc/heap.py gives back. Verification is the same: system CA store, host name
-    checked against the URL's host.
+    of CPU on the restart path, and its native memory adds to the heap churn of every
+    restart. Verification is the same: system CA store, host name checked against the
+    URL's host.
     """
     return ssl.create_default_context()
 
