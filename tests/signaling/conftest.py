@@ -19,6 +19,7 @@ from softphone.signaling.protocol import (
     CallTicketMsg,
     Hello,
     Message,
+    Queue,
     Queued,
     Ring,
     Ringing,
@@ -144,3 +145,12 @@ def start_call() -> Callable[[RawPeer, RawPeer], Awaitable[str]]:
     """``await start_call(agent, visitor)``: visitor calls, ``agent`` (the only free one)
     accepts (and reads its call ticket); returns the call id."""
     return _start_call
+
+
+async def next_message(peer: RawPeer, kind: type, within: float = 2.0):  # type: ignore[no-untyped-def]
+    """The next message of ``kind``, skipping queue updates."""
+    while True:
+        msg = await peer.recv(within)
+        if not isinstance(msg, Queue):
+            assert isinstance(msg, kind), f"expected {kind.__name__}, got {msg!r}"
+            return msg

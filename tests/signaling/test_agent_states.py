@@ -21,16 +21,7 @@ from softphone.signaling.protocol import (
     Ringing,
     WrapUp,
 )
-from tests.signaling.conftest import RawPeer
-
-
-async def _next(peer: RawPeer, kind: type, within: float = 2.0):
-    """The next message of ``kind``, skipping queue updates."""
-    while True:
-        msg = await peer.recv(within)
-        if not isinstance(msg, Queue):
-            assert isinstance(msg, kind), f"expected {kind.__name__}, got {msg!r}"
-            return msg
+from tests.signaling.conftest import next_message as _next
 
 
 @pytest.mark.server_config(ring_timeout=5.0)

@@ -22,7 +22,6 @@ from softphone.signaling.protocol import (
     Hold,
     Offer,
     Presence,
-    Queue,
     Reattach,
     Ring,
     Ringing,
@@ -31,16 +30,7 @@ from softphone.signaling.protocol import (
     Transferring,
     WrapUp,
 )
-from tests.signaling.conftest import RawPeer
-
-
-async def _next(peer: RawPeer, kind: type, within: float = 2.0):
-    """The next message of ``kind``, skipping queue updates."""
-    while True:
-        msg = await peer.recv(within)
-        if not isinstance(msg, Queue):
-            assert isinstance(msg, kind), f"expected {kind.__name__}, got {msg!r}"
-            return msg
+from tests.signaling.conftest import next_message as _next
 
 
 async def test_hold_is_relayed_to_the_visitor_and_only_the_agent_may_hold(connect, start_call):
