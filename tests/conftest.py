@@ -33,28 +33,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("audio") is not None:
-        from labnet.pulse import pulse_running
-
-        action = requirement_action(available=pulse_running(), required=REQUIRE_AUDIO)
-        if action == "fail":
-            pytest.fail("SOFTPHONE_REQUIRE_AUDIO=1 but no PulseAudio: audio tests cannot run")
-        if action == "skip":
-            pytest.skip("needs a running PulseAudio (scripts/test starts one)")
-    if item.get_closest_marker("xserver") is not None:
-        from labnet.xserver import xvfb_available
-
-        action = requirement_action(available=xvfb_available(), required=REQUIRE_XVFB)
-        if action == "fail":
-            pytest.fail("SOFTPHONE_REQUIRE_XVFB=1 but no Xvfb: system-wide keys cannot be tested")
-        if action == "skip":
-            pytest.skip("needs Xvfb (package xvfb; scripts/test installs it)")
-    if item.get_closest_marker("fuse") is not None:
-        action = requirement_action(available=fuse_usable(), required=REQUIRE_FUSE)
-        if action == "fail":
-            pytest.fail("SOFTPHONE_REQUIRE_FUSE=1 but FUSE is not usable: cannot test a mount")
-        if action == "skip":
-            pytest.skip("needs FUSE (/dev/fuse, and root or fusermount3); containers often lack it")
+    for marker, available, required, missing, skip_reason in (
+        ("audio", _pulse_running, REQUIRE_AUDIO, "SOFTPHONE_REQUIRE_AUDIO=1 but no PulseAudio: "
+         "audio tests cannot run", "needs a running PulseAudio (scripts/test starts one)"),
+        ("xserver", _xvfb_available, REQUIRE_XVFB, "SOFTPHONE_REQUIRE_XVFB=1 but no Xvfb: "
+         "system-wide keys cannot be tested", "needs Xvfb (package xvfb; scripts/test installs "
+         "it)"),
+        ("fuse", fuse_usable, REQUIRE_FUSE, "SOFTPHONE_REQUIRE_FUSE=1 but FUSE is not usable: "
+         "cannot test a mount", "needs FUSE (/dev/fuse, and root or fusermount3); containers "
+         "often lack it"),
+    ):  # fmt: skip
+        if item.get_closest_marker(marker) is not None:
+            action = requirement_action(available=available(), required=required)
+            if action == "fail":
+                pytest.fail(missing)
+            if action == "skip":
+                pytest.skip(skip_reason)
     if item.get_closest_marker("netns") is None:
         return
     action = netns_action(is_root=os.geteuid() == 0, required=REQUIRE_NETNS)
@@ -62,6 +56,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail("SOFTPHONE_REQUIRE_NETNS=1 but not root: network-fault tests cannot run")
     if action == "skip":
         pytest.skip("needs root for network namespaces")
+
+
+def _pulse_running() -> bool:
+    from labnet.pulse import pulse_running
+
+    return pulse_running()
+
+
+def _xvfb_available() -> bool:
+    from labnet.xserver import xvfb_available
+
+    return xvfb_available()
 
 
 def netns_action(*, is_root: bool, required: bool) -> str:
