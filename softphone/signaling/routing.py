@@ -20,6 +20,7 @@ a bad request by raising :class:`CallError`, which the connection turns into an 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import secrets
 import time
@@ -29,6 +30,7 @@ from typing import Literal
 import msgspec
 
 from softphone.signaling.call_tickets import CallTicket, CallTickets
+from softphone.signaling.cluster.store import WaitingEntry
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.metrics import ServerMetrics
 from softphone.signaling.protocol import (
@@ -92,6 +94,7 @@ class Call:
     tried: set[str] = field(default_factory=set)
     ring_timer: asyncio.TimerHandle | None = None
     queued_at: float = field(default_factory=time.monotonic)
+    patient_until: float = 0.0  # put back after a failover: waits this long for agents
     rang_at: float = 0.0
     position: int = 0  # the place last told to the visitor (0: not waiting)
     # Restart attempts per party in the current reconnect episode. Re-issued offers of the
@@ -252,10 +255,47 @@ class Switchboard:
         self._call_of[visitor] = call
         self.waiting.append(call)
         call.position = len(self.waiting)
+        self._hold_place(call)
         visitor.deliver(Queued(call_id=call.id, position=call.position, ref=ref))
         log.info("signaling.call_requested", extra={"call_id": call.id, "visitor": visitor.id})
         self._arm_sweeper()
         self._dispatch()
+
+    def requeue(self, visitor: Session, entry: WaitingEntry) -> None:
+        """A restored visitor's call back in the line (the node that held the line died),
+        in its place by ``queued_at``; one that was ringing waits again and rings anew. The
+        agents are resuming too: it waits ``resume_grace`` for them before "no agent"."""
+        if entry.call_id in self.calls or entry.call_id in self._ended or visitor in self._call_of:
+            raise CallError(ErrorCode.UNKNOWN_CALL, "the call has ended")
+        now = time.monotonic()
+        call = Call(
+            id=entry.call_id,
+            visitor=visitor,
+            queued_at=now - max(0.0, time.time() - entry.queued_at),
+            patient_until=now + self.config.resume_grace,
+            transfer=entry.transfer,
+            transfers=entry.transfers,
+            tried=set(entry.tried),
+        )
+        self.calls[call.id] = call
+        self._call_of[visitor] = call
+        bisect.insort(self.waiting, call, key=lambda c: c.queued_at)
+        log.info("signaling.call_requeued", extra={"call_id": call.id, "visitor": visitor.id})
+        self._arm_sweeper()
+        self._dispatch()
+
+    def _hold_place(self, call: Call) -> None:
+        """The caller keeps its place in the line, for a restore on another node."""
+        queued_at = time.time() - (time.monotonic() - call.queued_at)
+        call.caller.hold_place(
+            WaitingEntry(
+                call_id=call.id,
+                queued_at=queued_at,
+                transfer=call.transfer,
+                transfers=call.transfers,
+                tried=tuple(sorted(call.tried)),
+            )
+        )
 
     def _dispatch(self) -> None:
         """Ring a free agent for each waiting call that has one, in line order; end calls
@@ -267,7 +307,9 @@ class Switchboard:
                 for a, idle in self._agents.items()
                 if idle is not None and a.conn is not None and a.id not in call.tried
             ]
-            if not candidates or now - call.queued_at > self.config.queue_timeout:
+            patient = not candidates and now < call.patient_until  # its agents come back
+            timed_out = now - call.queued_at > self.config.queue_timeout
+            if (not candidates and not patient) or timed_out:
                 reason = "queue-timeout" if candidates else "no-agent-available"
                 log.info("signaling.no_agent", extra={"call_id": call.id, "reason": reason})
                 call.caller.deliver(NoAgent(call_id=call.id, reason=reason))
@@ -373,6 +415,7 @@ class Switchboard:
         self.metrics.answer_seconds.labels(node).observe(time.monotonic() - call.rang_at)
         self.metrics.calls_started.labels(node).inc()
         visitor = call.caller
+        visitor.hold_place(None)  # out of the line: its ticket restores it from now on
         ice = turn_credentials(self.config.turn, f"{call.id}-visitor")
         ticket = self._ticket(call, visitor)
         visitor.deliver(
@@ -566,6 +609,7 @@ class Switchboard:
         self._after_call(agent, call)
         call.state, call.queued_at = "waiting", time.monotonic()
         self.waiting.insert(0, call)
+        self._hold_place(call)
         if target is not None:
             self._ring(call, target)
         self._arm_sweeper()
@@ -667,6 +711,9 @@ class Switchboard:
         self.calls.pop(call.id, None)
         if call in self.waiting:
             self.waiting.remove(call)
+        visitor = call.visitor
+        if visitor is not None and visitor.waiting and visitor.waiting.call_id == call.id:
+            visitor.hold_place(None)
         for party in (call.visitor, call.agent):
             if party is not None:
                 party.drop_ticket(call.id)

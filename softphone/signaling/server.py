@@ -419,8 +419,17 @@ class SignalingServer:
                 if task is not None:
                     task.cancel()
             if session is not None and session.conn is conn and self._current(session):
-                keep = self.switchboard.socket_gone(session)
-                self.sessions.detach(session, keep)
+                self._socket_gone(session)
+
+    def _socket_gone(self, session: Session) -> None:
+        handed_over = self.draining and self.cluster is not None
+        if handed_over and (session.role == "agent" or self.switchboard.call_of(session)):
+            # The next leader carries it on from the store: the call stays in the line
+            # there (or live), the agent signed in. Nothing here ends or rings anything.
+            session.conn = None
+            return
+        keep = self.switchboard.socket_gone(session)
+        self.sessions.detach(session, keep)
 
     def _current(self, session: Session) -> bool:
         """Not one of the sessions dropped when this node stepped down."""
@@ -511,17 +520,26 @@ class SignalingServer:
             spawn(raced.conn.close(1000, "resumed elsewhere"))
         if raced is not None or restored is None:
             return raced, False
-        if restored.record.role == "visitor" and restored.record.call_ticket is None:
-            # Waiting or ringing: that call lived in the dead leader's line. Only call
-            # parties and agents are kept for resume, here as on one node.
+        record = restored.record
+        if record.role == "visitor" and record.call_ticket is None and record.waiting is None:
+            # No call: only call parties and agents are kept for resume, as on one node.
             return None, False
         return self.sessions.restore(restored, msg.last_seq), True
 
     def _rebuild(self, session: Session) -> None:
-        """A restored session's routing state: its live call back (from its ticket, as a
-        client's reattach would), an agent signed in again (available or away)."""
+        """A restored session's routing state: a visitor's call back in the line or its
+        live call back (from its ticket, as a client's reattach would), an agent signed in
+        again (available or away)."""
         board = self.switchboard
-        if session.call_ticket is not None:
+        if session.waiting is not None:
+            try:
+                board.requeue(session, session.waiting)
+            except CallError as exc:
+                log.info(
+                    "signaling.restore_call_gone", extra={"session": session.id, "code": exc.code}
+                )
+                session.hold_place(None)
+        elif session.call_ticket is not None:
             try:
                 board.reattach(session, session.call_ticket, None)
             except CallError as exc:

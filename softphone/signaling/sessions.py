@@ -15,8 +15,9 @@ Only call parties (and agents) are kept for resume, and at most ``max_detached``
 which session is a call party is the switchboard's business, so the server decides.
 Sessions hold no routing state (availability, call membership): that is the switchboard's;
 they only carry what another node needs to rebuild it (the live call's ticket, an agent's
-presence) into their :class:`SessionRecord`, which the :class:`SessionStore` keeps with
-the history (Redis when there are several nodes, :mod:`.cluster`).
+presence, a visitor's place in the line) into their :class:`SessionRecord`, which the
+:class:`SessionStore` keeps with the history (Redis when there are several nodes,
+:mod:`.cluster`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request
 
-from softphone.signaling.cluster.store import LocalStore, Restored, SessionRecord, SessionStore
+from softphone.signaling.cluster.store import (
+    LocalStore,
+    Restored,
+    SessionRecord,
+    SessionStore,
+    WaitingEntry,
+)
 from softphone.signaling.protocol import Error, Message, Role, decode, encode_bytes
 from softphone.signaling.superseded import Key, drop_superseded, replay_key
 
@@ -98,6 +105,7 @@ class Session:
         self.call_ticket: str | None = None  # of its live call (set by the switchboard)
         self._ticket_call: str | None = None  # which call that ticket is for
         self.away = False  # an agent's presence (the switchboard's, kept for a restore)
+        self.waiting: WaitingEntry | None = None  # a visitor's call in the line (likewise)
 
     def record(self) -> SessionRecord:
         return SessionRecord(
@@ -110,6 +118,7 @@ class Session:
             site=self.site,
             call_ticket=self.call_ticket,
             away=self.away,
+            waiting=self.waiting,
         )
 
     def save(self) -> None:
@@ -126,6 +135,12 @@ class Session:
         """That call is over for this session (not another one it is in)."""
         if self._ticket_call == call_id or (self._ticket_call is None and self.call_ticket):
             self._ticket_call = self.call_ticket = None
+            self.save()
+
+    def hold_place(self, entry: WaitingEntry | None) -> None:
+        """This visitor's call is in the line (``None``: no longer): kept for a restore."""
+        if entry != self.waiting:
+            self.waiting = entry
             self.save()
 
     def __repr__(self) -> str:
@@ -260,6 +275,7 @@ class SessionRegistry:
         )
         session.resume_token = record.resume_token
         session.call_ticket, session.away = record.call_ticket, record.away
+        session.waiting = record.waiting
         for frame in restored.history:
             msg = decode(frame)
             if msg.seq is not None:

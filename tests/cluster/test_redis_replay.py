@@ -18,17 +18,23 @@ from labnet.nodes import LoopbackNode, start_nodes
 from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,
+    Accept,
+    Accepted,
     CallRequest,
+    CallTicketMsg,
     Candidate,
     Error,
     ErrorCode,
     Hello,
     Message,
     Notice,
+    Queue,
+    Queued,
     Reattached,
     RestartOffer,
     Resume,
     Ring,
+    Ringing,
     Welcome,
 )
 from tests.signaling.conftest import RawPeer, _start_call
@@ -132,33 +138,77 @@ async def test_a_draining_forwarder_tells_its_clients_to_move(nodes: list[Loopba
     assert moved.welcome is not None and moved.welcome.resumed
 
 
-async def test_a_caller_still_ringing_when_the_leader_died_is_told_its_session_is_lost(
-    nodes: list[LoopbackNode],
+@pytest.mark.parametrize("stop", ["kill", "drain"])
+async def test_the_waiting_line_survives_the_leader_stopped(
+    nodes: list[LoopbackNode], stop: str
 ) -> None:
-    """The line lived in the dead leader: a ringing caller's resume is refused (its client
-    then knows the call is gone), while the agent's session comes back, free to ring."""
+    """The line is in Redis too: one caller ringing and one waiting when the leader is
+    SIGKILLed or drained both resume on the other node with their calls back in their
+    places (the one that was ringing first, though it resumes last), and the agent, back
+    too, is rung for the first and connects it."""
     node_a, node_b = nodes
     agent = await open_peer(
         node_a.url, Hello(protocol=PROTOCOL_VERSION, role="agent", name="alice", token=TOKEN)
     )
-    visitor = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
-    await visitor.send(CallRequest())
-    await visitor.expect_ringing()
-    await agent.expect(Ring)
+    first = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    await first.send(CallRequest())
+    first_call = (await first.expect_ringing()).call_id
+    assert (await agent.expect(Ring)).call_id == first_call
+    second = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    await second.send(CallRequest())
+    second_call = (await second.expect(Queued)).call_id
     await asyncio.sleep(0.5)  # written behind by now
-    node_a.kill()
-    for peer in (agent, visitor):
+    assert node_a.proc is not None
+    if stop == "kill":
+        node_a.kill()
+    else:
+        node_a.proc.terminate()
+        while not isinstance(await agent.recv(5.0), Notice):  # draining: the agent stays
+            pass
+    for peer in (agent, first, second):
         await peer.ws.close()
+    assert await asyncio.to_thread(node_a.proc.wait, 10) is not None
+
+    async def resume(peer: RawPeer) -> RawPeer:
+        assert peer.welcome is not None
+        token = peer.welcome.resume_token
+        back = await open_peer(node_b.url, Resume(protocol=PROTOCOL_VERSION, resume_token=token))
+        assert back.welcome is not None and back.welcome.resumed
+        return back
+
+    second = await resume(second)  # no agent yet: it waits for them, first in line for now
+    placed = await second.expect(Queued, 5.0)
+    assert (placed.call_id, placed.position) == (second_call, 1)
+    first = await resume(first)  # queued before: in front of it again
+    placed = await first.expect(Queued, 5.0)
+    assert (placed.call_id, placed.position) == (first_call, 1)
+    moved = await second.expect(Queued, 5.0)
+    assert (moved.call_id, moved.position) == (second_call, 2)
+
+    agent = await resume(agent)
+    ring = await agent.expect(Ring, 5.0)
+    assert ring.call_id == first_call
+    await first.expect(Ringing, 5.0)
+    await agent.send(Accept(call_id=first_call))
+    accepted = await first.expect(Accepted, 5.0)
+    assert accepted.call_id == first_call and accepted.ticket
+    while not isinstance(msg := await agent.recv(5.0), CallTicketMsg):
+        assert isinstance(msg, Queue), msg  # the line's length (the second caller waits)
+    assert msg.call_id == first_call
+    await first.send(candidate(first_call, 1))
+    assert (await agent.expect(Candidate, 5.0)).candidate == candidate(first_call, 1).candidate
+    assert node_b.log_text().count("signaling.call_requeued") == 2
+
+
+async def test_a_visitor_without_a_call_is_not_restored(nodes: list[LoopbackNode]) -> None:
+    """Only call parties and agents are kept for resume, as on one node."""
+    node_a, node_b = nodes
+    visitor = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
+    await asyncio.sleep(0.5)
+    node_a.kill()
+    await visitor.ws.close()
     refused = RawPeer(await websockets.connect(node_b.url, compression=None))
     assert visitor.welcome is not None
     await refused.send(Resume(protocol=PROTOCOL_VERSION, resume_token=visitor.welcome.resume_token))
     error = await refused.expect(Error, 5.0)
     assert error.code == ErrorCode.RESUME_FAILED
-    assert agent.welcome is not None
-    back = await open_peer(
-        node_b.url, Resume(protocol=PROTOCOL_VERSION, resume_token=agent.welcome.resume_token)
-    )
-    assert back.welcome is not None and back.welcome.resumed and back.welcome.call_id is None
-    caller = await open_peer(node_b.url, Hello(protocol=PROTOCOL_VERSION, role="visitor"))
-    await caller.send(CallRequest())
-    await caller.expect_ringing()

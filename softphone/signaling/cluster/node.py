@@ -4,7 +4,9 @@ Redis being down is never fatal: the node reconnects by itself (backoff doubling
 to at most 1 s, logged once per outage as ``cluster.redis_down`` / ``cluster.redis_up``)
 and ``up`` says where it stands (/healthz, /metrics). Nothing waits on Redis on the send
 path: writes (store updates and bus messages) queue in one ordered writer that pipelines
-them, bounded; while Redis is down they are dropped (the store is rewritten when it is
+them, bounded; the store's, which nobody waits for, gather for ``LINGER_S`` first (one
+round trip, and far fewer commands, for everything a busy loop wrote meanwhile instead of
+one per loop turn); while Redis is down they are dropped (the store is rewritten when it is
 back, the bus's sockets are closed so their clients resume with their replay).
 
 Liveness: a node is alive while it is subscribed to its bus channel (Redis drops the
@@ -44,6 +46,7 @@ Write = Callable[["Pipeline"], object]
 BACKOFF = (0.1, 1.0)  # first and longest wait between reconnection attempts
 MAX_QUEUED_WRITES = 100_000  # beyond this Redis is not keeping up: drop, as when down
 BATCH = 512  # writes per pipeline round trip
+LINGER_S = 0.02  # write-behind (the store) goes out at most this often, in one pipeline
 
 # Refresh the lease if ours; take it if it is free and we may, or if it is held by the
 # node we found dead. Returns the holder afterwards ("" for none).
@@ -106,6 +109,8 @@ class ClusterNode:
         self.outages = 0
         self.dropped_writes = 0
         self._writes: deque[tuple[Write, Callable[[Any], None] | None]] = deque()
+        self._behind: list[Write] = []  # write-behind gathering until the next flush
+        self._flush_timer: asyncio.TimerHandle | None = None
         # Bus messages per node not yet in a pipeline: (data, on_result), sent as one.
         self._groups: dict[str, list[tuple[bytes, Callable[[Any], None] | None]]] = {}
         self._wake = asyncio.Event()
@@ -133,6 +138,7 @@ class ClusterNode:
         self.leaving = True
         redis = self.redis
         if redis is not None and self.up:
+            self._flush()
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(1.0):
                     while self._writes or self._writing:  # noqa: ASYNC110
@@ -160,6 +166,30 @@ class ClusterNode:
         self._writes.append((op, on_result))
         self._wake.set()
         return True
+
+    def write_behind(self, op: Write) -> bool:
+        """Queue ``op`` like :meth:`write`, but only within ``LINGER_S``: in order with the
+        other write-behind ops, not with :meth:`write`'s (the bus)."""
+        if not self.up or len(self._writes) + len(self._behind) >= MAX_QUEUED_WRITES:
+            self.dropped_writes += 1
+            return False
+        self._behind.append(op)
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(LINGER_S, self._flush)
+        return True
+
+    def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        ops, self._behind = self._behind, []
+        if ops:
+
+            def write(pipe: Pipeline) -> None:
+                for op in ops:
+                    op(pipe)
+
+            self.write(write)
 
     def publish(self, node: str, data: bytes, on_result: Callable[[Any], None] | None) -> bool:
         """Send ``data`` to ``node``'s channel. Messages for one node that queue up while a
@@ -233,6 +263,7 @@ class ClusterNode:
                 self.up, self.redis = False, None
                 self._writes.clear()
                 self._groups.clear()
+                self._behind.clear()
                 with contextlib.suppress(RedisError, OSError, TimeoutError):
                     async with asyncio.timeout(1.0):
                         await pubsub.aclose()

@@ -2,10 +2,11 @@
 
 The switchboard and the session registry keep live state in memory (the hot path). A
 :class:`SessionStore` is told what another node would need to carry a session on: its
-record (who, resume token, call ticket, presence) and every sequenced frame (the replay
-history). :class:`LocalStore`, the single-server default, keeps nothing beyond what the
-registry already holds: nothing outlives that process. :class:`RedisStore` writes behind
-(never on the send path) and loads a session back for a resume on another node.
+record (who, resume token, call ticket, presence, place in the line) and every sequenced
+frame (the replay history). :class:`LocalStore`, the single-server default, keeps nothing
+beyond what the registry already holds: nothing outlives that process.
+:class:`RedisStore` writes behind (never on the send path) and loads a session back for a
+resume on another node.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
-from softphone.signaling.protocol import Role
+from softphone.signaling.protocol import Role, TransferInfo
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -23,7 +24,18 @@ if TYPE_CHECKING:
     from softphone.signaling.cluster.node import ClusterNode
 
 RECORD_TTL_S = 24 * 3600  # a session nobody resumes or expires (its node died) goes then
-TRIM_EVERY = 32  # history appends between two trims (the list holds at most limit + 31)
+TRIM_EVERY = 32  # a trim when a write's seqs cross a multiple (the list holds < limit + 32)
+
+
+class WaitingEntry(msgspec.Struct, frozen=True):
+    """A visitor's call in the line (waiting or ringing): enough to put it back in its
+    place on another node. ``queued_at`` is wall-clock time (monotonic clocks differ)."""
+
+    call_id: str
+    queued_at: float
+    transfer: TransferInfo | None = None  # handed on by an agent: told to the next one
+    transfers: int = 0
+    tried: tuple[str, ...] = ()  # agents' session ids not to ring again
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -36,6 +48,7 @@ class SessionRecord(msgspec.Struct, frozen=True):
     site: str = ""
     call_ticket: str | None = None  # of its live call: the call is rebuilt on restore
     away: bool = False  # an agent's presence
+    waiting: WaitingEntry | None = None  # a visitor's call in the line
 
 
 class Restored(msgspec.Struct, frozen=True):
@@ -76,18 +89,37 @@ def text(value: bytes | str) -> str:
 
 
 _decode_record = msgspec.json.Decoder(SessionRecord)
+# Append to many history lists in one command. KEYS: the lists; ARGV: the history limit,
+# the TTL, then per list its frame count, whether to trim it and renew its TTL (1/0), its
+# frames.
+_APPEND = """
+local limit, ttl, at = tonumber(ARGV[1]), tonumber(ARGV[2]), 3
+for _, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[at])
+  for i = at + 2, at + 1 + n do redis.call('RPUSH', key, ARGV[i]) end
+  if ARGV[at + 1] == '1' then
+    redis.call('LTRIM', key, -limit, -1)
+    redis.call('EXPIRE', key, ttl)
+  end
+  at = at + 2 + n
+end
+return #KEYS
+"""
 
 
 class RedisStore:
     """Keys: ``sp:t:<token>`` → session id, ``sp:s:<id>`` hash (``r`` record, ``q`` seq
     when rewritten), ``sp:h:<id>`` list of frames (about ``history_limit``). Writes go
-    through the node's one ordered writer; while Redis is down they are dropped and
+    through the node's write-behind, in order; while Redis is down they are dropped and
     :meth:`resync` rewrites everything once it is back (a restarted Redis may have lost it
     all)."""
 
     def __init__(self, node: ClusterNode, history_limit: int) -> None:
         self.node = node
         self.history_limit = history_limit
+        # Per session, the (seq, frame) appended since the next write was queued (None:
+        # none queued).
+        self._frames: dict[str, list[tuple[int, bytes]]] | None = None
 
     def saved(self, record: SessionRecord) -> None:
         data = _record.encode(record)
@@ -98,28 +130,50 @@ class RedisStore:
             pipe.expire(f"sp:s:{record.id}", RECORD_TTL_S)
             pipe.expire(f"sp:h:{record.id}", RECORD_TTL_S)
 
-        self.node.write(write)
+        self.node.write_behind(write)
 
     def appended(self, session_id: str, seq: int, frame: bytes) -> None:
-        """One command per message (each costs the sender CPU in redis-py): the list is
-        trimmed every ``TRIM_EVERY`` messages, and the last ``seq`` is the newest frame's."""
-        limit = self.history_limit
-        trim = seq % TRIM_EVERY == 0
+        """Frames gather until the write-behind goes out, then go as one command for all
+        sessions (each command costs the loop CPU in redis-py, however small): a list is
+        trimmed (and its TTL renewed) when it starts or its new seqs cross a multiple of
+        ``TRIM_EVERY``; the last ``seq`` is the newest frame's."""
+        pending = self._frames
+        if pending is None:
+            pending = self._frames = {}
 
-        def write(pipe: Pipeline) -> None:
-            pipe.rpush(f"sp:h:{session_id}", frame)
-            if trim:
-                pipe.ltrim(f"sp:h:{session_id}", -limit, -1)
+            def write(pipe: Pipeline) -> None:
+                self._push(pipe, pending)
 
-        self.node.write(write)
+            if not self.node.write_behind(write):
+                self._frames = None
+                return
+        pending.setdefault(session_id, []).append((seq, frame))
+
+    def _push(self, pipe: Pipeline, pending: dict[str, list[tuple[int, bytes]]]) -> None:
+        if self._frames is pending:
+            self._frames = None  # what comes next goes in the next write
+        if not pending:
+            return
+        keys: list[str] = []
+        args: list[int | bytes] = [self.history_limit, RECORD_TTL_S]
+        for session_id, frames in pending.items():
+            keys.append(f"sp:h:{session_id}")
+            first, last = frames[0][0], frames[-1][0]
+            trim = first == 1 or (first - 1) // TRIM_EVERY != last // TRIM_EVERY
+            args += [len(frames), int(trim), *(frame for _, frame in frames)]
+        pipe.eval(_APPEND, len(keys), *keys, *args)
 
     def forgotten(self, session_id: str, resume_token: str) -> None:
+        if self._frames is not None:
+            self._frames.pop(session_id, None)  # no use writing them
+
         def write(pipe: Pipeline) -> None:
             pipe.delete(f"sp:t:{resume_token}", f"sp:s:{session_id}", f"sp:h:{session_id}")
 
-        self.node.write(write)
+        self.node.write_behind(write)
 
     def resync(self, sessions: Iterable[tuple[SessionRecord, int, list[bytes]]]) -> None:
+        self._frames = None  # the snapshot has them; later frames go after the rewrite
         for record, seq, history in sessions:
             self.saved(record)
 
@@ -132,7 +186,7 @@ class RedisStore:
                     pipe.rpush(f"sp:h:{sid}", *frames)
                     pipe.expire(f"sp:h:{sid}", RECORD_TTL_S)
 
-            self.node.write(write)
+            self.node.write_behind(write)
 
     async def load(self, resume_token: str) -> Restored | None:
         redis = self.node.redis
