@@ -38,6 +38,9 @@ from typing import Any
 
 PREFIX = "spn"  # softphone netns; + 5 hex + role letter = 9 chars (IFNAMSIZ is 15)
 OWNERS = Path(tempfile.gettempdir()) / "softphone-netns"  # name -> creator pid
+# `ip netns exec NS` bind-mounts the files in /etc/netns/NS/ over /etc/ for what it starts:
+# a namespace's own /etc/hosts, i.e. host names only that namespace resolves (name_hosts()).
+NETNS_ETC = Path("/etc/netns")
 COMMAND_TIMEOUT_S = 10.0
 
 Event = dict[str, Any]
@@ -191,11 +194,22 @@ class Topology:
             stop_process(lines.proc)
         self._processes.clear()
         for ns in reversed(self._created):
-            run("ip", "netns", "del", ns, check=False)
-            with contextlib.suppress(FileNotFoundError):
-                (OWNERS / ns).unlink()
+            _delete_namespace(ns)
         self._created.clear()
         shutil.rmtree(self._logdir, ignore_errors=True)  # failures quote it (describe())
+
+    def name_hosts(self, name: str, addresses: Sequence[str]) -> None:
+        """``name`` resolves to ``addresses`` (in that order, like DNS round robin) for what
+        is started in the agent's and the visitor's namespaces from now on."""
+        lines = "".join(f"{address} {name}\n" for address in addresses)
+        for ns in (self.agent.ns, self.visitor.ns):
+            (NETNS_ETC / ns).mkdir(parents=True, exist_ok=True)
+            (NETNS_ETC / ns / "hosts").write_text(f"127.0.0.1 localhost\n{lines}")
+
+    def add_hub_address(self, address: str) -> None:
+        """One more address of the hub (on its loopback), reached from both ends through
+        their default routes: a second host for a service in the hub."""
+        self.ns_run(self.hub, "ip", "addr", "add", f"{address}/32", "dev", "lo")
 
     # --- processes ---------------------------------------------------------------------
 
@@ -325,10 +339,15 @@ def sweep_stale() -> list[str]:
         for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)  # orphans of our own dead run
-        run("ip", "netns", "del", ns, check=False)
-        with contextlib.suppress(FileNotFoundError):
-            (OWNERS / ns).unlink()
+        _delete_namespace(ns)
     return stale
+
+
+def _delete_namespace(ns: str) -> None:
+    run("ip", "netns", "del", ns, check=False)
+    shutil.rmtree(NETNS_ETC / ns, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (OWNERS / ns).unlink()
 
 
 # --- the signaling server in the hub ---------------------------------------------------------
@@ -350,6 +369,7 @@ def start_signaling(
     topo: Topology,
     *args: str,
     name: str = "server",
+    host: str = "0.0.0.0",  # every address of the hub
     port: int = SERVER_PORT,
     timeout: float = 20.0,
 ) -> JsonLines:
@@ -359,7 +379,7 @@ def start_signaling(
         topo.hub,
         name,
         "softphone.signaling.server",
-        "--host", "0.0.0.0", "--port", str(port), "--node", name, *args,  # only the hub's links
+        "--host", host, "--port", str(port), "--node", name, *args,  # only the hub's links
         env={
             "SOFTPHONE_AGENT_TOKENS": f"{AGENT_NAME}:{AGENT_TOKEN}",
             "SOFTPHONE_METRICS_TOKEN": METRICS_TOKEN,
@@ -412,24 +432,25 @@ def start_call(
     visitor_args: Sequence[str] = (),
     ports: Sequence[int] = (SERVER_PORT,),
     visitor_ports: Sequence[int] | None = None,
+    url: str | None = None,
     timeout: float = 30.0,
 ) -> tuple[JsonLines, JsonLines]:
     """Agent and visitor runners (``module``) in their namespaces, in a call with video flowing;
     both are given the nodes on ``ports``, in order (the visitor ``visitor_ports`` if given:
-    the two parties on different nodes).
+    the two parties on different nodes), or both the server ``url`` if given.
 
     A runner takes ``--url --role [--token]`` and prints ``{"ev": "signed_in"}`` and
     ``{"ev": "frame", "n": <decoded frame number>}`` lines (see labnet/aiortc_peer.py).
     """
     agent = topo.spawn_python(
         topo.agent.ns, "agent", module,
-        "--url", signaling_url(topo.agent, ports), "--role", "agent", "--token", AGENT_TOKEN,
+        "--url", url or signaling_url(topo.agent, ports), "--role", "agent", "--token", AGENT_TOKEN,
         *agent_args,
     )  # fmt: skip
     agent.expect(lambda e: e.get("ev") == "signed_in", timeout, "agent sign-in")
     visitor = topo.spawn_python(
         topo.visitor.ns, "visitor", module,
-        "--url", signaling_url(topo.visitor, visitor_ports or ports), "--role", "visitor",
+        "--url", url or signaling_url(topo.visitor, visitor_ports or ports), "--role", "visitor",
         *visitor_args,
     )  # fmt: skip
     for lines in (agent, visitor):

@@ -61,6 +61,7 @@ from softphone.signaling.protocol import (
 )
 
 log = logging.getLogger(__name__)
+HAPPY_EYEBALLS_DELAY_S = 0.25  # RFC 8305's recommended connection attempt delay
 
 
 class ConnectionState(enum.StrEnum):
@@ -300,6 +301,9 @@ class SignalingClient:
                 self.url,
                 ssl=self._ssl,
                 open_timeout=10,
+                # A name with several addresses (DNS round robin over nodes): one whose host
+                # is down is passed after this long, not after the whole open_timeout.
+                happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY_S,
                 origin=Origin(self._origin) if self._hello.role == "visitor" else None,
                 ping_interval=None,
                 compression=None,

@@ -139,3 +139,44 @@ def test_a_rolling_restart_of_both_nodes_keeps_the_call(topo: Topology) -> None:
     for peer in call:
         assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
     assert_one_dtls_handshake(call)
+
+
+def test_a_server_name_with_two_addresses_gets_past_a_dead_host(topo: Topology) -> None:
+    """DNS round robin: both clients know the service by one name with two addresses (node
+    A's first). Node A dies and its address answers no more (a connection attempt to it
+    vanishes: no refusal, no ICMP): both re-attach on B within 2 s, instead of waiting out
+    a connect timeout on A's address first."""
+    name, host_a, host_b = "signal.test", "198.18.9.1", "198.18.9.2"
+    for address in (host_a, host_b):
+        topo.add_hub_address(address)
+    topo.name_hosts(name, [host_a, host_b])
+    node_a = start_signaling(topo, name="node-a", host=host_a)
+    start_signaling(topo, name="node-b", host=host_b)
+    call = start_call(topo, RUNNER, url=f"ws://{name}:{SERVER_PORT}/ws")
+    assert healthz(topo, topo.agent.ns, host_a)["calls"] == 1  # both went to A, in order
+    marks = [len(p.snapshot()) for p in call]
+
+    # A's address stops answering: new connections to it vanish (no refusal, no ICMP), so
+    # only the open sockets learn that the node died.
+    topo.ns_run(topo.hub, "nft", "add", "table", "inet", "host_a_down")
+    topo.ns_run(
+        topo.hub, "nft", "add", "chain", "inet", "host_a_down", "input",
+        "{ type filter hook input priority 0 ; }",
+    )  # fmt: skip
+    topo.ns_run(
+        topo.hub, "nft", "add", "rule", "inet", "host_a_down", "input",
+        "ip", "daddr", host_a, "ct", "state", "new", "drop",
+    )  # fmt: skip
+    node_a.proc.kill()
+    died_at = time.time()
+    back = []
+    for peer, mark in zip(call, marks, strict=True):
+        event = peer.expect(log_event("call.reattached"), 10.0, "re-attached on B", after=mark)
+        back.append(event["t"] - died_at)
+    assert max(back) <= 2.0, back
+    assert healthz(topo, topo.agent.ns, host_b)["calls"] == 1
+    for peer in call:
+        peer.expect(captured_after(died_at + 0.5), 3.0, "media during the move")
+        assert not matching(peer, lambda e: e.get("ev") == "ended"), peer.name
+    assert_one_dtls_handshake(call)
+    print(f"both back on B after {[round(b, 2) for b in back]} s")
