@@ -16,26 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSettings
 
 from softphone.agent import AgentConfig, AgentSession
-from softphone.media.local import TEST_PATTERN, TONE
 from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
-from softphone.settings import MediaSettings, Settings
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
 from softphone.ui.controller import AgentController
 from softphone.ui.main_window import MainWindow
-from softphone.ui.preferences import Preferences, SignIn
-from softphone.ui.shell import AppShell, media_choice
 from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot_states import app_in_language, save, until
+from screenshot_states import app_in_language, save, shown_window, signed_in_shell, until
 
 AGENT, TOKEN = "Grace Hopper", "grace-token"
 COLLEAGUE, COLLEAGUE_TOKEN = "Linus Torvalds", "linus-token"
@@ -47,22 +41,12 @@ NOTES = {
 
 
 async def main(out: Path, note: str) -> None:
-    window = MainWindow()
-    window.move(0, 0)
-    window.resize(960, 620)
-    window.show()
-    scratch = Path(tempfile.mkdtemp())  # prefs and history of this run, not the agent's
+    window = shown_window()
     tokens = {AGENT: TOKEN, COLLEAGUE: COLLEAGUE_TOKEN}
-    async with SignalingServer(ServerConfig(port=0, agent_tokens=tokens)) as server:
-        prefs = Preferences(QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat))
-        prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
-        prefs.save_available(True)
-        shell = AppShell(
-            Settings(ice_host_allowlist=list(LOOPBACK_ONLY)),
-            window,
-            preferences=prefs,
-            history_path=scratch / "history.sqlite3",
-        )
+    async with (
+        SignalingServer(ServerConfig(port=0, agent_tokens=tokens)) as server,
+        signed_in_shell(window, server.url, AGENT, TOKEN, LOOPBACK_ONLY) as shell,
+    ):
         linus = AgentSession(AgentConfig(server.url, COLLEAGUE_TOKEN, ice=LOOPBACK))
         linus_window = MainWindow()
         linus_window.resize(960, 620)
@@ -70,11 +54,6 @@ async def main(out: Path, note: str) -> None:
         visitor = VisitorPeer(VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK))
         call: asyncio.Task[object] | None = None
         try:
-            await shell.sign_in_and_start()
-            assert shell.session is not None, "sign-in failed"
-            shell.session.set_media_choice(
-                media_choice(MediaSettings(camera=TEST_PATTERN, microphone=TONE))
-            )
             call = asyncio.create_task(visitor.run())
             await until(lambda: window.pages.currentWidget() is window.incoming)
             window.incoming.accept_button.click()
@@ -123,7 +102,6 @@ async def main(out: Path, note: str) -> None:
                 await asyncio.gather(call, return_exceptions=True)
             await linus_controller.close()
             await linus.stop()
-            await shell.close()
     window.close()
     linus_window.close()
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -97,6 +98,41 @@ def save(name: str, window: MainWindow, out: Path, *, whole_screen: bool = False
     print(f"saved {name}.png {pixmap.width()}x{pixmap.height()}")
 
 
+def shown_window() -> MainWindow:
+    """An agent window where and as large as every screenshot shows it."""
+    window = MainWindow()
+    window.move(0, 0)
+    window.resize(960, 620)
+    window.show()
+    return window
+
+
+@contextlib.asynccontextmanager
+async def signed_in_shell(
+    window: MainWindow, url: str, name: str, token: str, ice_hosts: Sequence[str]
+) -> AsyncIterator[AppShell]:
+    """This app's shell in ``window``, signed in and available with the test pattern and
+    tone, on preferences and history of its own (never the agent's); closed at the end."""
+    scratch = Path(tempfile.mkdtemp())
+    prefs = Preferences(QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat))
+    prefs.save_sign_in(SignIn(url, name, token))
+    prefs.save_available(True)
+    shell = AppShell(
+        Settings(ice_host_allowlist=list(ice_hosts)),
+        window,
+        preferences=prefs,
+        history_path=scratch / "history.sqlite3",
+    )
+    shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
+    try:
+        await shell.sign_in_and_start()
+        assert shell.session is not None, "sign-in failed"
+        shell.session.set_media_choice(media_choice(shell.media))
+        yield shell
+    finally:
+        await shell.close()
+
+
 def reconnect_attempt(window: MainWindow) -> int:
     status = window.call_status.status
     if status is None or status.state is not CallState.RECONNECTING:
@@ -105,23 +141,10 @@ def reconnect_attempt(window: MainWindow) -> int:
 
 
 async def take(topo: Topology, window: MainWindow, out: Path) -> None:
-    scratch = Path(tempfile.mkdtemp())  # prefs and history of this run, not the agent's
-    store = QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat)
-    prefs = Preferences(store)
-    prefs.save_sign_in(SignIn(signaling_url(topo.agent), AGENT_NAME, AGENT_TOKEN))
-    prefs.save_available(True)
-    shell = AppShell(
-        Settings(ice_host_allowlist=[topo.agent.address]),
-        window,
-        preferences=prefs,
-        history_path=scratch / "history.sqlite3",
-    )
-    shell.media = MediaSettings(camera=TEST_PATTERN, microphone=TONE)
-    try:
-        await shell.sign_in_and_start()
+    url = signaling_url(topo.agent)
+    async with signed_in_shell(window, url, AGENT_NAME, AGENT_TOKEN, [topo.agent.address]) as shell:
         controller = shell.controller
-        assert controller is not None, "sign-in failed"
-        controller.session.set_media_choice(media_choice(shell.media))
+        assert controller is not None
         await until(lambda: controller.signed_in and controller.available)
         await asyncio.sleep(0.5)
         save("idle", window, out)
@@ -148,17 +171,12 @@ async def take(topo: Topology, window: MainWindow, out: Path) -> None:
         save("error", window, out, whole_screen=True)
         if controller.reconnect.error_box is not None:
             controller.reconnect.error_box.accept()
-    finally:
-        await shell.close()
 
 
 async def main(out: Path) -> None:
     if not can_create_namespaces():
         sys.exit("screenshots come from real faults: run as root (network namespaces)")
-    window = MainWindow()  # the X connection is made here, outside the namespaces
-    window.move(0, 0)
-    window.resize(960, 620)
-    window.show()
+    window = shown_window()  # the X connection is made here, outside the namespaces
     with Topology() as topo:
         start_signaling(topo)
         with network_namespace(topo.agent.ns):

@@ -13,24 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSettings
 
-from softphone.media.local import TEST_PATTERN, TONE
 from softphone.rtc.ice import LOOPBACK, LOOPBACK_ONLY
-from softphone.settings import MediaSettings, Settings
 from softphone.signaling.config import ServerConfig
 from softphone.signaling.server import SignalingServer
-from softphone.ui.main_window import MainWindow
-from softphone.ui.preferences import Preferences, SignIn
-from softphone.ui.shell import AppShell, media_choice
 from softphone.visitor.peer import VisitorConfig, VisitorPeer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshot_states import app_in_language, save, until
+from screenshot_states import app_in_language, save, shown_window, signed_in_shell, until
 
 AGENT, TOKEN = "Grace Hopper", "grace-token"
 # What the agent types: in the screenshot's language, like everything else on it.
@@ -41,45 +34,27 @@ NOTES = {
 
 
 async def main(out: Path, notes: str) -> None:
-    window = MainWindow()
-    window.move(0, 0)
-    window.resize(960, 620)
-    window.show()
-    scratch = Path(tempfile.mkdtemp())  # prefs and history of this run, not the agent's
+    window = shown_window()
     async with SignalingServer(ServerConfig(port=0, agent_tokens={AGENT: TOKEN})) as server:
-        prefs = Preferences(QSettings(str(scratch / "prefs.ini"), QSettings.Format.IniFormat))
-        prefs.save_sign_in(SignIn(server.url, AGENT, TOKEN))
-        prefs.save_available(True)
-        shell = AppShell(
-            Settings(ice_host_allowlist=list(LOOPBACK_ONLY)),
-            window,
-            preferences=prefs,
-            history_path=scratch / "history.sqlite3",
-        )
         waiting: asyncio.Task[object] | None = None
-        try:
-            await shell.sign_in_and_start()
-            assert shell.session is not None, "sign-in failed"
-            shell.session.set_media_choice(
-                media_choice(MediaSettings(camera=TEST_PATTERN, microphone=TONE))
-            )
-            first = VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, duration=2.0)
-            call = asyncio.create_task(VisitorPeer(first).run())
-            await until(lambda: window.pages.currentWidget() is window.incoming)
-            window.incoming.accept_button.click()
-            await call
-            await until(window.wrap_up.isVisible)
-            second = VisitorPeer(VisitorConfig(server.url, None, "Linus", ice=LOOPBACK))
-            waiting = asyncio.create_task(second.run())
-            await until(lambda: window.queue_label.text().startswith("1 "))
-            window.wrap_up.notes.setPlainText(notes)
-            await asyncio.sleep(3.2)  # the countdown ticks, the waiting visitor's wait grows
-            save("wrap-up", window, out)
-        finally:
-            if waiting is not None:
-                waiting.cancel()
-                await asyncio.gather(waiting, return_exceptions=True)
-            await shell.close()
+        async with signed_in_shell(window, server.url, AGENT, TOKEN, LOOPBACK_ONLY):
+            try:
+                first = VisitorConfig(server.url, None, "Ada Lovelace", ice=LOOPBACK, duration=2.0)
+                call = asyncio.create_task(VisitorPeer(first).run())
+                await until(lambda: window.pages.currentWidget() is window.incoming)
+                window.incoming.accept_button.click()
+                await call
+                await until(window.wrap_up.isVisible)
+                second = VisitorPeer(VisitorConfig(server.url, None, "Linus", ice=LOOPBACK))
+                waiting = asyncio.create_task(second.run())
+                await until(lambda: window.queue_label.text().startswith("1 "))
+                window.wrap_up.notes.setPlainText(notes)
+                await asyncio.sleep(3.2)  # the countdown ticks, the waiting visitor's wait grows
+                save("wrap-up", window, out)
+            finally:
+                if waiting is not None:
+                    waiting.cancel()
+                    await asyncio.gather(waiting, return_exceptions=True)
     window.close()
 
 
