@@ -16,14 +16,21 @@ from typing import TYPE_CHECKING
 import pytest
 
 from labnet.browsers import netns_call as nc
-from labnet.netns import JsonLines, Topology, can_create_namespaces, stop_process, sweep_stale
+from labnet.netns import (
+    JsonLines,
+    Topology,
+    can_create_namespaces,
+    cut_into_attempt,
+    runner_attempt,
+    stop_process,
+    sweep_stale,
+)
 from labnet.topologies import NatTopology
 from labnet.turn import Coturn, TurnUrls
 from tests.browser.browsers import BROWSERS, require
 from tests.net.support import (
     assert_recovered_on_attempt,
     assert_signaling_lost_and_back,
-    cut_into_attempt,
     log_event,
     matching,
     story,
@@ -150,7 +157,10 @@ def test_an_agent_outage_past_an_attempt_recovers_on_the_next_one(
     with in_call(topo, browser) as page:
         agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium's video")
         call_id = page.evaluate(f"{nc.HANDLE}.callId")
-        mark, cut_at, restored_at = cut_into_attempt(topo, topo.agent, agent, attempt)
+        mark = len(agent.snapshot())
+        cut_at, restored_at = cut_into_attempt(
+            topo, topo.agent, runner_attempt(agent, attempt, mark)
+        )
 
         shows_agent_video_captured_after(page, restored_at, 20)
         assert decoded_after(agent, restored_at + 0.5, 20)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
-from labnet.netns import Event, JsonLines, Side, Topology, captured_after, is_frame
+from labnet.netns import Event, JsonLines, captured_after, is_frame
 
 RUNNER = "labnet.call_runner"
 MEDIA_BACK_S = 10.0
-INTO_ATTEMPT_S = 2.0
-ATTEMPT_STARTS_WITHIN_S = 40.0  # attempt 3 starts ~25 s after the cut; room for load
 
 
 def log_event(name: str) -> Callable[[Event], bool]:
@@ -42,10 +39,6 @@ def assert_one_dtls_handshake(peers: tuple[JsonLines, JsonLines]) -> None:
         assert len(matching(peer, lambda e: e.get("ev") == "dtls_connected")) == 1, peer.name
 
 
-def attempt_started(attempt: str) -> Callable[[Event], bool]:
-    return lambda e: log_event("reconnect.start")(e) and e.get("attempt") == attempt
-
-
 def signaling(state: str) -> Callable[[Event], bool]:
     return lambda e: e.get("ev") == "signaling" and e.get("state") == state
 
@@ -63,22 +56,6 @@ def story(peer: JsonLines, after: int, since: float) -> str:
         for e in peer.snapshot()[after:]
         if e.get("ev") in kinds
     )
-
-
-def cut_into_attempt(
-    topo: Topology, side: Side, agent: JsonLines, attempt: int
-) -> tuple[int, float, float]:
-    """``side``'s cable stays pulled until ``agent`` has started reconnect attempt
-    ``attempt`` and for ``INTO_ATTEMPT_S`` more, so the restore lands inside that attempt
-    whatever the machine's load does to the timing. Returns the agent's event index before
-    the cut, when the cable was pulled and when it was back."""
-    mark = len(agent.snapshot())
-    cut_at = topo.cut(side)
-    agent.expect(call_state("reconnecting"), 5.0, "reconnecting", after=mark)
-    wanted = f"{attempt}/3"
-    agent.expect(attempt_started(wanted), ATTEMPT_STARTS_WITHIN_S, f"attempt {wanted}", after=mark)
-    time.sleep(INTO_ATTEMPT_S)
-    return mark, cut_at, topo.restore(side)
 
 
 def assert_recovered_on_attempt(agent: JsonLines, mark: int, attempt: int, cut_at: float) -> None:
