@@ -17,6 +17,10 @@ Faults, on the agent unless said otherwise:
 - ``address_switch``: the agent's address changes -> media at both ends (``media_s``)
 - ``one_way_out``: everything the agent sends is dropped -> the agent's own detection
   (``detect_s``); healed after 3 s -> media at both ends
+- ``outage_attempt2`` / ``outage_attempt3``: link cut until the agent has started its
+  reconnect attempt 2 / 3 and 2 s more (``labnet.netns.cut_into_attempt``: ~14 s / ~27 s);
+  restored -> media at both ends (``media_s``); valid only if the agent recovered on that
+  attempt (issue 12; the attempt-3 outage also outlives the agent's signaling heartbeat)
 - ``loss_5`` / ``loss_15``: random UDP loss on the visitor's link for ``--loss-s`` seconds ->
   reconnect episodes per minute at either end (``spurious_per_min``) and the longest gap
   between decoded video frames at the agent and at the visitor (``stall_agent_s``/``_visitor``)
@@ -28,11 +32,12 @@ agent's call "connected".
 same kind in the same run (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
 setup: the widget as the visitor, labnet/browsers/pages/agent.html as the agent, both in
 Chromium inside the namespaces, with the per-call TURN credentials the signaling server
-mints). Faults ``connect``, ``cut_5s``, ``address_switch``, ``loss_*`` (same actions; the
-detection is the agent page's ``call.reconnecting``, episodes are ``call.reconnecting`` at
-either page). Media back at a page (bench/browser_reconnect.py's ``both_back``): the first
-decoded frame that ends a gap of at least 0.5 s after the event (Chromium's fake camera
-carries no capture stamp), polled every 50 ms.
+mints). Faults ``connect``, ``cut_5s``, ``address_switch``, ``outage_attempt*``, ``loss_*``
+(same actions; the detection is the agent page's ``call.reconnecting``, its attempts and the
+one that recovered are the page's ``call.reconnecting`` and ``call.episode``, episodes are
+``call.reconnecting`` at either page). Media back at a page (bench/browser_reconnect.py's
+``both_back``): the first decoded frame that ends a gap of at least 0.5 s after the event
+(Chromium's fake camera carries no capture stamp), polled every 50 ms.
 """
 
 from __future__ import annotations
@@ -54,7 +59,9 @@ from labnet.netns import (
     JsonLines,
     Topology,
     can_create_namespaces,
+    cut_into_attempt,
     is_frame,
+    runner_attempt,
     start_call,
     start_signaling,
     stop_process,
@@ -95,6 +102,8 @@ TARGETS = {
     "cut_5s": "detect_s <= 1.5; media_s within 0.3 of lan",
     "address_switch": "media_s within 0.3 of lan",
     "one_way_out": "detect_s <= 2",
+    "outage_attempt2": "recovers on attempt 2; media_s within 0.3 of cut_5s",
+    "outage_attempt3": "recovers on attempt 3; media_s within 0.3 of cut_5s",
     "loss_5": "0 spurious; stall <= 1.5x Chromium",
     "loss_15": "0 spurious; stall <= 1.5x Chromium",
 }
@@ -146,6 +155,20 @@ def address_switch(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure
     back = media_back_at_both_ends(agent, visitor, switched_at)
     valid = back is not None and connected_again(agent, mark)
     return Measure(valid, {"media_s": back} if back is not None else {})
+
+
+def outage_into_attempt(attempt: int) -> Fault:
+    def measure(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
+        agent, visitor = call
+        mark = len(agent.snapshot())
+        _, restored_at = cut_into_attempt(topo, topo.agent, runner_attempt(agent, attempt, mark))
+        back = media_back_at_both_ends(agent, visitor, restored_at)
+        success = agent.wait_for(event_named("reconnect.success"), 10.0, after=mark)
+        on_attempt = success is not None and success.get("attempt") == f"{attempt}/3"
+        valid = on_attempt and back is not None and connected_again(agent, mark)
+        return Measure(valid, {"media_s": back} if back is not None else {})
+
+    return measure
 
 
 def one_way_out(topo: Topology, call: tuple[JsonLines, JsonLines]) -> Measure:
@@ -260,6 +283,32 @@ def chromium_address_switch(topo: Topology, call: br.Call) -> Measure:
     return Measure(valid, {"media_s": back} if back is not None else {})
 
 
+def chromium_outage_into_attempt(attempt: int) -> ChromiumFault:
+    def measure(topo: Topology, call: br.Call) -> Measure:
+        assert isinstance(call.agent, br.PageEnd)
+        page, since_ms = call.agent.page, time.time() * 1000
+
+        def started(timeout: float) -> object:
+            return nc.wait_js(
+                page,
+                f"{nc.HANDLE}.events.items.some(e => e.event === 'call.reconnecting' && "
+                f"e.attempt === {attempt} && e.t >= {since_ms})",
+                timeout,
+                f"agent page's attempt {attempt}",
+            )
+
+        _, restored_at = cut_into_attempt(topo, topo.agent, started)
+        back = br.both_back(call, restored_at)
+        episodes = nc.page_events(page, "call.episode", since_ms)
+        on_attempt = [(e["outcome"], e["attempts"]) for e in episodes[:1]] == [
+            ("recovered", attempt)
+        ]
+        valid = on_attempt and back is not None and page_connected(call)
+        return Measure(valid, {"media_s": back} if back is not None else {})
+
+    return measure
+
+
 def chromium_lossy(percent: int, seconds: float) -> Callable[[Topology, br.Call], Measure]:
     def measure(topo: Topology, call: br.Call) -> Measure:
         ns, device = _visitor_link(topo)
@@ -295,6 +344,8 @@ def chromium_faults(loss_s: float) -> dict[str, ChromiumFault]:
         "connect": chromium_connect,
         "cut_5s": chromium_cut_5s,
         "address_switch": chromium_address_switch,
+        "outage_attempt2": chromium_outage_into_attempt(2),
+        "outage_attempt3": chromium_outage_into_attempt(3),
         "loss_5": chromium_lossy(5, loss_s),
         "loss_15": chromium_lossy(15, loss_s),
     }
@@ -327,6 +378,8 @@ def faults(loss_s: float) -> dict[str, Fault]:
         "cut_5s": cut_5s,
         "address_switch": address_switch,
         "one_way_out": one_way_out,
+        "outage_attempt2": outage_into_attempt(2),
+        "outage_attempt3": outage_into_attempt(3),
         "loss_5": lossy(5, loss_s),
         "loss_15": lossy(15, loss_s),
     }
@@ -370,7 +423,8 @@ def format_row(network: str, fault: str, path: str, measures: list[Measure]) -> 
 
 DEFAULT_PLAN = [
     ("lan", f)
-    for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_5", "loss_15")
+    for f in ("connect", "cut_5s", "address_switch", "one_way_out", "outage_attempt2",
+              "outage_attempt3", "loss_5", "loss_15")
 ] + [
     ("nat+turn", f) for f in ("connect", "cut_5s", "address_switch", "one_way_out", "loss_15")
 ] + [

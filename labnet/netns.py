@@ -469,3 +469,33 @@ def captured_after(moment: float) -> Callable[[Event], bool]:
         return is_frame(event) and event["t"] - float(event.get("lat") or 0) / 1000 >= moment
 
     return predicate
+
+
+# Outages into a reconnect attempt (issue 12; docs/networks.md "Recoveries on attempts 2
+# and 3"): the product's policy starts attempt 2 ~12 s and attempt 3 ~24 s after detection.
+INTO_ATTEMPT_S = 2.0
+ATTEMPT_STARTS_WITHIN_S = 40.0  # attempt 3 starts ~25 s after the cut; room for load
+
+
+def runner_attempt(agent: JsonLines, attempt: int, after: int) -> Callable[[float], object]:
+    """For :func:`cut_into_attempt`: waits until a runner (labnet/call_runner.py) logs the
+    start of its reconnect attempt ``attempt`` of 3 (at event index ``after`` or later)."""
+
+    def started(e: Event) -> bool:
+        return e.get("msg") == "reconnect.start" and e.get("attempt") == f"{attempt}/3"
+
+    return lambda timeout: agent.expect(started, timeout, f"attempt {attempt}/3", after=after)
+
+
+def cut_into_attempt(
+    topo: Topology, side: Side, wait_attempt: Callable[[float], object]
+) -> tuple[float, float]:
+    """Pull ``side``'s cable and keep it pulled until the agent has started the wanted
+    reconnect attempt (``wait_attempt(timeout)`` returns then, or raises AssertionError) and
+    for ``INTO_ATTEMPT_S`` more: the restore lands inside that attempt whatever the machine's
+    load does to the timing (fixed outage lengths could fall into a backoff). Returns when
+    the cable was pulled and when it was back."""
+    cut_at = topo.cut(side)
+    wait_attempt(ATTEMPT_STARTS_WITHIN_S)
+    time.sleep(INTO_ATTEMPT_S)
+    return cut_at, topo.restore(side)

@@ -1,6 +1,7 @@
 """The widget, in Chromium and in Firefox, survives real network faults (network
 namespaces, labnet/netns.py): a link cut and an address switch recover on the same DTLS
-session; a link that stays down ends with a clear error on both sides. Behind two
+session; a link that stays down ends with a clear error on both sides; an outage of the
+agent's link into its reconnect attempt 2 or 3 recovers on that attempt (Chromium). Behind two
 port-randomising NATs (labnet/topologies.py) Chromium reaches the Python agent only through
 coturn, with the per-call TURN credentials the signaling server mints, and a cut of the
 agent's own link recovers over the relays."""
@@ -15,10 +16,25 @@ from typing import TYPE_CHECKING
 import pytest
 
 from labnet.browsers import netns_call as nc
-from labnet.netns import JsonLines, Topology, can_create_namespaces, stop_process, sweep_stale
+from labnet.netns import (
+    JsonLines,
+    Topology,
+    can_create_namespaces,
+    cut_into_attempt,
+    runner_attempt,
+    stop_process,
+    sweep_stale,
+)
 from labnet.topologies import NatTopology
 from labnet.turn import Coturn, TurnUrls
 from tests.browser.browsers import BROWSERS, require
+from tests.net.support import (
+    assert_recovered_on_attempt,
+    assert_signaling_lost_and_back,
+    log_event,
+    matching,
+    story,
+)
 
 if TYPE_CHECKING:
     from labnet.browsers.netns_call import SyncPage
@@ -125,6 +141,65 @@ def test_a_link_that_stays_down_ends_with_a_clear_error(topo: Topology, browser:
         # widget's hangup when the link comes back is not needed: it stays down).
         ended = agent.wait_for(lambda e: e.get("ev") == "ended", 45)
         assert ended is not None and ended["reason"] in ("reconnect-failed", "peer-lost")
+
+
+@pytest.mark.parametrize("browser", ["chromium"], indirect=True)
+@pytest.mark.parametrize("attempt", [2, 3])
+def test_an_agent_outage_past_an_attempt_recovers_on_the_next_one(
+    topo: Topology, browser: str, attempt: int
+) -> None:
+    """Issue 12 with Chromium as the visitor (tests/net/test_long_outages.py has the Python
+    one): the agent's cable stays pulled into its attempt 2 or 3 (~14 s, ~27 s; the longer
+    one outlives the agent's signaling heartbeat). The widget runs its own attempts
+    meanwhile; the call must come back on the agent's attempt N without either side giving
+    up, on the same DTLS session."""
+    agent = nc.start_agent_runner(topo)
+    with in_call(topo, browser) as page:
+        agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding Chromium's video")
+        call_id = page.evaluate(f"{nc.HANDLE}.callId")
+        mark = len(agent.snapshot())
+        cut_at, restored_at = cut_into_attempt(
+            topo, topo.agent, runner_attempt(agent, attempt, mark)
+        )
+
+        shows_agent_video_captured_after(page, restored_at, 20)
+        assert decoded_after(agent, restored_at + 0.5, 20)
+        assert_recovered_on_attempt(agent, mark, attempt, cut_at)
+        time.sleep(5.0)  # whatever follows the recovery has settled
+
+        # Still flowing both ways, and both ends still in the call they had.
+        shows_agent_video_captured_after(page, time.time() - 1.0, 5)
+        assert decoded_after(agent, time.time() - 1.0, 5)
+        timeline = story(agent, mark, cut_at)
+        states = matching(agent, lambda e: e.get("ev") == "call_state", mark)
+        assert states[-1]["state"] == "connected", timeline
+        assert matching(agent, lambda e: e.get("ev") == "ended") == [], timeline
+        assert matching(agent, log_event("reconnect.exhausted")) == [], timeline
+        assert len(matching(agent, lambda e: e.get("ev") == "dtls_connected")) == 1, timeline
+        if attempt == 3:
+            assert_signaling_lost_and_back(agent, mark, cut_at, restored_at)
+        widget = widget_story(page, cut_at)
+        assert page.evaluate(f"{nc.HANDLE}.call.state") == "connected", widget
+        assert page.evaluate(f"{nc.HANDLE}.callId") == call_id, widget
+        assert page.evaluate(STATUS) in ("Connected", "Reconnected"), widget
+        assert not page.is_visible(".sp-error"), widget
+        assert nc.page_events(page, "call.failed", cut_at * 1000) == [], widget
+        # The widget lived through the outage in its own reconnect episode (its attempts
+        # run in step with the agent's, ~0.2 s ahead: its silence watchdog fires first),
+        # which recovered on its attempt N too.
+        episodes = nc.page_events(page, "call.episode", cut_at * 1000)
+        outcomes = [(e["outcome"], e["attempts"]) for e in episodes]
+        assert outcomes[:1] == [("recovered", attempt)], widget
+
+
+def widget_story(page: SyncPage, since: float) -> str:
+    """The widget's event log since ``since``, for a failure message."""
+    return "\n".join(
+        f"{e['t'] / 1000 - since:7.2f} {e['event']} "
+        + " ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "event", "sdp"))
+        for e in page.evaluate(f"{nc.HANDLE}.events.items")
+        if e["t"] >= since * 1000 and e["event"] != "call.candidate_ignored"
+    )
 
 
 def test_a_visitor_address_switch_recovers_the_call(topo: Topology, browser: str) -> None:

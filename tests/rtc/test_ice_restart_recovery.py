@@ -14,6 +14,7 @@ from softphone.call.network import AddressChange, NetworkWatcher
 from softphone.call.recovery import CallRecovery
 from softphone.call.state import CallState
 from softphone.rtc.ice_restart import IceRestarter
+from softphone.rtc.sdp_stability import ice_credentials
 from softphone.signaling import protocol
 from softphone.signaling.protocol import Message, RestartAnswer, RestartOffer
 from tests.rtc.loopback import LoopbackPair, PeerSide, connected_pair
@@ -272,6 +273,48 @@ async def test_a_peer_offer_held_up_with_ours_after_our_success_starts_no_new_ep
         assert resync and {m.attempt for m in resync} == {0}
         assert not agent.restarter.offer_pending
         assert pair.answerer.ice.generation == pair.offerer.ice.generation
+
+
+async def test_an_answer_applied_to_our_newer_offer_is_followed_by_a_fresh_one() -> None:
+    """Two restart offers of ours in a row (after an outage: the attempt's own one and the
+    re-send for a peer that missed it), answered in order: the first answer lands on the
+    newer offer (answers carry nothing that tells them apart) and the second comes late.
+    The call is connected, yet both ends must end on one set of ICE credentials: with the
+    peer's replaced ones our consent checks on the pair it nominates go unanswered (a new
+    episode seconds later, seen with Chromium after an outage into attempt 3)."""
+    async with recovering_pair() as (pair, relay, visitor, agent):
+        signaling = visitor._signaling
+        assert isinstance(signaling, FakeSignaling)
+        deliver = signaling.deliver
+        held: list[Message] = []
+
+        async def hold_answers(msg: Message) -> None:
+            if isinstance(msg, RestartAnswer) and len(held) < 2:
+                held.append(msg)
+                return
+            await deliver(msg)
+
+        signaling.deliver = hold_answers
+        states: list[CallState] = []
+        agent.controller.state_changed.connect(lambda state, *_: states.append(state))
+        await agent.send_restart_offer(0, "first")
+        await agent.send_restart_offer(0, "second")
+        async with asyncio.timeout(5.0):
+            while len(held) < 2:  # noqa: ASYNC110 - until the visitor answered both
+                await asyncio.sleep(0.05)
+        for answer in held:
+            await deliver(answer)
+
+        def agreed() -> bool:
+            remote, local = pair.answerer.pc.remoteDescription, pair.offerer.pc.localDescription
+            return ice_credentials(remote.sdp) == ice_credentials(local.sdp)
+
+        async with asyncio.timeout(5.0):
+            while agent.restarter.offer_pending or not agreed():  # noqa: ASYNC110 - polled
+                await asyncio.sleep(0.05)
+        await pair.wait_media(since=time.monotonic(), frames=3)
+        assert states == [], states  # no episode for it
+        assert [m.reason for m in relay.sent if isinstance(m, RestartOffer)][-1] == "late-answer"
 
 
 async def test_link_back_while_signaling_is_down_is_connected_when_media_flows() -> None:
