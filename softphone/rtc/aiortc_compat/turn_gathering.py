@@ -277,8 +277,8 @@ def use_small_tls_reads() -> None:
     "Memory across restarts"). A TLS record holds at most 16 KiB, so reading by 16 KiB
     costs no extra round trip; only bulk transfers would make more (cheap) read calls.
     Process-wide (the class attribute is asyncio's only knob), so wss signaling reads the
-    same way. Fixing glibc's threshold instead moved every video frame into mmap: ~20% more
-    CPU per frame, and calls failed under load.
+    same way. (A fixed glibc mmap threshold instead moves every video frame into its own
+    mapping too: ~20% more CPU per decoded frame.)
     """
     asyncio.sslproto.SSLProtocol.max_size = TLS_READ_SIZE
 
