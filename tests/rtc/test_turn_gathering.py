@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import ssl
+from pathlib import Path
 
 import aioice
 import aioice.ice
@@ -19,8 +22,10 @@ from aioice.candidate import Candidate
 from aiortc import RTCIceServer
 from aiortc.rtcicetransport import RTCIceGatherer
 
+from labnet.turn import make_test_ca
 from softphone.rtc.aiortc_compat import turn_gathering
 from softphone.rtc.aiortc_compat.turn_gathering import (
+    TLS_READ_SIZE,
     MultiTurnConnection,
     TurnServer,
     fresh_agent,
@@ -122,6 +127,45 @@ async def test_installed_gatherer_carries_every_server_and_restarts_keep_them() 
     assert renewed.local_username != connection.local_username  # a new ICE generation
     await connection.close()
     await renewed.close()
+
+
+async def test_tls_connections_read_in_small_blocks_and_lose_nothing(tmp_path: Path) -> None:
+    """A TURN/TLS connection (asyncio's SSL layer, as aioice opens it) gets a 16 KiB receive
+    buffer instead of 256 KiB (the heap growth across ICE restarts, docs/networks.md), and a
+    message larger than that still arrives whole."""
+    install_turn_gathering()
+    ca, cert, key = make_test_ca(tmp_path, "127.0.0.1")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    payload = os.urandom(100 * 1024)
+
+    async def send(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(send, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    received: list[bytes] = []
+    closed: asyncio.Future[None] = loop.create_future()
+
+    class Client(asyncio.Protocol):  # a plain Protocol, like aioice's TURN client
+        def data_received(self, data: bytes) -> None:
+            received.append(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            closed.set_result(None)
+
+    transport, _ = await loop.create_connection(
+        Client, "127.0.0.1", port, ssl=ssl.create_default_context(cafile=ca)
+    )
+    async with asyncio.timeout(10):
+        await closed
+    server.close()
+    await server.wait_closed()
+    assert b"".join(received) == payload
+    assert len(transport._ssl_protocol._ssl_buffer) == TLS_READ_SIZE  # type: ignore[attr-defined]
 
 
 async def test_unreachable_turn_servers_do_not_hold_gathering(

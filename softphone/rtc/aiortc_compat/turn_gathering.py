@@ -20,6 +20,7 @@ down or rejects every TURN transport: no point in waiting out aioice's 5 s for S
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import functools
 import ipaddress
 import logging
@@ -48,6 +49,10 @@ FALLBACK_DELAY_S = 0.2
 
 aioice nominates aggressively (the first pair that answers wins), so without a head start
 TURN/TCP could win over TURN/UDP by a few milliseconds and carry the call for good."""
+
+TLS_READ_SIZE = 16 * 1024
+"""asyncio's SSL read size for every TLS connection of the process (TLS records carry at
+most 16 KiB; asyncio's default is 256 KiB): see :func:`use_small_tls_reads`."""
 
 _TRANSPORT_RANK = {"udp": 0, "tcp": 1, "tls": 2}
 _original_connection_kwargs = aiortc.rtcicetransport.connection_kwargs
@@ -260,6 +265,24 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def use_small_tls_reads() -> None:
+    """asyncio's SSL layer reads TLS in ``TLS_READ_SIZE`` blocks instead of 256 KiB ones.
+
+    For each connection asyncio allocates a 256 KiB receive buffer, and for each read a
+    256 KiB bytes object that is then shrunk to what was read. Over TURN/TLS every ICE
+    restart opens a connection and closes the replaced one; glibc carves such blocks from
+    the main heap once one has been freed (its mmap threshold is dynamic), and small
+    long-lived blocks landing between them keep the heap from shrinking: the agent grew
+    ~0.2 MiB per restart with no object left behind (bench/restart_memory.py, docs/networks.md
+    "Memory across restarts"). A TLS record holds at most 16 KiB, so reading by 16 KiB
+    costs no extra round trip; only bulk transfers would make more (cheap) read calls.
+    Process-wide (the class attribute is asyncio's only knob), so wss signaling reads the
+    same way. (A fixed glibc mmap threshold instead moves every video frame into its own
+    mapping too: ~20% more CPU per decoded frame.)
+    """
+    asyncio.sslproto.SSLProtocol.max_size = TLS_READ_SIZE
+
+
 def fresh_agent(old: aioice.Connection) -> aioice.Connection:
     """A new agent with ``old``'s settings and servers (an ICE restart, :mod:`.transport`)."""
     kwargs: dict[str, Any] = {
@@ -304,7 +327,8 @@ def turn_socket_address(protocol: Any) -> str | None:
 def install_turn_gathering() -> None:
     """Every RTCIceGatherer created from now on gathers from every TURN URL (idempotent);
     aiortc's single-TURN gathering stays when the compatibility check found its internals
-    changed."""
+    changed. TLS reads get small in any case (:func:`use_small_tls_reads`)."""
+    use_small_tls_reads()
     module: Any = aiortc.rtcicetransport
     if not compatibility().ok:
         module.connection_kwargs = _original_connection_kwargs
