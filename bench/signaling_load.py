@@ -24,6 +24,7 @@ import random
 import re
 import resource
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ import msgspec
 import uvloop
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from labnet.nodes import LoopbackNode, start_nodes
 from labnet.redis_server import RedisServer
@@ -48,10 +50,10 @@ from softphone.signaling.protocol import (
 )
 
 SETUPS = {"memory": "1 node in memory", "redis": "1 node + Redis", "2-nodes": "2 nodes + Redis"}
+# A run whose messages do not all arrive by then is not valid, nor one where a socket
+# closed (a leader change).
 RECEIVE_TIMEOUT_S = 120.0
-OPENING = (
-    32  # pairs signing in at once  # a run whose messages do not all arrive by then is not valid
-)
+OPENING = 32  # pairs signing in at once
 
 
 @dataclass
@@ -236,7 +238,8 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         try:
             async with asyncio.timeout(RECEIVE_TIMEOUT_S):
                 await asyncio.gather(*tasks)
-        except TimeoutError:
+        except (TimeoutError, ConnectionClosed) as exc:
+            print(f"{SETUPS[setup]}, {connections:,}: not valid: {exc!r}", file=sys.stderr)
             return None
         finally:
             gc.enable()
