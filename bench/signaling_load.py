@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import os
 import random
@@ -185,12 +186,18 @@ _received = msgspec.json.Decoder(Received)
 
 
 async def receive(
-    ws: ClientConnection, call_id: str, latencies: list[float], expected: int
+    ws: ClientConnection, call_id: str, latencies: list[float], expected: int, others: list[str]
 ) -> None:
-    for _ in range(expected):
+    """Until every candidate the peer sends has come. Anything else (on a loaded host: a
+    queue update, a ring that timed out during the setup) is noted, not counted as one."""
+    got = 0
+    while got < expected:
         msg = _received.decode(await ws.recv(decode=False))
         if msg.type == "candidate" and msg.call_id == call_id and msg.ufrag:
             latencies.append((time.perf_counter_ns() - int(msg.ufrag)) / 1e6)
+            got += 1
+        else:
+            others.append(msg.type)
 
 
 async def send(ws: ClientConnection, call_id: str, count: int, interval: float) -> None:
@@ -226,6 +233,7 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         await asyncio.sleep(0.5)
         rss_idle = [rss_mib(pid) for pid in pids]
         latencies: list[float] = []
+        others: list[str] = []
         # The load generator's own GC pauses (5,000 sockets' objects) would be billed to the
         # server: keep its collector out of the measured phase.
         gc.freeze()
@@ -236,7 +244,7 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         tasks = []
         for agent, visitor, call_id in opened:
             for ws in (agent, visitor):
-                tasks.append(receive(ws, call_id, latencies, per_direction))
+                tasks.append(receive(ws, call_id, latencies, per_direction, others))
                 tasks.append(send(ws, call_id, per_direction, 1 / rate))
         try:
             async with asyncio.timeout(RECEIVE_TIMEOUT_S):
@@ -260,6 +268,16 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         if redis is not None:
             redis.close()
     q = statistics.quantiles(latencies, n=100)
+    # Each run as it ends (a long table stopped early still tells what it measured).
+    print(
+        f"{SETUPS[setup]}, {connections:,}: {len(latencies) / seconds:,.0f} msg/s, "
+        f"p50 {q[49]:.2f} ms, p99 {q[98]:.2f} ms, node CPU "
+        + " / ".join(f"{c:.0%}" for c in server_cpu)
+        + f", client CPU {client_cpu:.0%}, load average {os.getloadavg()[0]:.1f}"
+        + (f", other frames: {dict(collections.Counter(others))}" if others else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     return Result(
         SETUPS[setup],
         connections,
