@@ -33,7 +33,7 @@ import msgspec
 import uvloop
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from labnet.nodes import LoopbackNode, start_nodes
 from labnet.redis_server import RedisServer
@@ -228,8 +228,12 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         base = [rss_mib(pid) for pid in pids]
         urls = [n.url for n in nodes]
         half = pairs // 2 if len(urls) > 1 else pairs  # agents on each node in turn
-        opened = await open_pairs(urls[0], urls[-1], range(half))
-        opened += await open_pairs(urls[-1], urls[0], range(half, pairs))
+        try:
+            opened = await open_pairs(urls[0], urls[-1], range(half))
+            opened += await open_pairs(urls[-1], urls[0], range(half, pairs))
+        except (WebSocketException, OSError, TimeoutError) as exc:  # a node too slow to let in
+            print(f"{SETUPS[setup]}, {connections:,}: setup failed: {exc!r}", file=sys.stderr)
+            return None
         await asyncio.sleep(0.5)
         rss_idle = [rss_mib(pid) for pid in pids]
         latencies: list[float] = []
