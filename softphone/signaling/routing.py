@@ -63,7 +63,7 @@ from softphone.signaling.protocol import (
     WrapUp,
 )
 from softphone.signaling.sessions import Session
-from softphone.signaling.superseded import drop_superseded, replay_key
+from softphone.signaling.superseded import RESTARTS, drop_superseded, replay_key
 from softphone.signaling.throttle import RateWindow
 from softphone.signaling.turn import turn_credentials
 
@@ -519,7 +519,7 @@ class Switchboard:
             return
         if call.state != "live":
             raise CallError(ErrorCode.NOT_AVAILABLE, "call is not live yet")
-        if isinstance(msg, RestartOffer | RestartAnswer):
+        if isinstance(msg, RESTARTS):
             self._on_restart(sender, call, msg)
         elif isinstance(msg, CallState) and msg.state == "connected" and call.restarts:
             log.info("signaling.reconnected", extra={"call_id": call.id, "restarts": call.restarts})

@@ -19,11 +19,14 @@ from softphone.signaling.protocol import CallState, Hangup, Message, RestartAnsw
 T = TypeVar("T")
 Key = tuple[str, str]  # (what, call_id)
 _OVER = "over"
+# A tuple, not ``RestartOffer | RestartAnswer``: that builds a union on every call, and
+# this runs for every sequenced message.
+RESTARTS = (RestartOffer, RestartAnswer)
 
 
 def replay_key(msg: Message) -> Key | None:
     """What ``msg`` means to the pruning, or None for messages that always stay."""
-    if isinstance(msg, RestartOffer | RestartAnswer):
+    if isinstance(msg, RESTARTS):
         return (msg.__struct_config__.tag, msg.call_id)  # type: ignore[return-value]
     if isinstance(msg, Hangup) or (isinstance(msg, CallState) and msg.state == "connected"):
         return (_OVER, msg.call_id)

@@ -18,7 +18,7 @@ while its holder is still subscribed (a busy loop, not a dead node), or that was
 missing after a reconnect, is claimed only after a whole TTL more (at once if its holder
 left: a drain deletes its liveness key with the lease): the incumbent, whose
 heartbeat re-asserts it at once, keeps it across a Redis restart. A node that has just
-started takes a free lease at once.
+started takes a free lease at once, unless it saw a holder (then it waits as above).
 """
 
 from __future__ import annotations
@@ -339,7 +339,10 @@ class ClusterNode:
             # A lapsed lease is taken at once if its holder is gone from the bus; a holder
             # still subscribed is only late (a busy loop): it gets another TTL to renew.
             free = holder_id is None and (
-                self.outages == 0  # just started: no incumbent of ours to wait for
+                # Just started and seen no holder yet: no incumbent to wait for. (One seen
+                # lapsing is waited for: at 5,000 connections a loaded leader's heartbeat
+                # came 5 s late, and a second node just started took the lease from it.)
+                (self.outages == 0 and not self._seen_holder)
                 or absent_for >= self.lease_ttl
                 or bool(self._seen_holder and await self._gone(redis, self._seen_holder))
             )
