@@ -85,12 +85,6 @@ from softphone.signaling.sign_in import Caller, Refused, SignIn
 from softphone.signaling.static import mount_widget
 from softphone.signaling.visitor_tokens import mint_token
 
-try:
-    # Much of a relay's cost is the event loop's own (docs/scale-out.md, "Where the time goes").
-    from uvloop import run as run_loop
-except ImportError:  # no uvloop on Windows: the stock loop, slower
-    from asyncio import run as run_loop  # type: ignore[assignment]
-
 log = logging.getLogger(__name__)
 
 
@@ -805,7 +799,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(add_agent(args[2:]))
     if args[:1] == ["visitor-token"]:
         raise SystemExit(print_visitor_token(args[1:]))
-    run_loop(_run(build_config(args)))
+    asyncio.run(_run(build_config(args)))
 
 
 if __name__ == "__main__":
