@@ -7,7 +7,7 @@ here; each pair's agent on one node and its visitor on the other, so every relay
 the bus). Not a test; targets (docs/architecture.md, docs/scale-out.md): p99 <= 10 ms at
 1,000 connections in memory; Redis adds <= 1 ms to that; two nodes carry 5,000 with
 p99 <= 50 ms. The load generator runs on the same cores as the nodes and Redis (on
-uvloop, like the nodes).
+uvloop: what it saves is left to the nodes).
 
     .venv/bin/python bench/signaling_load.py                 # 1,000 and 5,000, in memory
     .venv/bin/python bench/signaling_load.py --setup memory redis 2-nodes --connections 1000
