@@ -105,6 +105,8 @@ class BoundedWaitJitterBuffer(JitterBuffer):
         """Give up on the head's hole if it was missed ``MAX_WAIT_S`` ago; True when a
         frame was dropped (a keyframe is wanted)."""
         now = time.monotonic() if now is None else now
+        if not self._missed or now - min(self._missed.values()) < MAX_WAIT_S - _SLACK_S:
+            return False  # the head's hole, if any, is among them: not due either
         gave_up = False
         while self._origin is not None and (hole := self._head_hole()) is not None:
             first = self._missed.get(uint16_add(self._origin, hole))
@@ -287,6 +289,7 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         super().__init__(kind, transport)
         self._keyframes = _Keyframes()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._last_codec: Any = None
         self._video = kind == "video"
         if self._video:
@@ -340,14 +343,19 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         inner._RTCRtpReceiver__decoder_queue.put((self._last_codec, frame))
 
     def _schedule(self, buffer: BoundedWaitJitterBuffer) -> None:
+        """One timer per receiver, at the earliest deadline (kept when already earlier)."""
         deadlines = [d for d in (buffer.next_deadline(), self._keyframes.deadline()) if d]
+        if not deadlines:
+            return
+        now = time.monotonic()
+        at = max(now + 0.005, min(deadlines))
+        if self._timer is not None and now < self._timer_at <= at:
+            return
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        if deadlines:
-            delay = max(0.005, min(deadlines) - time.monotonic())
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(delay, lambda: asyncio.ensure_future(self._service()))
+        self._timer_at = at
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(at - now, lambda: asyncio.ensure_future(self._service()))
 
     async def stop(self) -> None:
         if self._timer is not None:
