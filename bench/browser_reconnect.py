@@ -47,6 +47,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bench.reconnect import Outcome, Row, print_table, settle_phase
@@ -76,6 +77,8 @@ class End(Protocol):
 
     def video_times(self, start: float, end: float) -> list[float]: ...
 
+    def audio_times(self, start: float, end: float) -> list[float]: ...
+
 
 @dataclass
 class PageEnd:
@@ -103,6 +106,10 @@ class PageEnd:
         decoded = nc.probe_since(self.page, start * 1000)["decoded"]
         return [t / 1000 for t in decoded if t <= end * 1000]
 
+    def audio_times(self, start: float, end: float) -> list[float]:
+        heard = nc.probe_since(self.page, start * 1000)["audio"]
+        return [t / 1000 for t in heard if t <= end * 1000]
+
 
 @dataclass
 class RunnerEnd:
@@ -126,6 +133,9 @@ class RunnerEnd:
     def video_times(self, start: float, end: float) -> list[float]:
         return [t for t in self._times("frame") if start <= t <= end]
 
+    def audio_times(self, start: float, end: float) -> list[float]:
+        return [t for t in self._times("audio") if start <= t <= end]
+
 
 def _resumed(times: list[float], since: float, silent_from: float) -> float | None:
     return nc.resumed_after(times, since, MIN_GAP_S, silent_from)
@@ -142,11 +152,21 @@ Setup = Callable[[Topology, "Playwright", contextlib.ExitStack], Call]
 
 
 def py_agent(
-    topo: Topology, pw: Playwright, stack: contextlib.ExitStack, browser: str = "chromium"
+    topo: Topology,
+    pw: Playwright,
+    stack: contextlib.ExitStack,
+    browser: str = "chromium",
+    *,
+    trust: Path | None = None,
+    extra_flags: Sequence[str] = (),
 ) -> Call:
-    agent = nc.start_agent_runner(topo)
+    """``trust``/``extra_flags``: coturn's test CA for the agent, flags for Chromium
+    (bench/networks.py)."""
+    agent = nc.start_agent_runner(topo, trust=trust)
     page = stack.enter_context(
-        nc.browser_page(pw, topo.visitor.ns, nc.origin(topo.visitor), browser)
+        nc.browser_page(
+            pw, topo.visitor.ns, nc.origin(topo.visitor), browser, extra_flags=extra_flags
+        )
     )
     nc.call_from_widget(page, topo.visitor)
     agent.expect(lambda e: e.get("ev") == "frame", 20, "agent decoding video")

@@ -21,21 +21,27 @@ Faults, on the agent unless said otherwise:
   reconnect attempt 2 / 3 and 2 s more (``labnet.netns.cut_into_attempt``: ~14 s / ~27 s);
   restored -> media at both ends (``media_s``); valid only if the agent recovered on that
   attempt (issue 12; the attempt-3 outage also outlives the agent's signaling heartbeat)
-- ``loss_5`` / ``loss_15``: random UDP loss on the visitor's link for ``--loss-s`` seconds ->
-  reconnect episodes per minute at either end (``spurious_per_min``) and the longest gap
-  between decoded video frames at the agent and at the visitor (``stall_agent_s``/``_visitor``)
+- ``loss_5`` / ``loss_15`` / ``loss_30``: random UDP loss on the visitor's link for
+  ``--loss-s`` seconds -> reconnect episodes per minute at either end (``spurious_per_min``),
+  the longest gap between decoded video frames at the agent and at the visitor
+  (``stall_agent_s``/``_visitor``) and between audio arrivals at the agent
+  (``audio_gap_agent_s``; not on path ``app``, whose runner reports no audio)
 
 ``valid/total``: runs that produced the measurement and ended with media flowing and the
 agent's call "connected".
 
-``--paths app chromium``: each row also measured Chromium↔Chromium on a fresh topology of the
-same kind in the same run (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
+``--paths app py-agent chromium``: each row also measured with the Python agent and the
+widget in Chromium as the visitor (path ``py-agent``, bench/browser_reconnect.py's
+``py-agent`` setup: every frame the agent decodes counts, Chromium's fake camera carries no
+stamp) and Chromium↔Chromium (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
 setup: the widget as the visitor, labnet/browsers/pages/agent.html as the agent, both in
 Chromium inside the namespaces, with the per-call TURN credentials the signaling server
-mints). Faults ``connect``, ``cut_5s``, ``address_switch``, ``outage_attempt*``, ``loss_*``
-(same actions; the detection is the agent page's ``call.reconnecting``, its attempts and the
-one that recovered are the page's ``call.reconnecting`` and ``call.episode``, episodes are
-``call.reconnecting`` at either page). Media back at a page (bench/browser_reconnect.py's
+mints), each on a fresh topology of the same kind in the same run. Path ``app`` counts a
+frame when its test-pattern stamp reads back. Browser-visitor paths: faults ``connect``,
+``cut_5s``, ``address_switch``, ``outage_attempt*``, ``loss_*`` (same actions; the detection
+is the agent's "reconnecting", its attempts and the one that recovered are the agent page's
+``call.reconnecting`` and ``call.episode``, episodes are ``call.reconnecting`` at a page and
+``reconnect.start`` at the Python agent). Media back at a page (bench/browser_reconnect.py's
 ``both_back``): the first decoded frame that ends a gap of at least 0.5 s after the event
 (Chromium's fake camera carries no capture stamp), polled every 50 ms.
 """
@@ -106,6 +112,7 @@ TARGETS = {
     "outage_attempt3": "recovers on attempt 3; media_s within 0.3 of cut_5s",
     "loss_5": "0 spurious; stall <= 1.5x Chromium",
     "loss_15": "0 spurious; stall <= 1.5x Chromium",
+    "loss_30": "stall <= 1.5x Chromium (spurious: reported)",
 }
 
 
@@ -255,6 +262,27 @@ def page_connected(call: br.Call) -> bool:
     return True
 
 
+def agent_connected(call: br.Call) -> bool:
+    """The agent's call is (again) connected: the page's state, or the runner's last."""
+    if isinstance(call.agent, br.RunnerEnd):
+        states = [e["state"] for e in call.agent.lines.snapshot() if e.get("ev") == "call_state"]
+        return bool(states) and states[-1] == "connected"
+    return page_connected(call)
+
+
+def episodes_since(end: br.End, since: float) -> int:
+    if isinstance(end, br.RunnerEnd):
+        return len(
+            [
+                e
+                for e in end.lines.snapshot()
+                if e.get("msg") == "reconnect.start" and e["t"] >= since
+            ]
+        )
+    assert isinstance(end, br.PageEnd)
+    return len(nc.page_events(end.page, "call.reconnecting", since * 1000))
+
+
 def chromium_connect(topo: Topology, call: br.Call) -> Measure:
     # The widget's first event: the visitor's click (after getUserMedia) signs in and calls.
     requested = call.visitor.page.evaluate(f"{nc.HANDLE}.events.items[0].t") / 1000
@@ -273,13 +301,13 @@ def chromium_cut_5s(topo: Topology, call: br.Call) -> Measure:
         values["detect_s"] = shown - cut_at
     if back is not None:
         values["media_s"] = back
-    return Measure(shown is not None and back is not None and page_connected(call), values)
+    return Measure(shown is not None and back is not None and agent_connected(call), values)
 
 
 def chromium_address_switch(topo: Topology, call: br.Call) -> Measure:
     _, switched_at = topo.switch_address(topo.agent, _switched_address(topo))
     back = br.both_back(call, switched_at)
-    valid = back is not None and page_connected(call)
+    valid = back is not None and agent_connected(call)
     return Measure(valid, {"media_s": back} if back is not None else {})
 
 
@@ -317,19 +345,17 @@ def chromium_lossy(percent: int, seconds: float) -> Callable[[Topology, br.Call]
         time.sleep(seconds)
         remove_loss(topo, ns, table)
         end = time.time()
-        pages = (call.agent, call.visitor)
-        episodes = sum(
-            len(nc.page_events(p.page, "call.reconnecting", start * 1000))
-            for p in pages
-            if isinstance(p, br.PageEnd)
-        )
-        stalls = [br.longest_gap(p.video_times(start, end), start, end) for p in pages]
+        ends = (call.agent, call.visitor)
+        episodes = sum(episodes_since(e, start) for e in ends)
+        stalls = [br.longest_gap(e.video_times(start, end), start, end) for e in ends]
+        audio = br.longest_gap(call.agent.audio_times(start, end), start, end)
         return Measure(
-            page_connected(call),
+            agent_connected(call),
             {
                 "spurious_per_min": episodes * 60.0 / (end - start),
                 "stall_agent_s": stalls[0],
                 "stall_visitor_s": stalls[1],
+                "audio_gap_agent_s": audio,
             },
         )
 
@@ -348,21 +374,29 @@ def chromium_faults(loss_s: float) -> dict[str, ChromiumFault]:
         "outage_attempt3": chromium_outage_into_attempt(3),
         "loss_5": chromium_lossy(5, loss_s),
         "loss_15": chromium_lossy(15, loss_s),
+        "loss_30": chromium_lossy(30, loss_s),
     }
 
 
-def run_chromium(network: Network, fault: ChromiumFault, name: str, pw: Playwright) -> Measure:
-    """One Chromium↔Chromium call on a fresh ``network``, the server minting TURN credentials."""
+def run_chromium(
+    network: Network, fault: ChromiumFault, name: str, pw: Playwright, path: str
+) -> Measure:
+    """One call with Chromium as the visitor on a fresh ``network``, the server minting TURN
+    credentials; ``path``: ``chromium`` (Chromium as the agent too) or ``py-agent``."""
     with network.make() as topo, contextlib.ExitStack() as stack:
         coturn = Coturn(topo).start() if network.turn is not None else None
         try:
             turn = (coturn, network.turn) if coturn is not None and network.turn else None
             nc.start_server(topo, turn=turn)
-            call = br.browser_agent(topo, pw, stack, extra_flags=CHROMIUM_FLAGS)
+            if path == "py-agent":
+                trust = coturn.ca_path if coturn is not None else None
+                call = br.py_agent(topo, pw, stack, trust=trust, extra_flags=CHROMIUM_FLAGS)
+            else:
+                call = br.browser_agent(topo, pw, stack, extra_flags=CHROMIUM_FLAGS)
             time.sleep(1.0)  # both pages decoding
             return fault(topo, call)
         except AssertionError as exc:  # the call could not even start
-            print(f"{network.name} {name} chromium: {exc}"[:500], file=sys.stderr)
+            print(f"{network.name} {name} {path}: {exc}"[:500], file=sys.stderr)
             return Measure(False)
         finally:
             stack.close()
@@ -382,10 +416,18 @@ def faults(loss_s: float) -> dict[str, Fault]:
         "outage_attempt3": outage_into_attempt(3),
         "loss_5": lossy(5, loss_s),
         "loss_15": lossy(15, loss_s),
+        "loss_30": lossy(30, loss_s),
     }
 
 
-COLUMNS = ("detect_s", "media_s", "spurious_per_min", "stall_agent_s", "stall_visitor_s")
+COLUMNS = (
+    "detect_s",
+    "media_s",
+    "spurious_per_min",
+    "stall_agent_s",
+    "stall_visitor_s",
+    "audio_gap_agent_s",
+)
 
 
 def run_once(network: Network, fault: Fault, name: str) -> Measure:
@@ -417,7 +459,7 @@ def format_row(network: str, fault: str, path: str, measures: list[Measure]) -> 
         values = [m.values[column] for m in measures if column in m.values]
         cells.append(f"{statistics.median(values):.2f} (max {max(values):.2f})" if values else "")
     cells.append(f"{sum(m.valid for m in measures)}/{len(measures)}")
-    cells.append(TARGETS[fault] if path == "app" else CHROMIUM_TARGET)
+    cells.append(CHROMIUM_TARGET if path == "chromium" else TARGETS[fault])
     return "| " + " | ".join(cells) + " |"
 
 
@@ -446,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         choices=PATHS,
         default=["app"],
-        help="app: the Python agent and visitor; chromium: the Chromium↔Chromium reference",
+        help="app: the Python agent and visitor; py-agent: the Python agent, Chromium as the "
+        "visitor; chromium: the Chromium↔Chromium reference",
     )
     args = parser.parse_args(argv)
     if not can_create_namespaces():
@@ -455,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep_stale()
     with contextlib.ExitStack() as stack:
         pw = None
-        if "chromium" in args.paths:
+        if {"chromium", "py-agent"} & set(args.paths):
             from playwright.sync_api import sync_playwright
 
             pw = stack.enter_context(sync_playwright())
@@ -473,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-PATHS = ("app", "chromium")
+PATHS = ("app", "py-agent", "chromium")
 
 
 def measure_rows(
@@ -494,7 +537,7 @@ def measure_rows(
                 measure = run_once(network, app[fault], fault)
             elif fault in chromium:
                 assert pw is not None
-                measure = run_chromium(network, chromium[fault], fault, pw)
+                measure = run_chromium(network, chromium[fault], fault, pw, path)
             else:
                 continue  # no Chromium version of this fault (one_way_out)
             print(

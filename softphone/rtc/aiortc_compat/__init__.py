@@ -20,6 +20,8 @@ docs/aiortc-notes.md has the measurements behind each seam.
 8. :mod:`.turn_gathering`: a relay candidate from every TURN URL, UDP > TCP > TLS
    (``rtcicetransport.connection_kwargs`` and ``Connection``, ``relayed_candidate``,
    ``Connection.get_component_candidates``/``check_start``); fresh agents keep them.
-9. :mod:`.video_jitter`: a video jitter buffer that gives up on a lost packet after
-   0.25 s (``rtcrtpreceiver.JitterBuffer``, the buffer's ``_origin``/``_packets``).
+9. :mod:`.video_jitter`: video under loss: a jitter buffer that gives up on a lost packet
+   0.25 s after it was missed, NACKs and keyframe requests repeated until answered
+   (``rtcrtpreceiver.JitterBuffer``, ``rtcpeerconnection.RTCRtpReceiver``, the buffer's
+   ``_origin``/``_packets``, the receiver's decoder queue, codecs and RTCP senders).
 """

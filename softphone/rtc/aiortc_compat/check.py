@@ -49,7 +49,9 @@ _GATHERER_ATTRS = "_connection _remote_candidates_end"
 _SENDER_ATTRS = "_enabled _send_keyframe kind"
 _RECEIVER_ATTRS = (
     "_RTCRtpReceiver__jitter_buffer _RTCRtpReceiver__nack_generator "
-    "_RTCRtpReceiver__rtx_ssrc _RTCRtpReceiver__remote_streams _send_rtcp_pli track"
+    "_RTCRtpReceiver__rtx_ssrc _RTCRtpReceiver__remote_streams _send_rtcp_pli track "
+    "_RTCRtpReceiver__codecs _RTCRtpReceiver__decoder_queue _RTCRtpReceiver__decoder_thread "
+    "_RTCRtpReceiver__timestamp_mapper _send_rtcp_nack _handle_rtp_packet stop"
 )
 _PEER_CONNECTION_ATTRS = (
     "_RTCPeerConnection__pendingLocalDescription _RTCPeerConnection__setSignalingState "
@@ -123,6 +125,7 @@ def _check_internals() -> list[str]:
         (aiortc.rtcicetransport, "RTCIceTransport"),
         (aiortc.jitterbuffer, "JitterBuffer"),
         (aiortc.rtcrtpreceiver, "NackGenerator"),
+        (aiortc.rtcpeerconnection, "RTCRtpReceiver"),
         (aiortc.codecs.opus, "OpusEncoder"),
         (aiortc.codecs.opus, "OpusDecoder"),
         (aiortc.codecs.opus, "TIME_BASE"),

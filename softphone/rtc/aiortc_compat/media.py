@@ -16,6 +16,8 @@ from typing import Any
 import aiortc
 import aiortc.rtcrtpreceiver
 
+from softphone.rtc.aiortc_compat.video_jitter import VideoReceiver
+
 
 def set_senders_paused(pc: aiortc.RTCPeerConnection, paused: bool) -> None:
     """Stop/resume encoding and sending on every sender; resuming starts with a keyframe."""
@@ -34,7 +36,9 @@ def reset_video_receiver(receiver: aiortc.RTCRtpReceiver) -> list[int]:
     inner._RTCRtpReceiver__jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer(
         capacity=512, is_video=True
     )
-    inner._RTCRtpReceiver__nack_generator = aiortc.rtcrtpreceiver.NackGenerator()
+    # Seam 9's receiver NACKs from its buffer: aiortc's generator would NACK twice.
+    if not isinstance(receiver, VideoReceiver):
+        inner._RTCRtpReceiver__nack_generator = aiortc.rtcrtpreceiver.NackGenerator()
     return media_ssrcs(receiver)
 
 

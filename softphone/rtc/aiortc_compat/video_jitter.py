@@ -1,36 +1,69 @@
-"""A video jitter buffer that gives up on a lost packet instead of stalling for seconds.
+"""Video under loss: a jitter buffer that gives up on a lost packet instead of stalling for
+seconds, NACKs repeated until then, and keyframe requests repeated until one arrives.
 
 Seam 9 (listed in this package's docstring; its internals are in :mod:`.check`, and
-tests/rtc/test_video_jitter.py exercises them):
-aiortc 1.16's video ``JitterBuffer`` hands out a frame only when every packet from its
-origin on is present. A packet lost for good (its NACK retransmission lost too, which at
-15 % loss happens every few seconds) blocks the buffer until 512 later packets have
-arrived: the received video froze for 1-12 s under random loss while audio played on and
-Chromium, receiving over the same link, never froze for 1 s.
+tests/rtc/test_video_jitter.py exercises them). aiortc 1.16's video receiver, measured with
+Chromium sending over a lossy link (docs/networks.md, "lossy links"):
 
-:class:`BoundedWaitJitterBuffer` waits at most ``MAX_WAIT_S`` for a missing packet at its
-head once later packets are there (NACK retransmissions arrive within a round trip), then
-drops the incomplete frame, moves on to the next complete one and asks for a keyframe (the
-decoder's reference is gone). :func:`install_bounded_jitter` makes aiortc's receivers build
-it for video through the module-level name ``rtcrtpreceiver.JitterBuffer``.
+- its ``JitterBuffer`` hands out a frame only when every packet from its origin on is
+  present: a packet lost for good blocks it until 512 later packets have arrived (1-12 s);
+- it hands out a frame only once the *next* frame's first packet is there (one frame
+  interval late: ~100 ms at the 10 fps Chromium falls back to under loss), and at most one
+  frame per arriving packet, so frames that completed while the head waited stay queued;
+- its ``NackGenerator`` NACKs a missing packet only when a new gap shows up behind it: when
+  the NACK or its retransmission is lost (28 % of the time at 15 % loss each way) it may
+  never be asked for again before the buffer gives up on it, and packets given up on are
+  asked for again and again until 128 newer ones arrived;
+- a keyframe request (PLI) that is lost is never repeated.
+
+:class:`BoundedWaitJitterBuffer` hands a frame out as soon as its last packet (RTP marker
+bit) is there, keeps when each missing packet was first missed, and gives up on the head's
+hole ``MAX_WAIT_S`` after that (not after it reached the head): the broken frame is dropped,
+the next complete one goes out and a keyframe is asked for. :class:`VideoReceiver` (built by
+aiortc's peer connection through the module-level name ``rtcpeerconnection.RTCRtpReceiver``)
+feeds every completed frame to the decoder, NACKs each missing packet every ``NACK_EVERY_S``
+until it arrives or is given up on (instead of aiortc's generator), and repeats an
+unanswered PLI every ``KEYFRAME_EVERY_S`` (Chromium ignores keyframe requests within 300 ms
+of the last one it honoured), at most ``KEYFRAME_ASKS`` times per keyframe wanted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import queue
 import time
+from collections.abc import Callable
 from typing import Any
 
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpreceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
-from aiortc.utils import uint16_add
+from aiortc.utils import uint16_add, uint16_gt
 
 from softphone.rtc.aiortc_compat.check import compatibility
 
 _original_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
+_original_receiver = aiortc.rtcpeerconnection.RTCRtpReceiver
 
 MAX_WAIT_S = 0.25
-"""How long a gap at the head may wait for its retransmission (a few round trips)."""
+"""How long a missing packet may be waited for, from when it was missed (several NACKs)."""
+NACK_EVERY_S = 0.05
+"""How often a missing packet is NACKed again (the sender ignores repeats within its RTT)."""
+KEYFRAME_EVERY_S = 0.5
+"""How long a keyframe request may go unanswered before it is sent again."""
+KEYFRAME_ASKS = 6
+"""Keyframe requests per keyframe wanted, the first included (bounded re-asking)."""
+NACK_SPAN = 128
+"""Only the newest this many packets are NACKed (aiortc's sender history; after an outage
+the restart resets the receiver instead)."""
+_SLACK_S = 0.001  # a timer that fires at its deadline finds its work due
+
+
+def vp8_starts_frame(packet: RtpPacket) -> bool:
+    """The VP8 payload descriptor's S bit with partition index 0 (RFC 7741 4.2)."""
+    return bool(packet.payload) and packet.payload[0] & 0x17 == 0x10
 
 
 class BoundedWaitJitterBuffer(JitterBuffer):
@@ -38,67 +71,155 @@ class BoundedWaitJitterBuffer(JitterBuffer):
 
     def __init__(self, capacity: int, prefetch: int = 0, is_video: bool = True) -> None:
         super().__init__(capacity=capacity, prefetch=prefetch, is_video=is_video)
-        self._gap_since: float | None = None
+        self._missed: dict[int, float] = {}  # missing sequence number -> first missed
+        self._nacked: dict[int, float] = {}  # missing sequence number -> last NACKed
+        self._newest: int | None = None
+        self._ready: collections.deque[JitterFrame] = collections.deque()
+        self.media_ssrc: int | None = None
+        self.starts_frame: Callable[[RtpPacket], bool] | None = None
+        """Whether a packet begins a frame, when the codec tells (set by the receiver)."""
         self.skipped_frames = 0
         """Incomplete frames given up on (diagnostics)."""
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        pli_flag, frame = super().add(packet)
-        if frame is not None:
-            self._gap_since = None
-            return pli_flag, frame
-        if self._origin is None or uint16_add(packet.sequence_number, -self._origin) >= (
-            self._capacity
-        ):
-            return pli_flag, frame  # a late packet from before the head: changes nothing
-        hole = self._first_hole(packet.sequence_number)
-        if hole is None:
-            self._gap_since = None  # the head frame is just not complete yet
-            return pli_flag, frame
+        """Returns (keyframe wanted, the oldest completed frame); :meth:`pop_ready` has the
+        rest."""
+        if self._origin is not None and self._is_late(packet.sequence_number):
+            return False, None  # a retransmission of a packet given up on: changes nothing
+        self.media_ssrc = packet.ssrc
+        self._note_arrival(packet.sequence_number)
+        pli_flag, _ = super().add(packet)  # completed frames went to _ready
+        assert self._origin is not None and self._newest is not None
+        if uint16_add(self._newest, -self._origin) >= self._capacity:  # the buffer reset
+            self._newest = packet.sequence_number
+            self._missed.clear()
+            self._nacked.clear()
+        self._forget_before_origin()
+        pli_flag = self.expire() or pli_flag
+        return pli_flag, self.pop_ready()
+
+    def pop_ready(self) -> JitterFrame | None:
+        return self._ready.popleft() if self._ready else None
+
+    def expire(self, now: float | None = None) -> bool:
+        """Give up on the head's hole if it was missed ``MAX_WAIT_S`` ago; True when a
+        frame was dropped (a keyframe is wanted)."""
+        now = time.monotonic() if now is None else now
+        if not self._missed or now - min(self._missed.values()) < MAX_WAIT_S - _SLACK_S:
+            return False  # the head's hole, if any, is among them: not due either
+        gave_up = False
+        while self._origin is not None and (hole := self._head_hole()) is not None:
+            first = self._missed.get(uint16_add(self._origin, hole))
+            if first is None or now - first < MAX_WAIT_S - _SLACK_S:
+                break
+            self._give_up(hole)
+            gave_up = True
+        return gave_up
+
+    def nacks_due(self, now: float | None = None) -> list[int]:
+        """Missing packets not NACKed within ``NACK_EVERY_S``; marked as NACKed now."""
+        now = time.monotonic() if now is None else now
+        due = [
+            s
+            for s in self._missed
+            if now - self._nacked.get(s, -NACK_EVERY_S) >= NACK_EVERY_S - _SLACK_S
+        ]
+        for seq in due:
+            self._nacked[seq] = now  # too old ones too: their timer is done
+        newest = self._newest if self._newest is not None else 0
+        due = [s for s in due if uint16_add(newest, -s) <= NACK_SPAN]
+        return sorted(due, key=lambda s: uint16_add(s, -(self._origin or 0)))
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`expire` or :meth:`nacks_due` next has something to do (monotonic)."""
+        if not self._missed:
+            return None
+        nack = min(self._nacked.get(s, 0.0) for s in self._missed) + NACK_EVERY_S
+        return min(nack, min(self._missed.values()) + MAX_WAIT_S)
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _is_late(self, seq: int) -> bool:
+        assert self._origin is not None
+        return 0 < uint16_add(self._origin, -seq) < self._capacity
+
+    def _note_arrival(self, seq: int) -> None:
+        self._missed.pop(seq, None)
+        self._nacked.pop(seq, None)
+        if self._newest is None:
+            self._newest = seq
+            return
+        if not uint16_gt(seq, self._newest):
+            return
         now = time.monotonic()
-        if self._gap_since is None:
-            self._gap_since = now
-            return pli_flag, frame
-        if now - self._gap_since < MAX_WAIT_S:
-            return pli_flag, frame
-        self._gap_since = None
-        self.skipped_frames += 1
-        return True, self._give_up(hole, packet.sequence_number)
+        missing = uint16_add(self._newest, 1)
+        while missing != seq and len(self._missed) < self._capacity:
+            self._missed[missing] = now
+            missing = uint16_add(missing, 1)
+        self._newest = seq
+
+    def _forget_before_origin(self) -> None:
+        """Missing packets the buffer moved past (given up on, or a reset) are not asked for."""
+        if self._origin is None:
+            return
+        for seq in [s for s in self._missed if self._is_late(s)]:
+            del self._missed[seq]
+            self._nacked.pop(seq, None)
 
     def _slot(self, count: int) -> RtpPacket | None:
         assert self._origin is not None
         return self._packets[(self._origin + count) % self._capacity]
 
-    def _first_hole(self, newest: int) -> int | None:
-        """Offset from the head of the first missing packet before ``newest``, if any."""
-        assert self._origin is not None
-        span = uint16_add(newest, -self._origin)
+    def _head_hole(self) -> int | None:
+        """Offset of the first missing packet before the newest one, if any."""
+        assert self._origin is not None and self._newest is not None
+        span = uint16_add(self._newest, -self._origin)
+        if span >= self._capacity:
+            return None
         return next((c for c in range(span) if self._slot(c) is None), None)
 
-    def _give_up(self, hole: int, newest: int) -> JitterFrame | None:
-        """Drop the frame the hole broke and return the next frame that can be decoded.
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        """Every frame complete at the head goes to ``_ready``: one whose last packet (RTP
+        marker bit, RFC 7741/6184) is there, or, without a marker, one the next frame's
+        first packet follows (aiortc's rule). Returns None (aiortc's ``add`` passes it on;
+        ours hands out ``_ready``)."""
+        while self._origin is not None:
+            packets: list[RtpPacket] = []
+            end = None
+            for count in range(self._capacity):
+                slot = self._slot(count)
+                if slot is None:
+                    break
+                if packets and slot.timestamp != packets[0].timestamp:
+                    end = count
+                    break
+                packets.append(slot)
+                if slot.marker:
+                    end = count + 1
+                    break
+            if end is None:
+                break
+            data = b"".join(p._data for p in packets)  # type: ignore[attr-defined]
+            self._ready.append(JitterFrame(data=data, timestamp=packets[0].timestamp))
+            self.remove(end)
+        return None
 
-        The RTP marker bit ends a video frame (RFC 7741): when it is set just before the
-        hole, the frame at the head is complete and goes out; the lost packets began the
-        next one. Otherwise the head frame is the broken one.
-        """
-        # Every slot before the first hole is filled.
-        before = [p for c in range(hole) if (p := self._slot(c)) is not None]
-        head_ts = before[0].timestamp if before else None
-        complete: JitterFrame | None = None
-        if before and before[-1].marker and all(p.timestamp == head_ts for p in before):
-            data = b"".join(p._data for p in before)  # type: ignore[attr-defined]
-            complete = JitterFrame(data=data, timestamp=before[0].timestamp)
-            self.remove(hole)
-            hole, head_ts = 0, None
+    def _give_up(self, hole: int) -> None:
+        """Drop the frame the hole broke (the head's, or when the head is the hole, the
+        frame of the packet after it unless that packet begins its frame) and queue what is
+        complete behind it."""
+        before = self._slot(0)
         after = next(c for c in range(hole + 1, self._capacity) if self._slot(c) is not None)
         following = self._slot(after)
         assert following is not None
-        broken = head_ts if head_ts is not None else following.timestamp
+        broken = before.timestamp if before is not None else following.timestamp
         self.remove(after)
-        while (first := self._slot(0)) is not None and first.timestamp == broken:
+        intact = before is None and self.starts_frame is not None and self.starts_frame(following)
+        while not intact and (first := self._slot(0)) is not None and first.timestamp == broken:
             self.remove(1)
-        return complete if complete is not None else self._remove_frame(newest)
+        self.skipped_frames += 1
+        self._forget_before_origin()
+        self._remove_frame(following.sequence_number)
 
 
 def _jitter_buffer(capacity: int, prefetch: int = 0, is_video: bool = False) -> JitterBuffer:
@@ -107,9 +228,147 @@ def _jitter_buffer(capacity: int, prefetch: int = 0, is_video: bool = False) -> 
     return JitterBuffer(capacity=capacity, prefetch=prefetch)
 
 
+def is_keyframe(codec_name: str, data: bytes) -> bool:
+    """VP8: the frame tag's P bit is 0 (RFC 6386 9.1); H264: an IDR slice (NAL type 5) in
+    the Annex B stream aiortc's depayloader builds."""
+    if codec_name == "VP8":
+        return bool(data) and not data[0] & 1
+    if codec_name == "H264":
+        return any(part and part[0] & 0x1F == 5 for part in data.split(b"\x00\x00\x01"))
+    return False
+
+
+class _Keyframes:
+    """Keyframe requests of one receiver: sent, repeated while unanswered, bounded."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+        self.asks = 0
+        self.last_ask = 0.0
+
+    def asked(self, now: float) -> None:
+        if not self.wanted:
+            self.wanted, self.asks = True, 0
+        self.asks += 1
+        self.last_ask = now
+
+    def arrived(self) -> None:
+        self.wanted = False
+
+    def repeat_due(self, now: float) -> bool:
+        return (
+            self.wanted
+            and self.asks < KEYFRAME_ASKS
+            and now - self.last_ask >= KEYFRAME_EVERY_S - _SLACK_S
+        )
+
+    def deadline(self) -> float | None:
+        return (
+            self.last_ask + KEYFRAME_EVERY_S if self.wanted and self.asks < KEYFRAME_ASKS else None
+        )
+
+
+class _DecoderQueue(queue.Queue[Any]):
+    """The receiver's decoder input: notes each keyframe on its way to the decoder."""
+
+    def __init__(self, keyframes: _Keyframes) -> None:
+        super().__init__()
+        self._keyframes = keyframes
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is not None and is_keyframe(item[0].name, item[1].data):
+            self._keyframes.arrived()
+        super().put(item, block, timeout)
+
+
+class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
+    """aiortc's receiver; for video: every completed frame decoded, NACKs and keyframe
+    requests repeated on a timer (see the module docstring)."""
+
+    def __init__(self, kind: str, transport: Any) -> None:
+        super().__init__(kind, transport)
+        self._keyframes = _Keyframes()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._last_codec: Any = None
+        self._video = kind == "video"
+        if self._video:
+            inner: Any = self
+            inner._RTCRtpReceiver__decoder_queue = _DecoderQueue(self._keyframes)
+            inner._RTCRtpReceiver__nack_generator = None  # ours: the buffer's nacks_due()
+
+    def _buffer(self) -> BoundedWaitJitterBuffer | None:
+        buffer = getattr(self, "_RTCRtpReceiver__jitter_buffer", None)
+        return buffer if isinstance(buffer, BoundedWaitJitterBuffer) else None
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        await super()._handle_rtp_packet(packet, arrival_time_ms)
+        if not self._video:
+            return
+        inner: Any = self
+        codec = inner._RTCRtpReceiver__codecs.get(packet.payload_type)
+        if codec is not None and codec.name.lower() != "rtx":
+            self._last_codec = codec
+            buffer = self._buffer()
+            if buffer is not None:
+                buffer.starts_frame = vp8_starts_frame if codec.name == "VP8" else None
+        await self._service()
+
+    async def _send_rtcp_pli(self, media_ssrc: int) -> None:
+        self._keyframes.asked(time.monotonic())
+        await super()._send_rtcp_pli(media_ssrc)
+
+    async def _service(self) -> None:
+        """Give up on expired holes, decode what is complete, NACK, re-ask a keyframe;
+        then wait for the next of those deadlines."""
+        buffer = self._buffer()
+        if buffer is None or buffer.media_ssrc is None:
+            return
+        now = time.monotonic()
+        ssrc = buffer.media_ssrc
+        if buffer.expire(now) or self._keyframes.repeat_due(now):
+            await self._send_rtcp_pli(ssrc)
+        while (frame := buffer.pop_ready()) is not None:
+            self._decode(frame)
+        lost = buffer.nacks_due(now)
+        if lost:
+            await self._send_rtcp_nack(ssrc, lost)
+        self._schedule(buffer)
+
+    def _decode(self, frame: JitterFrame) -> None:
+        inner: Any = self
+        if self._last_codec is None or inner._RTCRtpReceiver__decoder_thread is None:
+            return
+        frame.timestamp = inner._RTCRtpReceiver__timestamp_mapper.map(frame.timestamp)
+        inner._RTCRtpReceiver__decoder_queue.put((self._last_codec, frame))
+
+    def _schedule(self, buffer: BoundedWaitJitterBuffer) -> None:
+        """One timer per receiver, at the earliest deadline (kept when already earlier)."""
+        deadlines = [d for d in (buffer.next_deadline(), self._keyframes.deadline()) if d]
+        if not deadlines:
+            return
+        now = time.monotonic()
+        at = max(now + 0.005, min(deadlines))
+        if self._timer is not None and now < self._timer_at <= at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(at - now, lambda: asyncio.ensure_future(self._service()))
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await super().stop()
+
+
 def install_bounded_jitter() -> None:
-    """Every RTCRtpReceiver created from now on uses the bounded buffer for video
-    (idempotent); aiortc's own stays when the compatibility check found its internals
-    changed."""
-    module: Any = aiortc.rtcrtpreceiver
-    module.JitterBuffer = _jitter_buffer if compatibility().ok else _original_jitter_buffer
+    """Every video receiver created from now on gets the bounded buffer and the repeated
+    NACKs and keyframe requests (idempotent); aiortc's own stay when the compatibility
+    check found its internals changed."""
+    ok = compatibility().ok
+    receiver_module: Any = aiortc.rtcrtpreceiver
+    receiver_module.JitterBuffer = _jitter_buffer if ok else _original_jitter_buffer
+    peer_module: Any = aiortc.rtcpeerconnection
+    peer_module.RTCRtpReceiver = VideoReceiver if ok else _original_receiver
