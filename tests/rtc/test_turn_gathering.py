@@ -339,6 +339,8 @@ class Allocations:
             await asyncio.sleep(0.01)
             if outcome == "hang":  # a SYN in backoff
                 await asyncio.sleep(60)
+            if outcome == "slow":  # a long path, a loaded machine
+                await asyncio.sleep(0.3)
             if isinstance(outcome, BaseException):
                 raise outcome
             protocol = FakeProtocol()
@@ -376,23 +378,37 @@ async def test_a_restart_retries_an_unreachable_turn_tcp_server_until_it_answers
 async def test_a_restart_opens_a_fresh_connection_beside_one_stuck_in_syn_backoff(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    allocations = Allocations("hang", "hang", "ok")
+    """Once the network was seen down (a try failed "unreachable"), a try that hangs is not
+    waited for: a fresh one joins it every CONNECT_RETRY_S."""
+    allocations = Allocations(unreachable(), "hang", "hang", "ok")
     allocations.install(monkeypatch)
     restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
     candidate = await restarted._relay(1, TCP)  # type: ignore[attr-defined]
     assert candidate is not None
-    assert allocations.tries == 3
+    assert allocations.tries == 4
     assert allocations.cancelled == 2 and allocations.in_flight == 0  # the stuck ones closed
 
 
 @pytest.mark.usefixtures("fast_retries")
+async def test_a_slow_connection_on_a_working_network_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    allocations = Allocations("slow", "ok")  # six retry intervals, but nothing failed
+    allocations.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    assert await restarted._relay(1, TCP) is not None  # type: ignore[attr-defined]
+    assert allocations.tries == 1
+
+
+@pytest.mark.usefixtures("fast_retries")
 async def test_connection_retries_are_bounded_and_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    hanging = Allocations("hang")
+    hanging = Allocations(unreachable(), "hang")
     hanging.install(monkeypatch)
     restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
     relay = asyncio.ensure_future(restarted._relay(1, TCP))  # type: ignore[attr-defined]
     await asyncio.sleep(1.0)  # twenty retry intervals
-    assert hanging.tries == hanging.most_in_flight == turn_gathering.MAX_CONNECT_TRIES
+    assert hanging.tries == turn_gathering.MAX_CONNECT_TRIES
+    assert hanging.most_in_flight == turn_gathering.MAX_CONNECT_TRIES - 1
     relay.cancel()  # the gathering's deadline
     await asyncio.gather(relay, return_exceptions=True)
     assert hanging.in_flight == 0

@@ -19,9 +19,10 @@ down or rejects every TURN transport: no point in waiting out aioice's 5 s for S
 An ICE restart's agent usually gathers while the network is down (the restart starts when
 the outage is detected). A TURN/TCP or TURN/TLS connect made then sits in the kernel's SYN
 and neighbour-resolution backoff, or fails with "unreachable", and the relay arrives (or not)
-seconds after the link is back. So a restart's agent opens a fresh connection every
-``CONNECT_RETRY_S`` until one has allocated (bounded: see :meth:`MultiTurnConnection.
-_allocate_retrying`), and the first allocation after the link returns carries the offer.
+seconds after the link is back. So once a restart's connection failed that way, it opens a
+fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
+:meth:`MultiTurnConnection._allocate_retrying`), and the first allocation after the link
+returns carries the offer.
 
 A check answered by the peer's own check while ours is still unanswered is sent again at
 once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
@@ -63,8 +64,8 @@ aioice nominates aggressively (the first pair that answers wins), so without a h
 TURN/TCP could win over TURN/UDP by a few milliseconds and carry the call for good."""
 
 CONNECT_RETRY_S = 0.5
-"""A restart's TURN/TCP or TLS connection not allocated after this long gets a fresh one beside
-it (so does one that failed "unreachable", this long after the previous try)."""
+"""After a restart's TURN/TCP or TLS connection failed "unreachable", a fresh one this often
+while none has allocated (the earlier ones, maybe in SYN backoff, stay open)."""
 MAX_CONNECT_TRIES = 10
 """Connections per TURN server per gathering (RELAY_WAIT_S / CONNECT_RETRY_S). The earlier
 ones stay open beside the newer: a slow handshake on a long path keeps its chance, and the
@@ -333,12 +334,14 @@ class MultiTurnConnection(aioice.Connection):
     async def _allocate_retrying(
         self, component: int, server: TurnServer
     ) -> aioice.ice.StunProtocol:
-        """The first allocation of overlapping connections to ``server``, a new one every
-        ``CONNECT_RETRY_S`` while none has allocated (at most ``MAX_CONNECT_TRIES``; the
-        gathering's deadline cancels them all).
+        """The first allocation of overlapping connections to ``server``: once one failed
+        for the network ("unreachable", reset, timed out: the network is down), a new one
+        every ``CONNECT_RETRY_S`` while none has allocated (at most ``MAX_CONNECT_TRIES``;
+        the gathering's deadline cancels them all).
 
-        Only network failures are retried ("unreachable", reset, timed out): a refused
-        connection, a TLS or an authentication error is an answer, and ends the tries."""
+        Without such a failure a slow connection is left alone (a long path or a loaded
+        machine: more handshakes would only slow it down). A refused connection, a TLS or
+        an authentication error is an answer, and ends the tries."""
         loop = asyncio.get_running_loop()
         tries: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
         started = 0
@@ -346,11 +349,12 @@ class MultiTurnConnection(aioice.Connection):
         error: BaseException | None = None
         try:
             while True:
-                if started < MAX_CONNECT_TRIES and loop.time() >= next_start:
+                can_start = started == 0 or (started < MAX_CONNECT_TRIES and error is not None)
+                if can_start and loop.time() >= next_start:
                     tries.add(asyncio.ensure_future(self._allocate(component, server)))
                     started += 1
                     next_start = loop.time() + CONNECT_RETRY_S
-                can_start = started < MAX_CONNECT_TRIES
+                can_start = started < MAX_CONNECT_TRIES and error is not None
                 if not tries:
                     if not can_start:  # every try failed
                         raise error or ConnectionError("no TURN connection")
