@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aioice
 import aioice.ice
+import aioice.stun
 import aioice.turn
 import aiortc.rtcicetransport
 import pytest
@@ -89,6 +90,14 @@ def test_seam8_aioice_shapes_used() -> None:
     assert "self.__inner_protocol = inner_protocol" in source(aioice.turn.TurnTransport.__init__)
     for name in ("_use_ipv4", "_use_ipv6", "_transport_policy", "_protocols", "_nominated"):
         assert name in source(aioice.Connection.__init__), name
+    # aioice starts a triggered check only for a Waiting pair (RFC 8445 7.3.1.4 wants one for
+    # an In-Progress pair too: MultiTurnConnection.check_incoming adds it).
+    incoming = source(aioice.Connection.check_incoming)
+    assert "if pair.state == CandidatePair.State.WAITING:" in incoming
+    assert "IN_PROGRESS" not in incoming
+    assert "request = self.build_request(pair, nominate=nominate)" in source(
+        aioice.Connection.check_start
+    )
 
 
 # --- behaviour -------------------------------------------------------------------------------
@@ -236,3 +245,65 @@ def test_checks_over_a_less_preferred_relay_start_later() -> None:
     assert not MultiTurnConnection._is_fallback(udp, side)
     assert MultiTurnConnection._is_fallback(tcp, side)
     assert not MultiTurnConnection._is_fallback(host, side)
+
+
+# --- a check in flight is sent again when the peer's check arrives (RFC 8445 7.3.1.4) --------
+
+
+class FakeProtocol:
+    """The local end of a pair: records what the agent sends through it."""
+
+    def __init__(self) -> None:
+        self.local_candidate = Candidate("l", 1, "udp", 100, "198.18.0.1", 50000, "relay")
+        self.sent: list[tuple[bytes, tuple[str, int]]] = []
+
+    def send_stun(self, message: aioice.stun.Message, addr: tuple[str, int]) -> None:
+        self.sent.append((message.transaction_id, addr))
+
+    async def close(self) -> None:
+        pass
+
+
+def agent_with_a_check_in_flight(
+    cls: type[aioice.Connection],
+) -> tuple[aioice.Connection, FakeProtocol, aioice.ice.CandidatePair, aioice.stun.Message]:
+    agent = cls(ice_controlling=True)
+    agent.remote_username, agent.remote_password = "peer", "peerpassword0123456789"
+    remote = Candidate("r", 1, "udp", 100, "198.18.0.1", 50002, "relay")
+    agent._remote_candidates.append(remote)
+    protocol = FakeProtocol()
+    pair = aioice.ice.CandidatePair(protocol, remote)  # type: ignore[arg-type]
+    agent._check_list.append(pair)
+    request = agent.build_request(pair, nominate=True)  # what check_start sends
+    pair.state = aioice.ice.CandidatePair.State.IN_PROGRESS
+    return agent, protocol, pair, request
+
+
+def peers_check(agent: aioice.Connection) -> aioice.stun.Message:
+    message = aioice.stun.Message(
+        message_method=aioice.stun.Method.BINDING, message_class=aioice.stun.Class.REQUEST
+    )
+    message.attributes["PRIORITY"] = 100
+    message.attributes["ICE-CONTROLLED"] = 1
+    return message
+
+
+def test_stock_aioice_leaves_a_check_in_flight_to_its_retransmission_timer() -> None:
+    agent, protocol, pair, _ = agent_with_a_check_in_flight(aioice.Connection)
+    agent.check_incoming(peers_check(agent), pair.remote_addr, protocol)
+    assert protocol.sent == []  # the next try only at the 0.5 s (then 1 s...) RTO
+
+
+def test_a_check_in_flight_goes_again_at_once_when_the_peers_check_arrives() -> None:
+    """Over two relays our first check is dropped by the peer's TURN server until the peer's
+    own check creates the permission: the peer's check arriving is the moment to resend."""
+    agent, protocol, pair, request = agent_with_a_check_in_flight(MultiTurnConnection)
+    agent.check_incoming(peers_check(agent), pair.remote_addr, protocol)
+    # the same transaction (its response completes the check in flight), to the pair's peer
+    assert protocol.sent == [(request.transaction_id, pair.remote_addr)]
+    agent.check_incoming(peers_check(agent), pair.remote_addr, protocol)
+    assert len(protocol.sent) == 1  # once per check: the peer's retransmissions add nothing
+    pair.state = aioice.ice.CandidatePair.State.SUCCEEDED
+    agent.build_request(pair, nominate=False)  # e.g. a consent probe of the chosen pair
+    agent.check_incoming(peers_check(agent), pair.remote_addr, protocol)
+    assert len(protocol.sent) == 1  # nothing in flight: nothing to resend

@@ -42,7 +42,8 @@ _CONNECTION_ATTRS = (
     "turn_transport _use_ipv4 _use_ipv6 _transport_policy _nominated _protocols "
     "local_username local_candidates remote_password remote_username remote_is_lite "
     "data_received build_request gather_candidates connect close get_event send "
-    "get_component_candidates check_start _local_candidates _remote_candidates"
+    "get_component_candidates check_start check_incoming _check_list _local_candidates "
+    "_remote_candidates"
 )
 _ICE_TRANSPORT_ATTRS = "_connection iceGatherer _recv _send _monitor start stop state"
 _GATHERER_ATTRS = "_connection _remote_candidates_end"
@@ -152,6 +153,7 @@ def _check_internals() -> list[str]:
             (aiortc.RTCPeerConnection(), _PEER_CONNECTION_ATTRS, "RTCPeerConnection"),
             (aioice.ice.CandidatePair(_ANY, _ANY), "protocol", "CandidatePair"),
             (aioice.ice.CandidatePair, "remote_addr local_candidate", "CandidatePair"),
+            (aioice.ice.CandidatePair.State, "IN_PROGRESS", "CandidatePair.State"),
             (aioice.ice.StunProtocol, "request send_stun", "StunProtocol"),
             (aiortc.codecs.opus.OpusEncoder(), "codec resampler", "OpusEncoder"),
             (aiortc.RTCRtpReceiver("audio", dtls), _RECEIVER_ATTRS, "RTCRtpReceiver(audio)"),

@@ -15,6 +15,11 @@ Gathering must not hold the call when a transport is blocked (a firewall that dr
 than rejects costs a full timeout): once one relay is in, the other relays and the STUN
 query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
 down or rejects every TURN transport: no point in waiting out aioice's 5 s for STUN).
+
+A check answered by the peer's own check while ours is still unanswered is sent again at
+once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
+the peer's TURN permission and is dropped, and aioice would wait for its 0.5 s (then 1 s)
+retransmission.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import aioice
 import aioice.ice
+import aioice.stun
 import aiortc.rtcicetransport
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCIceServer
@@ -123,6 +129,7 @@ class MultiTurnConnection(aioice.Connection):
     def __init__(self, *, turn_servers: Iterable[TurnServer] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.turn_servers = tuple(turn_servers)
+        self._check_requests: dict[aioice.ice.CandidatePair, aioice.stun.Message] = {}
 
     async def get_component_candidates(
         self,
@@ -161,6 +168,28 @@ class MultiTurnConnection(aioice.Connection):
         ):
             await asyncio.sleep(FALLBACK_DELAY_S)
         await super().check_start(pair)
+
+    def build_request(self, pair: aioice.ice.CandidatePair, nominate: bool) -> aioice.stun.Message:
+        request = super().build_request(pair, nominate)
+        self._check_requests[pair] = request  # the latest check of each pair
+        return request
+
+    def check_incoming(
+        self, message: aioice.stun.Message, addr: tuple[str, int], protocol: Any
+    ) -> None:
+        """aioice's handling, plus RFC 8445 7.3.1.4 for a pair whose check is in flight: the
+        peer's check just proved the path works both ways (over relays: the peer's TURN
+        permission for us now exists), so ours goes again now, not at its next RTO."""
+        super().check_incoming(message, addr, protocol)
+        pair = next(
+            (p for p in self._check_list if p.protocol is protocol and p.remote_addr == addr),
+            None,
+        )
+        if pair is None or pair.state is not aioice.ice.CandidatePair.State.IN_PROGRESS:
+            return
+        request = self._check_requests.pop(pair, None)  # once per check
+        if request is not None:
+            protocol.send_stun(request, addr)
 
     @staticmethod
     def _is_fallback(candidate: Candidate, same_side: list[Candidate]) -> bool:
@@ -293,7 +322,10 @@ def fresh_agent(old: aioice.Connection) -> aioice.Connection:
         "transport_policy": old._transport_policy,
     }
     if isinstance(old, MultiTurnConnection):
-        return MultiTurnConnection(turn_servers=old.turn_servers, **kwargs)
+        return MultiTurnConnection(
+            turn_servers=old.turn_servers,
+            **kwargs,
+        )
     return aioice.Connection(
         turn_server=old.turn_server,
         turn_username=old.turn_username,
