@@ -42,6 +42,7 @@ from aiortc import RTCIceServer
 from softphone.agent import AgentConfig, AgentSession, CallInfo
 from softphone.call.reconnect import ReconnectPolicy
 from softphone.call.state import CallStatus
+from softphone.malloc_arenas import limit_malloc_arenas
 from softphone.media.local import MediaChoice
 from softphone.rtc.aiortc_compat.transport import restartable_transports
 from softphone.rtc.aiortc_compat.turn_gathering import path_of
@@ -314,6 +315,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    limit_malloc_arenas()  # as the app does, before any thread
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--role", choices=["agent", "visitor"], required=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from softphone import __version__
 from softphone.autostart import apply_autostart
 from softphone.logging_setup import setup_logging
+from softphone.malloc_arenas import limit_malloc_arenas
 from softphone.settings import Settings, default_log_dir, load_settings, merge_overrides
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def load_effective_settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before any thread: Qt's, qasync's, the codecs'
     args = build_parser().parse_args(argv)
     # Log with defaults first so a settings-file warning is visible, then reconfigure.
     setup_logging()

@@ -18,6 +18,7 @@ import signal
 
 from labnet.call_runner import emit, install_logging, serve_agent
 from softphone.agent import AgentConfig, AgentSession
+from softphone.malloc_arenas import limit_malloc_arenas
 from softphone.rtc.ice import IceSettings
 
 POLL_S = 0.01
@@ -46,6 +47,7 @@ async def run(url: str, token: str, loopback: bool) -> None:
 
 
 def main() -> None:
+    limit_malloc_arenas()  # as the app does, before any thread
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
