@@ -322,10 +322,7 @@ def fresh_agent(old: aioice.Connection) -> aioice.Connection:
         "transport_policy": old._transport_policy,
     }
     if isinstance(old, MultiTurnConnection):
-        return MultiTurnConnection(
-            turn_servers=old.turn_servers,
-            **kwargs,
-        )
+        return MultiTurnConnection(turn_servers=old.turn_servers, **kwargs)
     return aioice.Connection(
         turn_server=old.turn_server,
         turn_username=old.turn_username,

@@ -43,6 +43,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
 from softphone.rtc.aiortc_compat.check import compatibility
+from softphone.tasks import BackgroundTasks
 
 _original_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
 _original_receiver = aiortc.rtcpeerconnection.RTCRtpReceiver
@@ -255,17 +256,15 @@ class _Keyframes:
     def arrived(self) -> None:
         self.wanted = False
 
-    def repeat_due(self, now: float) -> bool:
-        return (
-            self.wanted
-            and self.asks < KEYFRAME_ASKS
-            and now - self.last_ask >= KEYFRAME_EVERY_S - _SLACK_S
-        )
-
     def deadline(self) -> float | None:
+        """When the request is to be repeated (None: nothing wanted, or asked enough)."""
         return (
             self.last_ask + KEYFRAME_EVERY_S if self.wanted and self.asks < KEYFRAME_ASKS else None
         )
+
+    def repeat_due(self, now: float) -> bool:
+        due = self.deadline()
+        return due is not None and now >= due - _SLACK_S
 
 
 class _DecoderQueue(queue.Queue[Any]):
@@ -290,6 +289,7 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         self._keyframes = _Keyframes()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._tasks = BackgroundTasks("video-receiver")  # the timer's services
         self._last_codec: Any = None
         self._video = kind == "video"
         if self._video:
@@ -355,11 +355,12 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
             self._timer.cancel()
         self._timer_at = at
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(at - now, lambda: asyncio.ensure_future(self._service()))
+        self._timer = loop.call_later(at - now, lambda: self._tasks.spawn(self._service()))
 
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        await self._tasks.close()
         await super().stop()
 
 
