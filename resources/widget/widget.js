@@ -63,6 +63,8 @@
   // reach the peer now (it lost the call, or the peer has not re-attached yet).
   const PEER_UNREACHABLE = ["unknown_call", "not_in_call", "not_available"];
   const RESTART_ID = "restart-";
+  // An offer the peer never got, and an answer that came after we applied an older one.
+  const FRESH_WHEN_CONNECTED = ["peer-missed-offer", "late-answer"];
 
   /* Server URLs from a list or a comma-separated string, blanks dropped. */
   function serverList(value) {
@@ -629,13 +631,16 @@
     async _acceptAnswer(msg) {
       if (this.pc.signalingState !== "have-local-offer") {
         const current = this.pc.remoteDescription?.sdp;
-        if (msg.type === "restart_answer" && this.state === "reconnecting" && current) {
+        const live = this.state === "reconnecting" || this.state === "connected";
+        if (msg.type === "restart_answer" && live && current) {
           if (iceUfrag(msg.sdp) !== iceUfrag(current)) {
             // As the Python agent: we re-issued before our first offer was answered, and
             // took that answer for the newer offer. The peer now answers with other ICE
             // credentials than the ones we applied: restart once more, or we would check
-            // a dead generation until the attempt times out.
-            this.log.add("call.late_restart_answer");
+            // a dead generation until the attempt times out. Also once media came back on
+            // the old path: the peer nominates a pair of its newer generation, and our
+            // consent checks there would go unanswered (a new episode seconds later).
+            this.log.add("call.late_restart_answer", { state: this.state });
             await this._sendRestartOffer("late-answer");
             return;
           }
@@ -717,7 +722,8 @@
 
     async _sendRestartOffer(reason) {
       if (this.state === "ended" || this.state === "failed") return;
-      if (this.state !== "reconnecting" && reason !== "peer-missed-offer") return;
+      // Two reasons need a fresh generation on a connected call too, without an episode.
+      if (this.state !== "reconnecting" && !FRESH_WHEN_CONNECTED.includes(reason)) return;
       if (this.pc.signalingState === "have-remote-offer") {
         this.log.add("call.restart_deferred", { signaling_state: this.pc.signalingState });
         return; // we are answering the peer's restart: let that exchange finish
