@@ -17,7 +17,8 @@ stands in for the company's wss://…:443 (replies to allowed flows pass).
 
 :func:`add_loss` drops a random share of UDP on a link with nftables ``numgen random``
 (netem does not work on these machines); :func:`direct_udp_blocked` lets UDP out only to the
-TURN server (a relay-only network that opens up later).
+TURN server (a relay-only network that opens up later); :func:`new_connections_dropped` makes
+an address behave like a dead host.
 """
 
 from __future__ import annotations
@@ -188,6 +189,22 @@ table inet {table} {{
     finally:
         for ns in blocked:
             topo.ns_run(ns, "nft", "delete", "table", "inet", table)
+
+
+def new_connections_dropped(ns: str, address: str) -> None:
+    """``address`` in ``ns`` stops answering new connections: their first packets vanish (no
+    refusal, no ICMP), as to a host that died, while open connections stay as they are."""
+    _nft(
+        ns,
+        f"""
+table inet softphone_host_down {{
+    chain input {{
+        type filter hook input priority 0; policy accept;
+        ip daddr {address} ct state new drop
+    }}
+}}
+""",
+    )
 
 
 def _nft(ns: str, script: str) -> None:

@@ -20,6 +20,7 @@ from labnet.netns import (
     start_call,
     start_signaling,
 )
+from labnet.topologies import new_connections_dropped
 from tests.net.support import (
     RUNNER,
     assert_media_back,
@@ -158,15 +159,7 @@ def test_a_server_name_with_two_addresses_gets_past_a_dead_host(topo: Topology) 
 
     # A's address stops answering: new connections to it vanish (no refusal, no ICMP), so
     # only the open sockets learn that the node died.
-    topo.ns_run(topo.hub, "nft", "add", "table", "inet", "host_a_down")
-    topo.ns_run(
-        topo.hub, "nft", "add", "chain", "inet", "host_a_down", "input",
-        "{ type filter hook input priority 0 ; }",
-    )  # fmt: skip
-    topo.ns_run(
-        topo.hub, "nft", "add", "rule", "inet", "host_a_down", "input",
-        "ip", "daddr", host_a, "ct", "state", "new", "drop",
-    )  # fmt: skip
+    new_connections_dropped(topo.hub, host_a)
     node_a.proc.kill()
     died_at = time.time()
     back = []
