@@ -8,10 +8,12 @@ real coturn in tests/net/test_turn.py).
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import os
 import ssl
 from pathlib import Path
+from typing import Any
 
 import aioice
 import aioice.ice
@@ -235,6 +237,46 @@ async def test_when_every_relay_fails_a_silent_stun_server_does_not_hold_gatheri
     await connection.close()
 
 
+async def test_a_restart_waits_only_for_what_answered_the_previous_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The office: TURN/UDP and STUN are dropped silently, only TURN/TLS answers. The first
+    gathering gives them RELAY_GRACE_S after the TLS relay; a restart's does not (it would
+    hold every restart offer by that much), and it remembers what answered."""
+    udp = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
+    tls = TurnServer("198.18.0.1", 443, "tcp", True, "u", "c")
+
+    async def office_relay(self: MultiTurnConnection, component: int, server: TurnServer) -> object:
+        if server is udp:
+            await asyncio.sleep(60)
+        return Candidate("f", component, "udp", 1, "198.18.0.1", 50000, "relay")
+
+    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(MultiTurnConnection, "_relay", office_relay)
+    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+    loop = asyncio.get_running_loop()
+    first = MultiTurnConnection(
+        ice_controlling=True, stun_server=("198.18.0.1", 3478), turn_servers=[udp, tls]
+    )
+    started = loop.time()
+    await first.get_component_candidates(1, ["127.0.0.1"])
+    assert loop.time() - started >= turn_gathering.RELAY_GRACE_S
+    assert first.answered == {"tls"}
+
+    restarted = fresh_agent(first)
+    assert isinstance(restarted, MultiTurnConnection)
+    assert restarted.answered_before == {"tls"}
+    started = loop.time()
+    candidates = await restarted.get_component_candidates(1, ["127.0.0.1"])
+    assert [c.type for c in candidates] == ["host", "relay"]
+    assert loop.time() - started < turn_gathering.RELAY_GRACE_S / 2
+    assert fresh_agent(fresh_agent(restarted)).answered_before == {"tls"}  # kept when unknown
+    for agent in (first, restarted):
+        await agent.close()
+
+
 def test_checks_over_a_less_preferred_relay_start_later() -> None:
     udp, tcp = (
         Candidate("a", 1, "udp", p, "198.18.0.1", 50000 + p % 7, "relay")
@@ -307,3 +349,144 @@ def test_a_check_in_flight_goes_again_at_once_when_the_peers_check_arrives() -> 
     agent.build_request(pair, nominate=False)  # e.g. a consent probe of the chosen pair
     agent.check_incoming(peers_check(agent), pair.remote_addr, protocol)
     assert len(protocol.sent) == 1  # nothing in flight: nothing to resend
+
+
+# --- a restart's TURN/TCP and TLS connections are retried on fresh sockets ----------------
+
+
+TCP = TurnServer("198.18.0.1", 3478, "tcp", False, "u", "c")
+
+
+class Allocations:
+    """A stand-in for MultiTurnConnection._allocate: ``outcomes`` per try, in order
+    ("hang", an exception, or "ok"); counts the tries and those in flight."""
+
+    def __init__(self, *outcomes: object) -> None:
+        self.outcomes = list(outcomes)
+        self.tries = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.cancelled = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        async def allocate(agent: MultiTurnConnection, component: int, server: TurnServer) -> Any:
+            return await self.allocate()
+
+        monkeypatch.setattr(MultiTurnConnection, "_allocate", allocate)
+
+    async def allocate(self) -> Any:
+        outcome = self.outcomes[min(self.tries, len(self.outcomes) - 1)]
+        self.tries += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            if outcome == "hang":  # a SYN in backoff
+                await asyncio.sleep(60)
+            if outcome == "slow":  # a long path, a loaded machine
+                await asyncio.sleep(0.3)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            protocol = FakeProtocol()
+            protocol.transport = None  # type: ignore[attr-defined]
+            return protocol
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turn_gathering, "CONNECT_RETRY_S", 0.05)
+
+
+def unreachable() -> OSError:
+    return OSError(errno.EHOSTUNREACH, "Connect call failed")
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_restart_retries_an_unreachable_turn_tcp_server_until_it_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    allocations = Allocations(unreachable(), unreachable(), "ok")
+    allocations.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    candidate = await restarted._relay(1, TCP)  # type: ignore[attr-defined]
+    assert candidate is not None and candidate.type == "relay"
+    assert allocations.tries == 3
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_restart_opens_a_fresh_connection_beside_one_stuck_in_syn_backoff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the network was seen down (a try failed "unreachable"), a try that hangs is not
+    waited for: a fresh one joins it every CONNECT_RETRY_S."""
+    allocations = Allocations(unreachable(), "hang", "hang", "ok")
+    allocations.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    candidate = await restarted._relay(1, TCP)  # type: ignore[attr-defined]
+    assert candidate is not None
+    assert allocations.tries == 4
+    assert allocations.cancelled == 2 and allocations.in_flight == 0  # the stuck ones closed
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_slow_connection_on_a_working_network_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    allocations = Allocations("slow", "ok")  # six retry intervals, but nothing failed
+    allocations.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    assert await restarted._relay(1, TCP) is not None  # type: ignore[attr-defined]
+    assert allocations.tries == 1
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_connection_retries_are_bounded_and_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    hanging = Allocations(unreachable(), "hang")
+    hanging.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    relay = asyncio.ensure_future(restarted._relay(1, TCP))  # type: ignore[attr-defined]
+    await asyncio.sleep(1.0)  # twenty retry intervals
+    assert hanging.tries == turn_gathering.MAX_CONNECT_TRIES
+    assert hanging.most_in_flight == turn_gathering.MAX_CONNECT_TRIES - 1
+    relay.cancel()  # the gathering's deadline
+    await asyncio.gather(relay, return_exceptions=True)
+    assert hanging.in_flight == 0
+
+    failing = Allocations(unreachable())
+    failing.install(monkeypatch)
+    assert await restarted._relay(1, TCP) is None  # type: ignore[attr-defined]
+    assert failing.tries == turn_gathering.MAX_CONNECT_TRIES
+
+
+@pytest.mark.usefixtures("fast_retries")
+@pytest.mark.parametrize(
+    "answer", [ConnectionRefusedError(errno.ECONNREFUSED, "refused"), ValueError("401")]
+)
+async def test_an_answer_from_the_server_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch, answer: Exception
+) -> None:
+    allocations = Allocations(answer, "ok")
+    allocations.install(monkeypatch)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    assert await restarted._relay(1, TCP) is None  # type: ignore[attr-defined]
+    assert allocations.tries == 1
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_calls_first_gathering_and_turn_udp_try_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a restart's agent retries (a call's first gathering meets a working network),
+    and only connections (TURN/UDP retransmits its Allocate itself)."""
+    allocations = Allocations(unreachable())
+    allocations.install(monkeypatch)
+    first = MultiTurnConnection(ice_controlling=True, turn_servers=[TCP])
+    assert await first._relay(1, TCP) is None  # type: ignore[attr-defined]
+    udp = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
+    assert await fresh_agent(first)._relay(1, udp) is None  # type: ignore[attr-defined]
+    assert allocations.tries == 2

@@ -16,6 +16,14 @@ than rejects costs a full timeout): once one relay is in, the other relays and t
 query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
 down or rejects every TURN transport: no point in waiting out aioice's 5 s for STUN).
 
+An ICE restart's agent usually gathers while the network is down (the restart starts when
+the outage is detected). A TURN/TCP or TURN/TLS connect made then sits in the kernel's SYN
+and neighbour-resolution backoff, or fails with "unreachable", and the relay arrives (or not)
+seconds after the link is back. So once a restart's connection failed that way, it opens a
+fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
+:meth:`MultiTurnConnection._allocate_retrying`), and the first allocation after the link
+returns carries the offer.
+
 A check answered by the peer's own check while ours is still unanswered is sent again at
 once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
 the peer's TURN permission and is dropped, and aioice would wait for its 0.5 s (then 1 s)
@@ -59,6 +67,14 @@ TURN/TCP could win over TURN/UDP by a few milliseconds and carry the call for go
 TLS_READ_SIZE = 16 * 1024
 """asyncio's SSL read size for every TLS connection of the process (TLS records carry at
 most 16 KiB; asyncio's default is 256 KiB): see :func:`use_small_tls_reads`."""
+
+CONNECT_RETRY_S = 0.5
+"""After a restart's TURN/TCP or TLS connection failed "unreachable", a fresh one this often
+while none has allocated (the earlier ones, maybe in SYN backoff, stay open)."""
+MAX_CONNECT_TRIES = 10
+"""Connections per TURN server per gathering (RELAY_WAIT_S / CONNECT_RETRY_S). The earlier
+ones stay open beside the newer: a slow handshake on a long path keeps its chance, and the
+SYN retransmissions of sockets started at different times land at different moments."""
 
 _TRANSPORT_RANK = {"udp": 0, "tcp": 1, "tls": 2}
 _original_connection_kwargs = aiortc.rtcicetransport.connection_kwargs
@@ -126,9 +142,23 @@ def connection_kwargs(servers: list[RTCIceServer]) -> dict[str, Any]:
 class MultiTurnConnection(aioice.Connection):
     """An aioice agent that gathers a relay candidate from each of ``turn_servers``."""
 
-    def __init__(self, *, turn_servers: Iterable[TurnServer] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        turn_servers: Iterable[TurnServer] = (),
+        restart: bool = False,
+        answered_before: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.turn_servers = tuple(turn_servers)
+        self.restart = restart
+        """An ICE restart's agent: TURN/TCP and TLS connects are retried (module docstring)."""
+        self.answered_before = answered_before
+        """What gave the previous generation a candidate ("srflx", "udp", "tcp", "tls");
+        None: unknown. Once a relay is in, only these are waited for."""
+        self.answered: set[str] = set()
+        """What gave this agent a candidate (the next generation's ``answered_before``)."""
         self._check_requests: dict[aioice.ice.CandidatePair, aioice.stun.Message] = {}
 
     async def get_component_candidates(
@@ -155,8 +185,17 @@ class MultiTurnConnection(aioice.Connection):
             and any(protocol.local_candidate is c for c in host)
             and ipaddress.ip_address(protocol.local_candidate.host).version == 4
         ]
+        awaited = [
+            *(r for r, s in zip(relays, self.turn_servers, strict=True) if self._awaited(s.kind)),
+            *(r for r in reflexive if self._awaited("srflx")),
+        ]
         try:
-            found = await self._collect(relays, reflexive, started, timeout)
+            found = await self._collect(relays, reflexive, awaited, started, timeout)
+            self.answered.update(
+                s.kind for r, s in zip(relays, self.turn_servers, strict=True) if _found(r)
+            )
+            if any(_found(r) for r in reflexive):
+                self.answered.add("srflx")
         finally:
             for task in (*relays, *reflexive):
                 task.cancel()  # aioice closes a half-made TURN socket on cancel
@@ -203,16 +242,22 @@ class MultiTurnConnection(aioice.Connection):
         )
         return bool(candidate.priority < best)
 
+    def _awaited(self, kind: str) -> bool:
+        return self.answered_before is None or kind in self.answered_before
+
     async def _collect(
         self,
         relays: Sequence[asyncio.Future[Candidate | None]],
         reflexive: Sequence[asyncio.Future[Candidate | None]],
+        awaited: Sequence[asyncio.Future[Candidate | None]],
         started: float,
         srflx_only_wait_s: float,
     ) -> list[Candidate]:
         """Whatever arrives until every query is done, or RELAY_GRACE_S after the first
         relay candidate or after every relay query failed (at most RELAY_WAIT_S; without
-        TURN, aioice's own STUN wait)."""
+        TURN, aioice's own STUN wait). Once a relay is in, the ``awaited`` queries done
+        end it at once: a restart need not give the grace to a transport that gave the
+        previous generation nothing (a firewall dropping TURN/UDP and STUN)."""
         everything = [*relays, *reflexive]
         pending = set(everything)
         deadline = started + (RELAY_WAIT_S if relays else srflx_only_wait_s)
@@ -223,7 +268,9 @@ class MultiTurnConnection(aioice.Connection):
             _, pending = await asyncio.wait(
                 pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            relay_in = any(r.done() and not r.cancelled() and r.result() for r in relays)
+            relay_in = any(_found(r) for r in relays)
+            if relay_in and all(t.done() for t in awaited):
+                break
             if relay_in or (relays and all(r.done() for r in relays)):
                 deadline = min(deadline, time.monotonic() + RELAY_GRACE_S)
         gathered = [t.result() for t in everything if t.done() and not t.cancelled()]
@@ -242,17 +289,10 @@ class MultiTurnConnection(aioice.Connection):
 
     async def _relay(self, component: int, server: TurnServer) -> Candidate | None:
         try:
-            tls: Any = tls_context() if server.tls else False  # aioice annotates a bool
-            _, protocol = await aioice.ice.relayed_candidate(
-                component=component,
-                hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
-                protocol_factory=lambda: aioice.ice.StunProtocol(self),
-                turn_server=(server.host, server.port),
-                turn_username=server.username,
-                turn_password=server.password,
-                turn_ssl=tls,
-                turn_transport=server.transport,
-            )
+            if self.restart and server.transport == "tcp":
+                protocol = await self._allocate_retrying(component, server)
+            else:
+                protocol = await self._allocate(component, server)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure just means no relay from this server
@@ -279,6 +319,88 @@ class MultiTurnConnection(aioice.Connection):
         self._protocols.append(protocol)
         log.info("ice.relay_gathered", extra={"kind": server.kind, "server": server.host})
         return protocol.local_candidate
+
+    async def _allocate(self, component: int, server: TurnServer) -> aioice.ice.StunProtocol:
+        """One TURN allocation on a new connection to ``server`` (its relay candidate is
+        the protocol's ``local_candidate``)."""
+        tls: Any = tls_context() if server.tls else False  # aioice annotates a bool
+        _, protocol = await aioice.ice.relayed_candidate(
+            component=component,
+            hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
+            protocol_factory=lambda: aioice.ice.StunProtocol(self),
+            turn_server=(server.host, server.port),
+            turn_username=server.username,
+            turn_password=server.password,
+            turn_ssl=tls,
+            turn_transport=server.transport,
+        )
+        return protocol
+
+    async def _allocate_retrying(
+        self, component: int, server: TurnServer
+    ) -> aioice.ice.StunProtocol:
+        """The first allocation of overlapping connections to ``server``: once one failed
+        for the network ("unreachable", reset, timed out: the network is down), a new one
+        every ``CONNECT_RETRY_S`` while none has allocated (at most ``MAX_CONNECT_TRIES``;
+        the gathering's deadline cancels them all).
+
+        Without such a failure a slow connection is left alone (a long path or a loaded
+        machine: more handshakes would only slow it down). A refused connection, a TLS or
+        an authentication error is an answer, and ends the tries."""
+        loop = asyncio.get_running_loop()
+        tries: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
+        started = 0
+        next_start = loop.time()
+        error: BaseException | None = None
+        try:
+            while True:
+                can_start = started == 0 or (started < MAX_CONNECT_TRIES and error is not None)
+                if can_start and loop.time() >= next_start:
+                    tries.add(asyncio.ensure_future(self._allocate(component, server)))
+                    started += 1
+                    next_start = loop.time() + CONNECT_RETRY_S
+                can_start = started < MAX_CONNECT_TRIES and error is not None
+                if not tries:
+                    if not can_start:  # every try failed
+                        raise error or ConnectionError("no TURN connection")
+                    await asyncio.sleep(next_start - loop.time())
+                    continue
+                done, tries = await asyncio.wait(
+                    tries,
+                    timeout=max(next_start - loop.time(), 0.0) if can_start else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                allocated = [t.result() for t in done if t.exception() is None]
+                for extra in allocated[1:]:
+                    extra.transport.close()  # releases its allocation
+                if allocated:
+                    if started > 1:
+                        log.info(
+                            "ice.turn_connect_retried",
+                            extra={"kind": server.kind, "tries": started},
+                        )
+                    return allocated[0]
+                for task in done:
+                    error = task.exception()
+                    if not _worth_retrying(error):
+                        raise error or ConnectionError("no TURN connection")
+        finally:
+            for task in tries:
+                task.cancel()
+            for result in await asyncio.gather(*tries, return_exceptions=True):
+                if isinstance(result, aioice.ice.StunProtocol):  # allocated as we gave up
+                    result.transport.close()
+
+
+def _found(query: asyncio.Future[Candidate | None]) -> bool:
+    return query.done() and not query.cancelled() and query.result() is not None
+
+
+def _worth_retrying(error: BaseException | None) -> bool:
+    """A failure of the network, not an answer from the server (module docstring)."""
+    return isinstance(error, OSError) and not isinstance(
+        error, ConnectionRefusedError | ssl.SSLError | ssl.CertificateError
+    )
 
 
 @functools.cache
@@ -322,7 +444,12 @@ def fresh_agent(old: aioice.Connection) -> aioice.Connection:
         "transport_policy": old._transport_policy,
     }
     if isinstance(old, MultiTurnConnection):
-        return MultiTurnConnection(turn_servers=old.turn_servers, **kwargs)
+        return MultiTurnConnection(
+            turn_servers=old.turn_servers,
+            restart=True,
+            answered_before=frozenset(old.answered) or old.answered_before,
+            **kwargs,
+        )
     return aioice.Connection(
         turn_server=old.turn_server,
         turn_username=old.turn_username,
