@@ -430,7 +430,8 @@ async def test_a_restart_opens_a_fresh_connection_beside_one_stuck_in_syn_backof
     candidate = await restarted._relay(1, TCP)  # type: ignore[attr-defined]
     assert candidate is not None
     assert allocations.tries == 4
-    assert allocations.cancelled == 2 and allocations.in_flight == 0  # the stuck ones closed
+    await asyncio.sleep(0)  # the stuck ones are cancelled (closing a connection frees it)
+    assert allocations.cancelled == 2 and allocations.in_flight == 0
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -490,3 +491,133 @@ async def test_a_calls_first_gathering_and_turn_udp_try_once(
     udp = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
     assert await fresh_agent(first)._relay(1, udp) is None  # type: ignore[attr-defined]
     assert allocations.tries == 2
+
+
+# --- nothing in flight is abandoned with an allocation ----------------------------------------
+
+
+class FakeCoturn:
+    """aioice.ice.relayed_candidate against a server that counts its allocations.
+
+    An allocation exists from the moment the (authenticated) Allocate reached the server,
+    ``answer_s[kind]`` before the client hears of it (None: never). It goes with a Refresh
+    of lifetime 0 (the protocol's ``transport.close()``) or, over TCP and TLS, with the
+    connection (a try cancelled in flight). Over UDP nothing else frees it: coturn keeps it
+    for its lifetime."""
+
+    def __init__(self, answer_s: dict[str, float | None]) -> None:
+        self.answer_s = answer_s
+        self.allocations = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(aioice.ice, "relayed_candidate", self.relayed_candidate)
+
+    async def relayed_candidate(
+        self, *, component: int, turn_transport: str, turn_ssl: object, **_: object
+    ) -> tuple[Candidate, Any]:
+        kind = "tls" if turn_ssl else turn_transport
+        await asyncio.sleep(0.01)
+        self.allocations += 1
+        try:
+            answer = self.answer_s[kind]
+            await asyncio.sleep(60 if answer is None else answer)
+        except asyncio.CancelledError:
+            if turn_transport == "tcp":
+                self.allocations -= 1  # the connection closed
+            raise
+        protocol = FakeProtocol()
+        transport = protocol.transport = _FakeTurnTransport(self)  # type: ignore[attr-defined]
+        protocol.close = transport.close_async  # type: ignore[method-assign]
+        return protocol.local_candidate, protocol
+
+
+class _FakeTurnTransport:
+    def __init__(self, server: FakeCoturn) -> None:
+        self.server = server
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.server.allocations -= 1
+
+    async def close_async(self) -> None:
+        self.close()
+
+
+UDP = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
+
+
+@pytest.fixture
+def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turn_gathering, "RELAY_GRACE_S", 0.05)
+    monkeypatch.setattr(turn_gathering, "RELEASE_WAIT_S", 0.5, raising=False)
+
+
+@pytest.mark.usefixtures("short_waits")
+async def test_a_turn_udp_allocate_in_flight_when_gathering_ends_is_released_once_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TURN/TCP answers at once, TURN/UDP's answer is 0.3 s away when the gathering's grace
+    ends: the gathering does not wait for it, but the allocation it made is released when
+    the answer comes (cancelling it would leave it on the server for 10 minutes)."""
+    coturn = FakeCoturn({"udp": 0.3, "tcp": 0.0})
+    coturn.install(monkeypatch)
+    agent = MultiTurnConnection(ice_controlling=True, turn_servers=[UDP, TCP])
+    tasks = asyncio.all_tasks()
+    started = asyncio.get_running_loop().time()
+    candidates = await agent.get_component_candidates(1, ["127.0.0.1"])
+    assert asyncio.get_running_loop().time() - started < 0.25  # not held by TURN/UDP
+    assert [c.type for c in candidates] == ["host", "relay"]
+    await asyncio.sleep(0.4)
+    assert coturn.allocations == 1  # the TCP relay the agent holds; UDP's released
+    assert asyncio.all_tasks() == tasks
+    await agent.close()
+    assert coturn.allocations == 0
+
+
+@pytest.mark.usefixtures("short_waits")
+async def test_tries_nobody_waits_for_end_bounded_and_free_their_allocations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TURN/UDP Allocate never answered is given up after RELEASE_WAIT_S (no task left
+    behind); a TCP or TLS try in flight is cancelled at once (its connection closes)."""
+    coturn = FakeCoturn({"udp": None, "tcp": 0.0, "tls": None})
+    coturn.install(monkeypatch)
+    tls = TurnServer("198.18.0.1", 443, "tcp", True, "u", "c")
+    agent = MultiTurnConnection(ice_controlling=True, turn_servers=[UDP, TCP, tls])
+    tasks = asyncio.all_tasks()
+    await agent.get_component_candidates(1, ["127.0.0.1"])
+    await asyncio.sleep(0.01)
+    assert coturn.allocations == 2  # the agent's TCP relay, and UDP's (unknown to us)
+    await asyncio.sleep(turn_gathering.RELEASE_WAIT_S + 0.1)  # type: ignore[attr-defined]
+    assert asyncio.all_tasks() == tasks
+    await agent.close()
+    assert coturn.allocations == 1  # only a server's lifetime frees one never answered
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_a_restarts_losing_connection_tries_are_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the network is back several of a restart's TURN/TCP tries may allocate: the
+    first one is the relay, the others are closed (freed with their connection)."""
+    coturn = FakeCoturn({"tcp": 0.3})
+    coturn.install(monkeypatch)
+    real_allocate = MultiTurnConnection._allocate  # type: ignore[attr-defined]
+    calls = 0
+
+    async def allocate(agent: MultiTurnConnection, component: int, server: TurnServer) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise unreachable()
+        return await real_allocate(agent, component, server)
+
+    monkeypatch.setattr(MultiTurnConnection, "_allocate", allocate)
+    restarted = fresh_agent(MultiTurnConnection(ice_controlling=True, turn_servers=[TCP]))
+    assert await restarted._relay(1, TCP) is not None  # type: ignore[attr-defined]
+    await asyncio.sleep(0.01)
+    assert calls > 2 and coturn.allocations == 1
+    await restarted.close()
+    assert coturn.allocations == 0

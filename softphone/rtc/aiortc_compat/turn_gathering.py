@@ -21,7 +21,7 @@ the outage is detected). A TURN/TCP or TURN/TLS connect made then sits in the ke
 and neighbour-resolution backoff, or fails with "unreachable", and the relay arrives (or not)
 seconds after the link is back. So once a restart's connection failed that way, it opens a
 fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
-:meth:`MultiTurnConnection._allocate_retrying`), and the first allocation after the link
+:meth:`MultiTurnConnection._allocate_tries`), and the first allocation after the link
 returns carries the offer.
 
 A check answered by the peer's own check while ours is still unanswered is sent again at
@@ -71,6 +71,9 @@ most 16 KiB; asyncio's default is 256 KiB): see :func:`use_small_tls_reads`."""
 CONNECT_RETRY_S = 0.5
 """After a restart's TURN/TCP or TLS connection failed "unreachable", a fresh one this often
 while none has allocated (the earlier ones, maybe in SYN backoff, stay open)."""
+RELEASE_WAIT_S = 5.0
+"""How long a TURN/UDP Allocate nobody waits for any more may still take, so that what it
+allocated can be released (:func:`_let_go`)."""
 MAX_CONNECT_TRIES = 10
 """Connections per TURN server per gathering (RELAY_WAIT_S / CONNECT_RETRY_S). The earlier
 ones stay open beside the newer: a slow handshake on a long path keeps its chance, and the
@@ -198,7 +201,7 @@ class MultiTurnConnection(aioice.Connection):
                 self.answered.add("srflx")
         finally:
             for task in (*relays, *reflexive):
-                task.cancel()  # aioice closes a half-made TURN socket on cancel
+                task.cancel()  # a relay's tries still running are let go of (_let_go)
         return host + found
 
     async def check_start(self, pair: aioice.ice.CandidatePair) -> None:
@@ -289,10 +292,7 @@ class MultiTurnConnection(aioice.Connection):
 
     async def _relay(self, component: int, server: TurnServer) -> Candidate | None:
         try:
-            if self.restart and server.transport == "tcp":
-                protocol = await self._allocate_retrying(component, server)
-            else:
-                protocol = await self._allocate(component, server)
+            protocol = await self._allocate_tries(component, server)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure just means no relay from this server
@@ -336,30 +336,33 @@ class MultiTurnConnection(aioice.Connection):
         )
         return protocol
 
-    async def _allocate_retrying(
-        self, component: int, server: TurnServer
-    ) -> aioice.ice.StunProtocol:
-        """The first allocation of overlapping connections to ``server``: once one failed
-        for the network ("unreachable", reset, timed out: the network is down), a new one
-        every ``CONNECT_RETRY_S`` while none has allocated (at most ``MAX_CONNECT_TRIES``;
-        the gathering's deadline cancels them all).
+    async def _allocate_tries(self, component: int, server: TurnServer) -> aioice.ice.StunProtocol:
+        """The first allocation of the tries on ``server``. A restart's TURN/TCP or TLS
+        connection that failed for the network ("unreachable", reset, timed out: the network
+        is down) gets a fresh one beside it every ``CONNECT_RETRY_S`` while none has
+        allocated (at most ``MAX_CONNECT_TRIES``); anything else has one try.
 
         Without such a failure a slow connection is left alone (a long path or a loaded
         machine: more handshakes would only slow it down). A refused connection, a TLS or
-        an authentication error is an answer, and ends the tries."""
+        an authentication error is an answer, and ends the tries. Each try is a task of its
+        own, so that when this one is cancelled (the gathering is over) the tries still
+        running are let go of, not abandoned (:func:`_let_go`)."""
         loop = asyncio.get_running_loop()
+        retry = self.restart and server.transport == "tcp"
         tries: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
         started = 0
         next_start = loop.time()
         error: BaseException | None = None
         try:
             while True:
-                can_start = started == 0 or (started < MAX_CONNECT_TRIES and error is not None)
+                can_start = started == 0 or (
+                    retry and started < MAX_CONNECT_TRIES and error is not None
+                )
                 if can_start and loop.time() >= next_start:
                     tries.add(asyncio.ensure_future(self._allocate(component, server)))
                     started += 1
                     next_start = loop.time() + CONNECT_RETRY_S
-                can_start = started < MAX_CONNECT_TRIES and error is not None
+                can_start = retry and started < MAX_CONNECT_TRIES and error is not None
                 if not tries:
                     if not can_start:  # every try failed
                         raise error or ConnectionError("no TURN connection")
@@ -370,26 +373,44 @@ class MultiTurnConnection(aioice.Connection):
                     timeout=max(next_start - loop.time(), 0.0) if can_start else None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                allocated = [t.result() for t in done if t.exception() is None]
-                for extra in allocated[1:]:
-                    extra.transport.close()  # releases its allocation
+                allocated = [t for t in done if t.exception() is None]
+                tries.update(allocated[1:])  # let go of below
                 if allocated:
                     if started > 1:
                         log.info(
                             "ice.turn_connect_retried",
                             extra={"kind": server.kind, "tries": started},
                         )
-                    return allocated[0]
+                    return allocated[0].result()
                 for task in done:
                     error = task.exception()
                     if not _worth_retrying(error):
                         raise error or ConnectionError("no TURN connection")
         finally:
             for task in tries:
-                task.cancel()
-            for result in await asyncio.gather(*tries, return_exceptions=True):
-                if isinstance(result, aioice.ice.StunProtocol):  # allocated as we gave up
-                    result.transport.close()
+                _let_go(task, server)
+
+
+def _let_go(task: asyncio.Task[aioice.ice.StunProtocol], server: TurnServer) -> None:
+    """Nobody waits for this allocation any more, but its Allocate may be on the server.
+
+    Cancelling it then would leave the allocation on the server: over UDP coturn keeps one
+    the client never heard of for its whole lifetime (10 min). So a TURN/UDP try may finish
+    in the background, for at most ``RELEASE_WAIT_S``, and what it allocated is released
+    (a Refresh with lifetime 0). A TURN/TCP or TLS try is cancelled at once: closing its
+    connection frees whatever it allocated (RFC 6062 / RFC 8656 tie the allocation to it).
+    """
+    if server.transport == "tcp":
+        task.cancel()
+    elif not task.done():
+        deadline = asyncio.get_running_loop().call_later(RELEASE_WAIT_S, task.cancel)
+        task.add_done_callback(lambda _: deadline.cancel())
+    task.add_done_callback(_release)
+
+
+def _release(task: asyncio.Task[aioice.ice.StunProtocol]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().transport.close()  # aioice: Refresh lifetime 0, then the socket
 
 
 def _found(query: asyncio.Future[Candidate | None]) -> bool:
