@@ -175,12 +175,15 @@ def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
     """Only TURN over TCP for the agent. During a 5 s cut the server's side of the agent's
     signaling socket backs off its retransmissions; once the restarted ICE agent reaches the
     TURN server again the agent must not wait for them: it resumes on a fresh socket and the
-    restart completes over a fresh TURN/TCP allocation (attempt 1, one DTLS handshake)."""
+    restart completes over a fresh TURN/TCP allocation (attempt 1, one DTLS handshake), and
+    the connects retried during the cut leave no allocation behind."""
     coturn, call = relay_call(nat, TurnUrls(udp=False, tls=False))
     try:
         agent, _ = call
         agent.expect(lambda e: e.get("ev") == "path", 5.0, "agent path")
         assert paths(agent)[-1] == "relay-tcp"
+        time.sleep(RETIRE_S)  # the offerer's unbundled transport lets go of its relays
+        allocations = coturn.allocations()
         mark = len(agent.snapshot())
         nat.cut(nat.agent)
         time.sleep(5.0)
@@ -198,6 +201,8 @@ def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
         starts = matching(agent, log_event("reconnect.start"), mark)
         assert [e["attempt"] for e in starts] == ["1/3"]
         assert_one_dtls_handshake(call)
+        restarts_settled(call, RETIRE_S, timeout_s=40.0)
+        assert coturn.allocations() == allocations
     finally:
         hang_up(coturn, call)
 

@@ -24,6 +24,10 @@ fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
 :meth:`MultiTurnConnection._allocate_tries`), and the first allocation after the link
 returns carries the offer.
 
+No try is abandoned with an allocation on the server: one nobody waits for any more (the
+gathering ended, another try won) is let go of (:func:`_let_go`): over UDP its Allocate may
+finish in the background and is then released, over TCP and TLS its connection closes.
+
 A check answered by the peer's own check while ours is still unanswered is sent again at
 once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
 the peer's TURN permission and is dropped, and aioice would wait for its 0.5 s (then 1 s)
