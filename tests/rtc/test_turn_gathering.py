@@ -289,6 +289,34 @@ def test_checks_over_a_less_preferred_relay_start_later() -> None:
     assert not MultiTurnConnection._is_fallback(host, side)
 
 
+async def test_a_check_held_back_does_not_hold_the_pairs_below_it() -> None:
+    """aioice's pacer starts one check per 20 ms tick, the best Waiting pair first: the
+    tick after a fallback pair's check started (held back FALLBACK_DELAY_S) must start the
+    next pair, not find the held one still Waiting and let the tick pass."""
+    agent = MultiTurnConnection(ice_controlling=True)
+    agent.remote_username, agent.remote_password = "peer", "peerpassword0123456789"
+    udp, tcp = (
+        Candidate("a", 1, "udp", p, "198.18.0.1", 50000 + p % 7, "relay")
+        for p in (16777215, 14680063)
+    )
+    agent._local_candidates += [udp, tcp]
+    remote = Candidate("r", 1, "udp", 2130706431, "198.19.2.2", 4000, "host")
+    held, below = (FakeProtocol(), FakeProtocol())
+    held.local_candidate, below.local_candidate = tcp, udp
+    pairs = [aioice.ice.CandidatePair(p, remote) for p in (held, below)]  # type: ignore[arg-type]
+    for pair in pairs:
+        pair.state = aioice.ice.CandidatePair.State.WAITING
+    agent._check_list += pairs
+    assert agent._check_periodic()  # the first tick: the fallback pair's check, held back
+    await asyncio.sleep(0)
+    assert agent._check_periodic()  # the next tick
+    assert pairs[1].task is not None, "the pair below waits out the held one's delay"
+    for pair in pairs:
+        assert pair.task is not None
+        pair.task.cancel()
+    await asyncio.gather(*(p.task for p in pairs if p.task), return_exceptions=True)
+
+
 # --- a check in flight is sent again when the peer's check arrives (RFC 8445 7.3.1.4) --------
 
 
