@@ -361,6 +361,10 @@ class ReconnectController:
         if not sent:
             log.warning("reconnect.offer_timeout", extra=self._fields(reason))
             return
+        # The periodic re-issue counts from the offer leaving: building it can take seconds
+        # (a gathering through an outage waits for the TURN servers), and a re-issue due the
+        # moment it left would replace it before the peer could answer.
+        self._last_issue = self._clock.now()
         self._offer_sent = True
         self._log("reconnect.offer_sent", reason=reason, trigger=trigger)
 

@@ -69,6 +69,8 @@ class FakeDriver:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.restarts: list[tuple[float, int, str]] = []
+        self.builds: list[float] = []  # when building each offer started
+        self.build_s = 0.0  # how long building an offer takes (gathering)
         self.teardowns: list[str] = []
         self._signaling = asyncio.Event()
         self._signaling.set()
@@ -93,6 +95,9 @@ class FakeDriver:
         return self._signaling.is_set()
 
     async def send_restart_offer(self, attempt: int, reason: str) -> None:
+        self.builds.append(self.clock.now())
+        if self.build_s:
+            await self.clock.sleep(self.build_s)
         self.restarts.append((self.clock.now(), attempt, reason))
 
     async def teardown(self, reason: str) -> None:
@@ -213,6 +218,18 @@ async def test_restart_is_reissued_periodically_while_disconnected(h: Harness) -
     await h.clock.advance(10.9)
     # Never waits on STUN retransmission backoff: a fresh restart every 2.5 s.
     assert h.driver.offer_times(1) == [0.0, 2.5, 5.0, 7.5]
+
+
+async def test_periodic_reissue_counts_from_the_offer_leaving(h: Harness) -> None:
+    """An offer whose gathering took 4 s (through an outage) is not replaced the moment it
+    leaves: the peer gets the re-issue interval to answer it."""
+    h.driver.build_s = 4.0
+    h.ctl.on_disconnected()
+    await h.clock.advance(6.4)
+    assert h.driver.offer_times(1) == [4.0]
+    assert h.driver.builds == [0.0]
+    await h.clock.advance(0.1)
+    assert h.driver.builds == [0.0, 6.5]
 
 
 async def test_network_change_reissues_at_once_and_cuts_backoff_short(h: Harness) -> None:

@@ -42,7 +42,7 @@ _CONNECTION_ATTRS = (
     "turn_transport _use_ipv4 _use_ipv6 _transport_policy _nominated _protocols "
     "local_username local_candidates remote_password remote_username remote_is_lite "
     "data_received build_request gather_candidates connect close get_event send "
-    "get_component_candidates check_start check_incoming _check_list _local_candidates "
+    "get_component_candidates check_start check_state check_incoming _check_list _local_candidates "
     "_remote_candidates"
 )
 _ICE_TRANSPORT_ATTRS = "_connection iceGatherer _recv _send _monitor start stop state"

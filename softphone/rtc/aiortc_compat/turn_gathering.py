@@ -16,6 +16,18 @@ than rejects costs a full timeout): once one relay is in, the other relays and t
 query get ``RELAY_GRACE_S``; so does the STUN query once every relay failed (the network is
 down or rejects every TURN transport: no point in waiting out aioice's 5 s for STUN).
 
+An ICE restart's agent usually gathers while the network is down (the restart starts when
+the outage is detected). A TURN/TCP or TURN/TLS connect made then sits in the kernel's SYN
+and neighbour-resolution backoff, or fails with "unreachable", and the relay arrives (or not)
+seconds after the link is back. So once a restart's connection failed that way, it opens a
+fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
+:meth:`MultiTurnConnection._allocate_tries`), and the first allocation after the link
+returns carries the offer.
+
+No try is abandoned with an allocation on the server: one nobody waits for any more (the
+gathering ended, another try won) is let go of (:func:`_let_go`): over UDP its Allocate may
+finish in the background and is then released, over TCP and TLS its connection closes.
+
 A check answered by the peer's own check while ours is still unanswered is sent again at
 once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
 the peer's TURN permission and is dropped, and aioice would wait for its 0.5 s (then 1 s)
@@ -59,6 +71,17 @@ TURN/TCP could win over TURN/UDP by a few milliseconds and carry the call for go
 TLS_READ_SIZE = 16 * 1024
 """asyncio's SSL read size for every TLS connection of the process (TLS records carry at
 most 16 KiB; asyncio's default is 256 KiB): see :func:`use_small_tls_reads`."""
+
+CONNECT_RETRY_S = 0.5
+"""After a restart's TURN/TCP or TLS connection failed "unreachable", a fresh one this often
+while none has allocated (the earlier ones, maybe in SYN backoff, stay open)."""
+RELEASE_WAIT_S = 5.0
+"""How long a TURN/UDP Allocate nobody waits for any more may still take, so that what it
+allocated can be released (:func:`_let_go`)."""
+MAX_CONNECT_TRIES = 10
+"""Connections per TURN server per gathering (RELAY_WAIT_S / CONNECT_RETRY_S). The earlier
+ones stay open beside the newer: a slow handshake on a long path keeps its chance, and the
+SYN retransmissions of sockets started at different times land at different moments."""
 
 _TRANSPORT_RANK = {"udp": 0, "tcp": 1, "tls": 2}
 _original_connection_kwargs = aiortc.rtcicetransport.connection_kwargs
@@ -126,9 +149,23 @@ def connection_kwargs(servers: list[RTCIceServer]) -> dict[str, Any]:
 class MultiTurnConnection(aioice.Connection):
     """An aioice agent that gathers a relay candidate from each of ``turn_servers``."""
 
-    def __init__(self, *, turn_servers: Iterable[TurnServer] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        turn_servers: Iterable[TurnServer] = (),
+        restart: bool = False,
+        answered_before: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.turn_servers = tuple(turn_servers)
+        self.restart = restart
+        """An ICE restart's agent: TURN/TCP and TLS connects are retried (module docstring)."""
+        self.answered_before = answered_before
+        """What gave the previous generation a candidate ("srflx", "udp", "tcp", "tls");
+        None: unknown. Once a relay is in, only these are waited for."""
+        self.answered: set[str] = set()
+        """What gave this agent a candidate (the next generation's ``answered_before``)."""
         self._check_requests: dict[aioice.ice.CandidatePair, aioice.stun.Message] = {}
 
     async def get_component_candidates(
@@ -155,17 +192,31 @@ class MultiTurnConnection(aioice.Connection):
             and any(protocol.local_candidate is c for c in host)
             and ipaddress.ip_address(protocol.local_candidate.host).version == 4
         ]
+        awaited = [
+            *(r for r, s in zip(relays, self.turn_servers, strict=True) if self._awaited(s.kind)),
+            *(r for r in reflexive if self._awaited("srflx")),
+        ]
         try:
-            found = await self._collect(relays, reflexive, started, timeout)
+            found = await self._collect(relays, reflexive, awaited, started, timeout)
+            self.answered.update(
+                s.kind for r, s in zip(relays, self.turn_servers, strict=True) if _found(r)
+            )
+            if any(_found(r) for r in reflexive):
+                self.answered.add("srflx")
         finally:
             for task in (*relays, *reflexive):
-                task.cancel()  # aioice closes a half-made TURN socket on cancel
+                task.cancel()  # a relay's tries still running are let go of (_let_go)
         return host + found
 
     async def check_start(self, pair: aioice.ice.CandidatePair) -> None:
+        """aioice's check, ``FALLBACK_DELAY_S`` late over a less preferred relay. The pair is
+        In-Progress while it waits: aioice's pacer gives each 20 ms tick to the best Waiting
+        pair, and one left Waiting with its check started would take every tick of the
+        delay, holding back every pair below it (traces: 0.2 s gaps between checks)."""
         if self._is_fallback(pair.local_candidate, self._local_candidates) or self._is_fallback(
             pair.remote_candidate, self._remote_candidates
         ):
+            self.check_state(pair, aioice.ice.CandidatePair.State.IN_PROGRESS)
             await asyncio.sleep(FALLBACK_DELAY_S)
         await super().check_start(pair)
 
@@ -203,16 +254,22 @@ class MultiTurnConnection(aioice.Connection):
         )
         return bool(candidate.priority < best)
 
+    def _awaited(self, kind: str) -> bool:
+        return self.answered_before is None or kind in self.answered_before
+
     async def _collect(
         self,
         relays: Sequence[asyncio.Future[Candidate | None]],
         reflexive: Sequence[asyncio.Future[Candidate | None]],
+        awaited: Sequence[asyncio.Future[Candidate | None]],
         started: float,
         srflx_only_wait_s: float,
     ) -> list[Candidate]:
         """Whatever arrives until every query is done, or RELAY_GRACE_S after the first
         relay candidate or after every relay query failed (at most RELAY_WAIT_S; without
-        TURN, aioice's own STUN wait)."""
+        TURN, aioice's own STUN wait). Once a relay is in, the ``awaited`` queries done
+        end it at once: a restart need not give the grace to a transport that gave the
+        previous generation nothing (a firewall dropping TURN/UDP and STUN)."""
         everything = [*relays, *reflexive]
         pending = set(everything)
         deadline = started + (RELAY_WAIT_S if relays else srflx_only_wait_s)
@@ -223,7 +280,9 @@ class MultiTurnConnection(aioice.Connection):
             _, pending = await asyncio.wait(
                 pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
-            relay_in = any(r.done() and not r.cancelled() and r.result() for r in relays)
+            relay_in = any(_found(r) for r in relays)
+            if relay_in and all(t.done() for t in awaited):
+                break
             if relay_in or (relays and all(r.done() for r in relays)):
                 deadline = min(deadline, time.monotonic() + RELAY_GRACE_S)
         gathered = [t.result() for t in everything if t.done() and not t.cancelled()]
@@ -242,17 +301,7 @@ class MultiTurnConnection(aioice.Connection):
 
     async def _relay(self, component: int, server: TurnServer) -> Candidate | None:
         try:
-            tls: Any = tls_context() if server.tls else False  # aioice annotates a bool
-            _, protocol = await aioice.ice.relayed_candidate(
-                component=component,
-                hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
-                protocol_factory=lambda: aioice.ice.StunProtocol(self),
-                turn_server=(server.host, server.port),
-                turn_username=server.username,
-                turn_password=server.password,
-                turn_ssl=tls,
-                turn_transport=server.transport,
-            )
+            protocol = await self._allocate_tries(component, server)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure just means no relay from this server
@@ -279,6 +328,109 @@ class MultiTurnConnection(aioice.Connection):
         self._protocols.append(protocol)
         log.info("ice.relay_gathered", extra={"kind": server.kind, "server": server.host})
         return protocol.local_candidate
+
+    async def _allocate(self, component: int, server: TurnServer) -> aioice.ice.StunProtocol:
+        """One TURN allocation on a new connection to ``server`` (its relay candidate is
+        the protocol's ``local_candidate``)."""
+        tls: Any = tls_context() if server.tls else False  # aioice annotates a bool
+        _, protocol = await aioice.ice.relayed_candidate(
+            component=component,
+            hide_related_address=self._transport_policy == aioice.TransportPolicy.RELAY,
+            protocol_factory=lambda: aioice.ice.StunProtocol(self),
+            turn_server=(server.host, server.port),
+            turn_username=server.username,
+            turn_password=server.password,
+            turn_ssl=tls,
+            turn_transport=server.transport,
+        )
+        return protocol
+
+    async def _allocate_tries(self, component: int, server: TurnServer) -> aioice.ice.StunProtocol:
+        """The first allocation of the tries on ``server``. A restart's TURN/TCP or TLS
+        connection that failed for the network ("unreachable", reset, timed out: the network
+        is down) gets a fresh one beside it every ``CONNECT_RETRY_S`` while none has
+        allocated (at most ``MAX_CONNECT_TRIES``); anything else has one try.
+
+        Without such a failure a slow connection is left alone (a long path or a loaded
+        machine: more handshakes would only slow it down). A refused connection, a TLS or
+        an authentication error is an answer, and ends the tries. Each try is a task of its
+        own, so that when this one is cancelled (the gathering is over) the tries still
+        running are let go of, not abandoned (:func:`_let_go`)."""
+        loop = asyncio.get_running_loop()
+        retry = self.restart and server.transport == "tcp"
+        tries: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
+        started = 0
+        next_start = loop.time()
+        error: BaseException | None = None
+        try:
+            while True:
+                can_start = started == 0 or (
+                    retry and started < MAX_CONNECT_TRIES and error is not None
+                )
+                if can_start and loop.time() >= next_start:
+                    tries.add(asyncio.ensure_future(self._allocate(component, server)))
+                    started += 1
+                    next_start = loop.time() + CONNECT_RETRY_S
+                can_start = retry and started < MAX_CONNECT_TRIES and error is not None
+                if not tries:
+                    if not can_start:  # every try failed
+                        raise error or ConnectionError("no TURN connection")
+                    await asyncio.sleep(next_start - loop.time())
+                    continue
+                done, tries = await asyncio.wait(
+                    tries,
+                    timeout=max(next_start - loop.time(), 0.0) if can_start else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                allocated = [t for t in done if t.exception() is None]
+                tries.update(allocated[1:])  # let go of below
+                if allocated:
+                    if started > 1:
+                        log.info(
+                            "ice.turn_connect_retried",
+                            extra={"kind": server.kind, "tries": started},
+                        )
+                    return allocated[0].result()
+                for task in done:
+                    error = task.exception()
+                    if not _worth_retrying(error):
+                        raise error or ConnectionError("no TURN connection")
+        finally:
+            for task in tries:
+                _let_go(task, server)
+
+
+def _let_go(task: asyncio.Task[aioice.ice.StunProtocol], server: TurnServer) -> None:
+    """Nobody waits for this allocation any more, but its Allocate may be on the server.
+
+    Cancelling it then would leave the allocation on the server: over UDP coturn keeps one
+    the client never heard of for its whole lifetime (10 min). So a TURN/UDP try may finish
+    in the background, for at most ``RELEASE_WAIT_S``, and what it allocated is released
+    (a Refresh with lifetime 0). A TURN/TCP or TLS try is cancelled at once: closing its
+    connection frees whatever it allocated (RFC 6062 / RFC 8656 tie the allocation to it).
+    """
+    if server.transport == "tcp":
+        task.cancel()
+    elif not task.done():
+        deadline = asyncio.get_running_loop().call_later(RELEASE_WAIT_S, task.cancel)
+        task.add_done_callback(lambda _: deadline.cancel())
+    task.add_done_callback(_release)
+
+
+def _release(task: asyncio.Task[aioice.ice.StunProtocol]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().transport.close()  # aioice: Refresh lifetime 0, then the socket
+
+
+def _found(query: asyncio.Future[Candidate | None]) -> bool:
+    return query.done() and not query.cancelled() and query.result() is not None
+
+
+def _worth_retrying(error: BaseException | None) -> bool:
+    """A failure of the network, not an answer from the server (module docstring)."""
+    return isinstance(error, OSError) and not isinstance(
+        error, ConnectionRefusedError | ssl.SSLError | ssl.CertificateError
+    )
 
 
 @functools.cache
@@ -322,7 +474,12 @@ def fresh_agent(old: aioice.Connection) -> aioice.Connection:
         "transport_policy": old._transport_policy,
     }
     if isinstance(old, MultiTurnConnection):
-        return MultiTurnConnection(turn_servers=old.turn_servers, **kwargs)
+        return MultiTurnConnection(
+            turn_servers=old.turn_servers,
+            restart=True,
+            answered_before=frozenset(old.answered) or old.answered_before,
+            **kwargs,
+        )
     return aioice.Connection(
         turn_server=old.turn_server,
         turn_username=old.turn_username,
