@@ -21,6 +21,7 @@ from softphone.media.local import LocalMedia
 from softphone.media.receiver import ReceivedMedia, TrackMonitor
 from softphone.rtc.aiortc_compat.opus import install_voice_opus
 from softphone.rtc.aiortc_compat.transport import install_ice_restart
+from softphone.rtc.aiortc_compat.transport_cc import install_transport_cc
 from softphone.rtc.aiortc_compat.turn_gathering import install_turn_gathering
 from softphone.rtc.aiortc_compat.video_jitter import install_bounded_jitter
 from softphone.rtc.aiortc_compat.voice_receiver import install_voice_receiver
@@ -59,6 +60,7 @@ class CallPeer:
         install_voice_receiver()  # and before the audio receiver exists
         install_turn_gathering()  # relays from every TURN URL, before the gatherers
         install_bounded_jitter()  # video never waits seconds for a lost packet
+        install_transport_cc()  # the video's sender learns every packet's arrival
         self.pc = RTCPeerConnection(ice.configuration())
         self.pc.addTrack(media.audio)
         self.pc.addTrack(media.video)

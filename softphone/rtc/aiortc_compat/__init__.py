@@ -24,4 +24,7 @@ docs/aiortc-notes.md has the measurements behind each seam.
    0.25 s after it was missed, NACKs and keyframe requests repeated until answered
    (``rtcrtpreceiver.JitterBuffer``, ``rtcpeerconnection.RTCRtpReceiver``, the buffer's
    ``_origin``/``_packets``, the receiver's decoder queue, codecs and RTCP senders).
+10. :mod:`.transport_cc`: transport-wide congestion control feedback for received video
+    (``aiortc.codecs.HEADER_EXTENSIONS``/``CODECS`` for the offer and answer, the parsed
+    ``transport_sequence_number``, the receiver's RTCP sender, SSRC and REMB estimator).
 """

@@ -24,11 +24,13 @@ import aioice.ice
 import aioice.stun
 import aioice.turn
 import aiortc
+import aiortc.codecs
 import aiortc.codecs.opus
 import aiortc.jitterbuffer
 import aiortc.rtcicetransport
 import aiortc.rtcpeerconnection
 import aiortc.rtcrtpreceiver
+import aiortc.rtp
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,10 @@ _RECEIVER_ATTRS = (
     "_RTCRtpReceiver__jitter_buffer _RTCRtpReceiver__nack_generator "
     "_RTCRtpReceiver__rtx_ssrc _RTCRtpReceiver__remote_streams _send_rtcp_pli track "
     "_RTCRtpReceiver__codecs _RTCRtpReceiver__decoder_queue _RTCRtpReceiver__decoder_thread "
-    "_RTCRtpReceiver__timestamp_mapper _send_rtcp_nack _handle_rtp_packet stop"
+    "_RTCRtpReceiver__timestamp_mapper _send_rtcp_nack _handle_rtp_packet stop "
+    "_RTCRtpReceiver__rtcp_ssrc _RTCRtpReceiver__remote_bitrate_estimator _send_rtcp"
 )
+TRANSPORT_CC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 _PEER_CONNECTION_ATTRS = (
     "_RTCPeerConnection__pendingLocalDescription _RTCPeerConnection__setSignalingState "
     "signalingState getTransceivers getSenders getReceivers"
@@ -133,6 +137,9 @@ def _check_internals() -> list[str]:
         (aiortc.codecs, "OpusDecoder"),  # get_decoder's name for it
         (aiortc.codecs.opus, "SAMPLE_RATE"),
         (aiortc.codecs.opus, "SAMPLES_PER_FRAME"),
+        (aiortc.codecs, "HEADER_EXTENSIONS"),
+        (aiortc.codecs, "CODECS"),
+        (aiortc.rtp, "HeaderExtensionsMap"),
     ):
         if not hasattr(module, name):
             problems.append(f"{module.__name__}.{name} missing")
@@ -182,6 +189,26 @@ def _check_internals() -> list[str]:
     problems += _missing_parameters(
         aiortc.jitterbuffer.JitterBuffer, "capacity is_video", "JitterBuffer"
     )
+    problems += _transport_cc_problems()
+    return problems
+
+
+def _transport_cc_problems() -> list[str]:
+    """Seam 10: RTP packets' transport-wide sequence number is parsed once negotiated, and
+    the lists of what aiortc offers for video are there to add it to."""
+    extensions = aiortc.rtp.HeaderExtensionsMap()
+    extensions.configure(
+        aiortc.RTCRtpParameters(
+            headerExtensions=[aiortc.RTCRtpHeaderExtensionParameters(id=5, uri=TRANSPORT_CC_URI)]
+        )
+    )
+    problems = []
+    if not extensions.set(aiortc.rtp.HeaderExtensions(transport_sequence_number=1))[1]:
+        problems.append("HeaderExtensionsMap does not know the transport-cc extension")
+    if not isinstance(aiortc.codecs.HEADER_EXTENSIONS.get("video"), list):
+        problems.append("aiortc.codecs.HEADER_EXTENSIONS has no video list")
+    if not any(c.name == "VP8" for c in aiortc.codecs.CODECS.get("video", ())):
+        problems.append("aiortc.codecs.CODECS has no VP8")
     return problems
 
 

@@ -43,6 +43,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
 from softphone.rtc.aiortc_compat.check import compatibility
+from softphone.rtc.aiortc_compat.transport_cc import FEEDBACK_EVERY_S, TransportFeedback
 from softphone.tasks import BackgroundTasks
 
 _original_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
@@ -292,6 +293,9 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         self._tasks = BackgroundTasks("video-receiver")  # the timer's services
         self._last_codec: Any = None
         self._video = kind == "video"
+        self._feedback = TransportFeedback()  # seam 10
+        self._feedback_timer: asyncio.TimerHandle | None = None
+        self._feedback_ssrc = 0
         if self._video:
             inner: Any = self
             inner._RTCRtpReceiver__decoder_queue = _DecoderQueue(self._keyframes)
@@ -302,6 +306,8 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         return buffer if isinstance(buffer, BoundedWaitJitterBuffer) else None
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if self._video and packet.extensions.transport_sequence_number is not None:
+            self._note_transport_seq(packet.extensions.transport_sequence_number, packet.ssrc)
         await super()._handle_rtp_packet(packet, arrival_time_ms)
         if not self._video:
             return
@@ -313,6 +319,28 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
             if buffer is not None:
                 buffer.starts_frame = vp8_starts_frame if codec.name == "VP8" else None
         await self._service()
+
+    def _note_transport_seq(self, seq: int, ssrc: int) -> None:
+        """Seam 10: the arrival goes into the next transport-cc feedback, sent within
+        ``FEEDBACK_EVERY_S``. The sender estimates from those now: no more REMB from aiortc's
+        receive-side estimator, which a send-side estimator would take as a cap."""
+        inner: Any = self
+        inner._RTCRtpReceiver__remote_bitrate_estimator = None
+        self._feedback.record(seq, time.monotonic())
+        self._feedback_ssrc = ssrc
+        if self._feedback_timer is None:
+            loop = asyncio.get_running_loop()
+            self._feedback_timer = loop.call_later(
+                FEEDBACK_EVERY_S, lambda: self._tasks.spawn(self._send_feedback())
+            )
+
+    async def _send_feedback(self) -> None:
+        self._feedback_timer = None
+        inner: Any = self
+        sender_ssrc = inner._RTCRtpReceiver__rtcp_ssrc
+        packets = self._feedback.packets(sender_ssrc or 0, self._feedback_ssrc)
+        for packet in packets if sender_ssrc is not None else ():
+            await inner._send_rtcp(packet)  # bytes(packet) is the packet itself
 
     async def _send_rtcp_pli(self, media_ssrc: int) -> None:
         self._keyframes.asked(time.monotonic())
@@ -358,8 +386,9 @@ class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
         self._timer = loop.call_later(at - now, lambda: self._tasks.spawn(self._service()))
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._feedback_timer):
+            if timer is not None:
+                timer.cancel()
         await self._tasks.close()
         await super().stop()
 
