@@ -244,16 +244,21 @@ class ClusterNode:
         await asyncio.shield(asked)
 
     async def _check_when_asked(self) -> None:
-        while (asked := self._asked) is not None:
-            self._asked = None
-            try:
-                redis = self.redis
-                if redis is not None:
-                    await self._check_lease(redis, urgent=True)
-            except (RedisError, OSError):
-                pass  # Redis down: the callers find no leader, or the one they knew
-            finally:
-                asked.set_result(None)
+        try:
+            while (asked := self._asked) is not None:
+                self._asked = None
+                try:
+                    redis = self.redis
+                    if redis is not None:
+                        await self._check_lease(redis, urgent=True)
+                except (RedisError, OSError):
+                    pass  # Redis down: the callers find no leader, or the one they knew
+                finally:
+                    asked.set_result(None)
+        finally:
+            if self._asked is not None:  # stopped (closing): nobody is left waiting
+                self._asked.set_result(None)
+                self._asked = None
 
     def on_bus(self, node: str) -> bool:
         """``node`` was subscribed to its channel when last looked at (the lease check
