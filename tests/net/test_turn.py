@@ -176,7 +176,17 @@ def test_after_a_cut_over_turn_tcp_the_stale_signaling_socket_is_replaced(
     signaling socket backs off its retransmissions; once the restarted ICE agent reaches the
     TURN server again the agent must not wait for them: it resumes on a fresh socket and the
     restart completes over a fresh TURN/TCP allocation (attempt 1, one DTLS handshake), and
-    the connects retried during the cut leave no allocation behind."""
+    the connects retried during the cut leave no allocation behind.
+
+    The agent's UDP goes no further than coturn's STUN port: else its host candidate can
+    reach the visitor's TURN/UDP relay (the permission the visitor opens to check the
+    agent's srflx address covers the agent's NAT) and, host pairs outranking relay pairs,
+    now and then wins the race and carries the call with no TURN/TCP on the agent's side."""
+    with direct_udp_blocked(nat, nat.agent.ns, allowed_port=PLAIN_PORT):
+        stale_signaling_socket_replaced_after_a_cut(nat)
+
+
+def stale_signaling_socket_replaced_after_a_cut(nat: NatTopology) -> None:
     coturn, call = relay_call(nat, TurnUrls(udp=False, tls=False))
     try:
         agent, _ = call
