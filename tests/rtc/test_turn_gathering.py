@@ -624,6 +624,22 @@ async def test_tries_nobody_waits_for_end_bounded_and_free_their_allocations(
     assert coturn.allocations == 1  # only a server's lifetime frees one never answered
 
 
+@pytest.mark.usefixtures("short_waits")
+async def test_closing_the_agent_ends_the_tries_it_let_go_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The call ends while a TURN/UDP try let go of still waits for its answer: close()
+    ends it, so no task outlives the agent (found by the test suite's leak check)."""
+    coturn = FakeCoturn({"udp": None, "tcp": 0.0})
+    coturn.install(monkeypatch)
+    agent = MultiTurnConnection(ice_controlling=True, turn_servers=[UDP, TCP])
+    tasks = asyncio.all_tasks()
+    await agent.get_component_candidates(1, ["127.0.0.1"])
+    assert asyncio.all_tasks() != tasks  # the UDP try, let go of, still runs
+    await agent.close()
+    assert asyncio.all_tasks() == tasks
+
+
 @pytest.mark.usefixtures("fast_retries")
 async def test_a_restarts_losing_connection_tries_are_closed(
     monkeypatch: pytest.MonkeyPatch,

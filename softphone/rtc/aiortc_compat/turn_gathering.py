@@ -25,8 +25,9 @@ fresh connection every ``CONNECT_RETRY_S`` until one has allocated (bounded: see
 returns carries the offer.
 
 No try is abandoned with an allocation on the server: one nobody waits for any more (the
-gathering ended, another try won) is let go of (:func:`_let_go`): over UDP its Allocate may
-finish in the background and is then released, over TCP and TLS its connection closes.
+gathering ended, another try won) is let go of (:meth:`MultiTurnConnection._let_go`): over
+UDP its Allocate may finish in the background (while the agent lives) and is then released,
+over TCP and TLS its connection closes.
 
 A check answered by the peer's own check while ours is still unanswered is sent again at
 once (RFC 8445 7.3.1.4, which aioice skips): over two relays our first check usually races
@@ -77,7 +78,7 @@ CONNECT_RETRY_S = 0.5
 while none has allocated (the earlier ones, maybe in SYN backoff, stay open)."""
 RELEASE_WAIT_S = 5.0
 """How long a TURN/UDP Allocate nobody waits for any more may still take, so that what it
-allocated can be released (:func:`_let_go`)."""
+allocated can be released (:meth:`MultiTurnConnection._let_go`)."""
 MAX_CONNECT_TRIES = 10
 """Connections per TURN server per gathering (RELAY_WAIT_S / CONNECT_RETRY_S). The earlier
 ones stay open beside the newer: a slow handshake on a long path keeps its chance, and the
@@ -166,6 +167,8 @@ class MultiTurnConnection(aioice.Connection):
         None: unknown. Once a relay is in, only these are waited for."""
         self.answered: set[str] = set()
         """What gave this agent a candidate (the next generation's ``answered_before``)."""
+        self._letting_go: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
+        """Tries let go of (:meth:`_let_go`) still running."""
         self._check_requests: dict[aioice.ice.CandidatePair, aioice.stun.Message] = {}
 
     async def get_component_candidates(
@@ -204,8 +207,12 @@ class MultiTurnConnection(aioice.Connection):
             if any(_found(r) for r in reflexive):
                 self.answered.add("srflx")
         finally:
-            for task in (*relays, *reflexive):
+            queries = (*relays, *reflexive)
+            for task in queries:
                 task.cancel()  # a relay's tries still running are let go of (_let_go)
+            # Their cancellation has run once this returns: what is let go of is known to
+            # close(), however soon it comes.
+            await asyncio.gather(*queries, return_exceptions=True)
         return host + found
 
     async def check_start(self, pair: aioice.ice.CandidatePair) -> None:
@@ -355,7 +362,7 @@ class MultiTurnConnection(aioice.Connection):
         machine: more handshakes would only slow it down). A refused connection, a TLS or
         an authentication error is an answer, and ends the tries. Each try is a task of its
         own, so that when this one is cancelled (the gathering is over) the tries still
-        running are let go of, not abandoned (:func:`_let_go`)."""
+        running are let go of, not abandoned (:meth:`_let_go`)."""
         loop = asyncio.get_running_loop()
         retry = self.restart and server.transport == "tcp"
         tries: set[asyncio.Task[aioice.ice.StunProtocol]] = set()
@@ -397,24 +404,36 @@ class MultiTurnConnection(aioice.Connection):
                         raise error or ConnectionError("no TURN connection")
         finally:
             for task in tries:
-                _let_go(task, server)
+                self._let_go(task, server)
 
+    def _let_go(self, task: asyncio.Task[aioice.ice.StunProtocol], server: TurnServer) -> None:
+        """Nobody waits for this allocation any more, but its Allocate may be on the server.
 
-def _let_go(task: asyncio.Task[aioice.ice.StunProtocol], server: TurnServer) -> None:
-    """Nobody waits for this allocation any more, but its Allocate may be on the server.
+        Cancelling it then would leave the allocation on the server: over UDP coturn keeps
+        one the client never heard of for its whole lifetime (10 min). So a TURN/UDP try may
+        finish in the background, for at most ``RELEASE_WAIT_S`` and no longer than this
+        agent (:meth:`close`), and what it allocated is released (a Refresh with lifetime
+        0). A TURN/TCP or TLS try is cancelled at once: closing its connection frees
+        whatever it allocated (RFC 6062 / RFC 8656 tie the allocation to it).
+        """
+        if server.transport == "tcp":
+            task.cancel()
+        elif not task.done():
+            deadline = asyncio.get_running_loop().call_later(RELEASE_WAIT_S, task.cancel)
+            task.add_done_callback(lambda _: deadline.cancel())
+        task.add_done_callback(_release)
+        if not task.done():
+            self._letting_go.add(task)
+            task.add_done_callback(self._letting_go.discard)
 
-    Cancelling it then would leave the allocation on the server: over UDP coturn keeps one
-    the client never heard of for its whole lifetime (10 min). So a TURN/UDP try may finish
-    in the background, for at most ``RELEASE_WAIT_S``, and what it allocated is released
-    (a Refresh with lifetime 0). A TURN/TCP or TLS try is cancelled at once: closing its
-    connection frees whatever it allocated (RFC 6062 / RFC 8656 tie the allocation to it).
-    """
-    if server.transport == "tcp":
-        task.cancel()
-    elif not task.done():
-        deadline = asyncio.get_running_loop().call_later(RELEASE_WAIT_S, task.cancel)
-        task.add_done_callback(lambda _: deadline.cancel())
-    task.add_done_callback(_release)
+    async def close(self) -> None:
+        """aioice's close, after the tries let go of have ended (cancelled, and awaited: a
+        task must not outlive the agent that started it)."""
+        tries = list(self._letting_go)
+        for task in tries:
+            task.cancel()
+        await asyncio.gather(*tries, return_exceptions=True)
+        await super().close()
 
 
 def _release(task: asyncio.Task[aioice.ice.StunProtocol]) -> None:
