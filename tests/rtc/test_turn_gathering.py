@@ -179,6 +179,22 @@ async def test_tls_connections_read_in_small_blocks_and_lose_nothing(tmp_path: P
     assert len(transport._ssl_protocol._ssl_buffer) == TLS_READ_SIZE  # type: ignore[attr-defined]
 
 
+def silently_dropped(monkeypatch: pytest.MonkeyPatch, dropped: TurnServer) -> None:
+    """Every TURN server but ``dropped`` gives a relay at once; ``dropped`` and STUN never
+    answer (a firewall drops them)."""
+
+    async def relay(self: MultiTurnConnection, component: int, server: TurnServer) -> object:
+        if server is dropped:
+            await asyncio.sleep(60)
+        return Candidate("f", component, "udp", 1, "198.18.0.1", 50000, "relay")
+
+    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(MultiTurnConnection, "_relay", relay)
+    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+
+
 async def test_unreachable_turn_servers_do_not_hold_gathering(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -187,16 +203,7 @@ async def test_unreachable_turn_servers_do_not_hold_gathering(
     answered = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
     silent = TurnServer("198.18.0.1", 443, "tcp", True, "u", "c")
 
-    async def fake_relay(self: MultiTurnConnection, component: int, server: TurnServer) -> object:
-        if server is silent:
-            await asyncio.sleep(60)
-        return Candidate("f", component, "udp", 1, "198.18.0.1", 50000, "relay")
-
-    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
-        await asyncio.sleep(60)  # a firewall drops STUN
-
-    monkeypatch.setattr(MultiTurnConnection, "_relay", fake_relay)
-    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+    silently_dropped(monkeypatch, silent)
     connection = MultiTurnConnection(
         ice_controlling=True, stun_server=("198.18.0.1", 3478), turn_servers=[answered, silent]
     )
@@ -246,16 +253,7 @@ async def test_a_restart_waits_only_for_what_answered_the_previous_generation(
     udp = TurnServer("198.18.0.1", 3478, "udp", False, "u", "c")
     tls = TurnServer("198.18.0.1", 443, "tcp", True, "u", "c")
 
-    async def office_relay(self: MultiTurnConnection, component: int, server: TurnServer) -> object:
-        if server is udp:
-            await asyncio.sleep(60)
-        return Candidate("f", component, "udp", 1, "198.18.0.1", 50000, "relay")
-
-    async def silent_stun(self: MultiTurnConnection, *args: object) -> object:
-        await asyncio.sleep(60)
-
-    monkeypatch.setattr(MultiTurnConnection, "_relay", office_relay)
-    monkeypatch.setattr(MultiTurnConnection, "_reflexive", silent_stun)
+    silently_dropped(monkeypatch, udp)
     loop = asyncio.get_running_loop()
     first = MultiTurnConnection(
         ice_controlling=True, stun_server=("198.18.0.1", 3478), turn_servers=[udp, tls]
