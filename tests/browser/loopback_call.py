@@ -142,17 +142,32 @@ async def start_widget_call(side: AgentSide, page: BrowserPage, embed: str = "cs
     return ring.call_id
 
 
-async def remote_stamps(page: BrowserPage, count: int) -> list[int]:
-    """Frame numbers of the agent's test pattern as Chromium shows them, ``count`` looks."""
-    numbers = []
-    for _ in range(count * 5):  # bounded: some grabs may catch no readable stamp
+REMOTE_VIDEO_STATE = f"""async () => {{
+  const v = document.querySelector('.sp-remote');
+  return {{paused: v.paused, readyState: v.readyState, currentTime: v.currentTime,
+          size: [v.videoWidth, v.videoHeight], framesDecoded: await ({VIDEO_FRAMES_DECODED})()}};
+}}"""
+
+
+async def assert_remote_stamps_rise(page: BrowserPage) -> None:
+    """The agent's test pattern as the browser *shows* it moves on: the frame numbers read
+    from the remote <video> never go back and pass the first one within 8 s.
+
+    Looks every 0.2 s (bounded); a failure says what the element and the decoder were doing,
+    since a picture frozen while frames are decoded is a display fault, not a media one.
+    """
+    numbers: list[int] = []
+    deadline = asyncio.get_running_loop().time() + 8.0
+    while asyncio.get_running_loop().time() < deadline:
         grab = await page.evaluate(chromium.GRAB_REMOTE_LUMA)
         if grab:
             luma, width, height = chromium.decode_luma(grab)
             stamp = read_stamp(luma, width, width, height)
             if stamp is not None:
                 numbers.append(stamp.frame_number)
-                if len(numbers) == count:
-                    break
+                assert numbers == sorted(numbers), f"the shown frame went back: {numbers}"
+                if numbers[-1] > numbers[0]:
+                    return
         await asyncio.sleep(0.2)
-    return numbers
+    state = await page.evaluate(REMOTE_VIDEO_STATE)
+    raise AssertionError(f"the shown frame did not move on in 8 s: {numbers}, {state}")

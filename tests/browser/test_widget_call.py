@@ -14,8 +14,8 @@ from tests.browser.loopback_call import (
     VIDEO_FRAMES_DECODED,
     WIDGET,
     AgentSide,
+    assert_remote_stamps_rise,
     page_wait,
-    remote_stamps,
     start_widget_call,
     wait_until,
 )
@@ -34,8 +34,7 @@ async def test_widget_call_decodes_frames_both_ways(
 
     # The browser decodes the agent's test pattern: counters, and the stamps themselves.
     assert await page_wait(page, f"({VIDEO_FRAMES_DECODED})().then(n => n > 60)", 20)
-    numbers = await remote_stamps(page, 3)
-    assert len(numbers) == 3 and numbers == sorted(numbers) and numbers[0] < numbers[-1]
+    await assert_remote_stamps_rise(page)
 
     # The agent decodes the browser's fake camera (a moving, non-black picture) and audio.
     video, audio = call.peer.received("video"), call.peer.received("audio")

@@ -21,8 +21,8 @@ from tests.browser.loopback_call import (
     VIDEO_FRAMES_DECODED,
     WIDGET,
     AgentSide,
+    assert_remote_stamps_rise,
     page_wait,
-    remote_stamps,
     start_widget_call,
     wait_until,
 )
@@ -110,8 +110,7 @@ async def restart_and_compare(page: BrowserPage, side: AgentSide, restart: Any) 
     else:  # Firefox names the selected pair
         assert after["pair"] != before["pair"]
     assert after["transports"] == 1
-    numbers = await remote_stamps(page, 2)
-    assert len(numbers) == 2 and numbers[0] < numbers[1]
+    await assert_remote_stamps_rise(page)
     call = side.agent.call
     assert call is not None
     video = call.peer.received("video")
