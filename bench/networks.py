@@ -219,8 +219,14 @@ def longest_stall(lines: JsonLines, start: float, end: float) -> float:
 # What starts an episode, for the per-run trace on stderr: the Python end's detector changes
 # and episode starts, the widget's silence watchdog, connection state and restart messages.
 RUNNER_TRACE = ("reconnect.start", "reconnect.remote_restart", "rtc.connectivity")
-PAGE_TRACE = ("call.silence", "call.reconnecting", "call.restart_offered", "pc.connection_state")
-TRACE_FIELDS = ("previous", "state", "reason", "attempt", "probes", "ms")
+PAGE_TRACE = (
+    "call.silence",
+    "call.reconnecting",
+    "call.restart_offered",
+    "call.disconnected_ignored",
+    "pc.connection_state",
+)
+TRACE_FIELDS = ("previous", "state", "reason", "attempt", "probes", "ms", "quiet_ms")
 
 
 def trace_runner(events: list[dict[str, object]], since: float) -> list[str]:
