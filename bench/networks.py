@@ -216,6 +216,69 @@ def longest_stall(lines: JsonLines, start: float, end: float) -> float:
     return max(b - a for a, b in itertools.pairwise([*times, end]))
 
 
+# What starts an episode, for the per-run trace on stderr: the Python end's detector changes
+# and episode starts, the widget's silence watchdog, connection state and restart messages.
+RUNNER_TRACE = ("reconnect.start", "reconnect.remote_restart", "rtc.connectivity")
+PAGE_TRACE = (
+    "call.silence",
+    "call.reconnecting",
+    "call.restart_offered",
+    "call.disconnected_ignored",
+    "pc.connection_state",
+)
+TRACE_FIELDS = ("previous", "state", "reason", "attempt", "probes", "ms", "quiet_ms")
+
+
+def trace_runner(events: list[dict[str, object]], since: float) -> list[str]:
+    """The Python end's episode trace: seconds into the loss, record, its fields."""
+    return [
+        _trace_line(float(e["t"]) - since, str(e["msg"]), e)
+        for e in events
+        if e.get("msg") in RUNNER_TRACE and float(e["t"]) >= since
+    ]
+
+
+def trace_page(end: br.PageEnd, since: float) -> list[str]:
+    """A page's (the widget's) episode trace, as trace_runner()."""
+    events = [e for name in PAGE_TRACE for e in nc.page_events(end.page, name, since * 1000)]
+    return [
+        _trace_line(e["t"] / 1000 - since, e["event"], e)
+        for e in sorted(events, key=lambda e: e["t"])
+    ]
+
+
+# The selected pair's STUN counts: Chromium calls a path "disconnected" when its own checks
+# of it go unanswered, whatever media arrives.
+PAIR_STATS = f"""async () => {{
+    const report = await {nc.HANDLE}.call.pc.getStats();
+    const out = [];
+    report.forEach((s) => {{
+        if (s.type !== "transport" || !s.selectedCandidatePairId) return;
+        const p = report.get(s.selectedCandidatePairId);
+        out.push(["requestsSent", "responsesReceived", "requestsReceived", "responsesSent",
+                  "consentRequestsSent", "currentRoundTripTime"].map((k) => `${{k}}=${{p[k]}}`)
+                  .join(" "));
+    }});
+    return out;
+}}"""
+
+
+def pair_stats(end: br.PageEnd) -> list[str]:
+    """The selected candidate pair's STUN counts at a page, one line per transport."""
+    lines: list[str] = end.page.evaluate(PAIR_STATS)
+    return [f"pair {line}" for line in lines]
+
+
+def _trace_line(at: float, name: str, event: dict[str, object]) -> str:
+    fields = " ".join(f"{k}={event[k]}" for k in TRACE_FIELDS if k in event)
+    return f"{at:6.2f} {name} {fields}"
+
+
+def print_trace(side: str, lines: list[str]) -> None:
+    for line in lines:
+        print(f"  {side}: {line}", file=sys.stderr)
+
+
 def lossy(
     percent: int, seconds: float
 ) -> Callable[[Topology, tuple[JsonLines, JsonLines]], Measure]:
@@ -228,10 +291,12 @@ def lossy(
         remove_loss(topo, ns, table)
         end = time.time()
         episodes = sum(
-            len([e for e in p.snapshot()[m:] if e.get("msg") == "reconnect.start"])
+            len([e for e in p.snapshot()[m:] if episode_started(e)])
             for p, m in zip(call, marks, strict=True)
         )
         agent, visitor = call
+        for side, lines, mark in zip(("agent", "visitor"), call, marks, strict=True):
+            print_trace(side, trace_runner(lines.snapshot()[mark:], start))
         return Measure(
             True,
             {
@@ -270,17 +335,18 @@ def agent_connected(call: br.Call) -> bool:
     return page_connected(call)
 
 
+def episode_started(event: dict[str, object]) -> bool:
+    """The Python end's first attempt of an episode (``reconnect.start`` comes per attempt)."""
+    return event.get("msg") == "reconnect.start" and str(event.get("attempt")).startswith("1/")
+
+
 def episodes_since(end: br.End, since: float) -> int:
     if isinstance(end, br.RunnerEnd):
-        return len(
-            [
-                e
-                for e in end.lines.snapshot()
-                if e.get("msg") == "reconnect.start" and e["t"] >= since
-            ]
-        )
+        return len([e for e in end.lines.snapshot() if episode_started(e) and e["t"] >= since])
     assert isinstance(end, br.PageEnd)
-    return len(nc.page_events(end.page, "call.reconnecting", since * 1000))
+    # The widget says "reconnecting" at attempt 0 and again at each attempt of an episode.
+    shown = nc.page_events(end.page, "call.reconnecting", since * 1000)
+    return len([e for e in shown if e.get("attempt") == 0])
 
 
 def chromium_connect(topo: Topology, call: br.Call) -> Measure:
@@ -347,6 +413,12 @@ def chromium_lossy(percent: int, seconds: float) -> Callable[[Topology, br.Call]
         end = time.time()
         ends = (call.agent, call.visitor)
         episodes = sum(episodes_since(e, start) for e in ends)
+        for side, end_ in zip(("agent", "visitor"), ends, strict=True):
+            if isinstance(end_, br.RunnerEnd):
+                print_trace(side, trace_runner(end_.lines.snapshot(), start))
+            else:
+                assert isinstance(end_, br.PageEnd)
+                print_trace(side, [*trace_page(end_, start), *pair_stats(end_)])
         stalls = [br.longest_gap(e.video_times(start, end), start, end) for e in ends]
         audio = br.longest_gap(call.agent.audio_times(start, end), start, end)
         return Measure(

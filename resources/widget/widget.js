@@ -21,7 +21,12 @@
  *   connectionState fails, ~10 s after "disconnected". So we watch connectionState and
  *   run our own per-attempt timer.
  * - Chromium notices a dead path only after ~5 s of STUN timeouts and ignores address
- *   changes: the widget watches for inbound silence itself (1.2 s).
+ *   changes: the widget watches for inbound silence itself (1.2 s). Those timeouts also
+ *   come from plain loss: at 30 % each way half its checks go unanswered, and 5 in a row
+ *   over 5 s ("disconnected") happened in 1 of 4 calls of 20 s while media kept flowing
+ *   both ways (bench/networks.py loss_30). So "disconnected" while media still arrives is
+ *   no loss: the watchdog judges (a dead path goes silent, a dead way out is the peer's to
+ *   see: its own silence check).
  * - A WebSocket whose local address vanished never errors: the signaling has its own
  *   heartbeat, probed at once when the media path dies, then reconnects and resumes (and
  *   the pending restart offer is sent again: writes to the dead socket were lost).
@@ -437,6 +442,7 @@
       this.pollTimer = null;
       this.polling = false;
       this.watchdog = null;
+      this.heardAt = null; // when the watchdog last saw bytes come in
       this.lastInbound = null;
       this.offerSentAt = 0;
       this.offersSent = 0; // numbers our restart offers' ids (restart-<attempt>-<n>)
@@ -662,7 +668,13 @@
       } else if (s === "connected" && this.state === "reconnecting") {
         this._pollRecovery();
       } else if ((s === "disconnected" || s === "failed") && this.state !== "connecting") {
-        if (this.state === "connected") this._beginReconnect(s);
+        if (this.state !== "connected") return;
+        const quietMs = this.heardAt === null ? null : Date.now() - this.heardAt;
+        if (s === "disconnected" && quietMs !== null && quietMs < this.cfg.silenceMs) {
+          this.log.add("call.disconnected_ignored", { quiet_ms: quietMs });
+        } else {
+          this._beginReconnect(s);
+        }
       } else if (s === "failed" && this.state === "connecting") {
         this._fail("connect-failed");
       }
@@ -679,7 +691,7 @@
           const bytes = receivedBytes(await this.pc.getStats());
           if (bytes !== lastBytes) {
             lastBytes = bytes;
-            quietSince = Date.now();
+            quietSince = this.heardAt = Date.now();
           } else if (Date.now() - quietSince >= this.cfg.silenceMs && this.state === "connected") {
             this.log.add("call.silence", { ms: Date.now() - quietSince });
             this._beginReconnect("media-silence");

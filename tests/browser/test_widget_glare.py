@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tests.browser.browsers import BrowserPage
 
 # Two Calls joined by an in-page signaling pipe per direction.
-PAIR = """async () => {
+PAIR = """async (config) => {
   const W = SoftphoneWidget;
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
   const calls = {};
@@ -47,7 +47,9 @@ PAIR = """async () => {
       polite: polite,
       stream: stream,
       log: window.pair.log,
-      config: { silenceMs: 0, attemptTimeoutMs: 30000, reissueIntervalMs: 60000 },
+      config: Object.assign(
+        { silenceMs: 0, attemptTimeoutMs: 30000, reissueIntervalMs: 60000 }, config
+      ),
     });
   }
   window.pair.calls = calls;
@@ -71,9 +73,12 @@ BOTH_CONNECTED = "['visitor', 'agent'].every((s) => window.pair.calls[s].state =
 EVENTS = "window.pair.log.items.map((e) => e.event)"
 
 
-async def open_pair(page: BrowserPage, server: SignalingServer) -> None:
+async def open_pair(
+    page: BrowserPage, server: SignalingServer, config: dict[str, object] | None = None
+) -> None:
+    """``config``: widget settings over the pair's (no silence watchdog, long timers)."""
     await page.goto(f"http://127.0.0.1:{server.port}/widget/index.html")
-    await page.evaluate(PAIR)
+    await page.evaluate(PAIR, config or {})
     await page_wait(page, BOTH_CONNECTED)
 
 
@@ -215,3 +220,44 @@ async def test_a_late_answer_on_a_connected_call_is_followed_by_a_fresh_offer(
         await page_wait(page, BOTH_CONNECTED, 10)
         assert await page.evaluate("pair.calls.visitor.episodes.length") == episodes
         assert await page.evaluate("pair.calls.visitor.pc.connectionState") == "connected"
+
+
+# What Chromium's ICE does after 5 unanswered checks over 5 s: say "disconnected".
+SAY_DISCONNECTED = """(side) => {
+  const pc = window.pair.calls[side].pc;
+  Object.defineProperty(pc, "connectionState", { value: "disconnected", configurable: true });
+  pc.onconnectionstatechange(new Event("connectionstatechange"));
+}"""
+EPISODE_STARTS = "window.pair.log.items.filter((e) => e.event === 'call.reconnecting').length"
+
+
+async def test_disconnected_while_media_arrives_is_left_to_the_silence_watchdog(
+    page: BrowserPage,
+) -> None:
+    """At 30 % loss each way half of Chromium's checks go unanswered, and it calls a path
+    whose media flows both ways "disconnected" (bench/networks.py loss_30: 1 call in 4):
+    that alone starts no episode while the watchdog hears media."""
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server, {"silenceMs": 1200})
+        await page_wait(page, "pair.calls.visitor.heardAt !== null")
+        await page.evaluate(SAY_DISCONNECTED, "visitor")
+        await page_wait(page, f"{EVENTS}.includes('call.disconnected_ignored')")
+        assert await page.evaluate(EPISODE_STARTS) == 0
+        assert await page.evaluate("pair.calls.visitor.state") == "connected"
+
+
+async def test_disconnected_without_a_silence_watchdog_starts_an_episode(
+    page: BrowserPage,
+) -> None:
+    """With the watchdog turned off, Chromium's word is all the widget has."""
+    async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
+        await open_pair(page, server)
+        await page.evaluate(SAY_DISCONNECTED, "visitor")
+        await page_wait(page, f"{EPISODE_STARTS} > 0")
+        shown = await page.evaluate(
+            "window.pair.log.items.find((e) => e.event === 'call.reconnecting')"
+        )
+        assert shown["reason"] == "disconnected"
+        # The path is fine: Chromium's own state back, media flowing, the episode ends.
+        await page.evaluate("() => { delete pair.calls.visitor.pc.connectionState; }")
+        await page_wait(page, "pair.calls.visitor.state === 'connected'", 20)
