@@ -26,7 +26,8 @@
  *   over 5 s ("disconnected") happened in 1 of 4 calls of 20 s while media kept flowing
  *   both ways (bench/networks.py loss_30). So "disconnected" while media still arrives is
  *   no loss: the watchdog judges (a dead path goes silent, a dead way out is the peer's to
- *   see: its own silence check).
+ *   see: its own silence check); with nothing arriving (Firefox says it the moment its
+ *   address goes) the widget restarts at once.
  * - A WebSocket whose local address vanished never errors: the signaling has its own
  *   heartbeat, probed at once when the media path dies, then reconnects and resumes (and
  *   the pending restart offer is sent again: writes to the dead socket were lost).
@@ -59,6 +60,7 @@
     // one harmless make-before-break restart. 0 turns the watchdog off.
     silenceMs: 1200,
     silencePollMs: 200,
+    disconnectedLookMs: 150, // media still arriving over this long: "disconnected" was loss
     staleOfferMs: 1000, // as STALE_OWN_OFFER_S in the Python agent
     queueLimit: 256,
     maxEpisodes: 100, // call_report carries at most this many
@@ -442,7 +444,6 @@
       this.pollTimer = null;
       this.polling = false;
       this.watchdog = null;
-      this.heardAt = null; // when the watchdog last saw bytes come in
       this.lastInbound = null;
       this.offerSentAt = 0;
       this.offersSent = 0; // numbers our restart offers' ids (restart-<attempt>-<n>)
@@ -669,14 +670,32 @@
         this._pollRecovery();
       } else if ((s === "disconnected" || s === "failed") && this.state !== "connecting") {
         if (this.state !== "connected") return;
-        const quietMs = this.heardAt === null ? null : Date.now() - this.heardAt;
-        if (s === "disconnected" && quietMs !== null && quietMs < this.cfg.silenceMs) {
-          this.log.add("call.disconnected_ignored", { quiet_ms: quietMs });
-        } else {
-          this._beginReconnect(s);
-        }
+        if (s === "disconnected" && this.watchdog !== null) this._judgeDisconnected();
+        else this._beginReconnect(s);
       } else if (s === "failed" && this.state === "connecting") {
         this._fail("connect-failed");
+      }
+    }
+
+    /* "disconnected" is judged by whether media still arrives, looked at twice
+       disconnectedLookMs apart: Firefox says it when its address goes (nothing arrives:
+       reconnect at once), Chromium also after loss alone (media flowing: the watchdog
+       judges; a dead way out is the peer's silence check to see). */
+    async _judgeDisconnected() {
+      let before, after;
+      try {
+        before = receivedBytes(await this.pc.getStats());
+        await new Promise((resolve) => setTimeout(resolve, this.cfg.disconnectedLookMs));
+        if (this.state !== "connected" || this.pc.connectionState !== "disconnected") return;
+        after = receivedBytes(await this.pc.getStats());
+      } catch {
+        return; // closed meanwhile: the call is over
+      }
+      if (this.state !== "connected") return;
+      if (after !== before) {
+        this.log.add("call.disconnected_ignored", { bytes: after - before });
+      } else {
+        this._beginReconnect("disconnected");
       }
     }
 
@@ -691,7 +710,7 @@
           const bytes = receivedBytes(await this.pc.getStats());
           if (bytes !== lastBytes) {
             lastBytes = bytes;
-            quietSince = this.heardAt = Date.now();
+            quietSince = Date.now();
           } else if (Date.now() - quietSince >= this.cfg.silenceMs && this.state === "connected") {
             this.log.add("call.silence", { ms: Date.now() - quietSince });
             this._beginReconnect("media-silence");
