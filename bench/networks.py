@@ -226,7 +226,7 @@ PAGE_TRACE = (
     "call.disconnected_ignored",
     "pc.connection_state",
 )
-TRACE_FIELDS = ("previous", "state", "reason", "attempt", "probes", "ms", "quiet_ms")
+TRACE_FIELDS = ("previous", "state", "reason", "attempt", "probes", "ms", "bytes")
 
 
 def trace_runner(events: list[dict[str, object]], since: float) -> list[str]:
