@@ -328,10 +328,16 @@ def page_connected(call: br.Call) -> bool:
 
 
 def agent_connected(call: br.Call) -> bool:
-    """The agent's call is (again) connected: the page's state, or the runner's last."""
+    """The agent's call is (again) connected within 20 s: the page's state, or the runner's
+    last (media can be back a moment before the runner says so)."""
     if isinstance(call.agent, br.RunnerEnd):
-        states = [e["state"] for e in call.agent.lines.snapshot() if e.get("ev") == "call_state"]
-        return bool(states) and states[-1] == "connected"
+        lines = call.agent.lines
+
+        def connected() -> float | None:
+            states = [e["state"] for e in lines.snapshot() if e.get("ev") == "call_state"]
+            return 0.0 if states and states[-1] == "connected" else None
+
+        return br.wait_for(connected, 20.0) is not None
     return page_connected(call)
 
 
