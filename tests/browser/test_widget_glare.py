@@ -229,6 +229,8 @@ SAY_DISCONNECTED = """(side) => {
   pc.onconnectionstatechange(new Event("connectionstatechange"));
 }"""
 EPISODE_STARTS = "window.pair.log.items.filter((e) => e.event === 'call.reconnecting').length"
+VISITOR_HEARS_RTP = """pair.calls.visitor.pc.getStats().then((r) =>
+  [...r.values()].some((s) => s.type === "inbound-rtp" && s.bytesReceived > 0))"""
 
 
 async def test_disconnected_while_media_arrives_is_left_to_the_silence_watchdog(
@@ -239,6 +241,8 @@ async def test_disconnected_while_media_arrives_is_left_to_the_silence_watchdog(
     that alone starts no episode while media still arrives."""
     async with SignalingServer(ServerConfig(host="127.0.0.1", port=0)) as server:
         await open_pair(page, server, {"silenceMs": 1200})
+        # Firefox's media starts ~1.5 s after "connected": wait for it to flow.
+        await page_wait(page, VISITOR_HEARS_RTP)
         await page.evaluate(SAY_DISCONNECTED, "visitor")
         await page_wait(page, f"{EVENTS}.includes('call.disconnected_ignored')")
         assert await page.evaluate(EPISODE_STARTS) == 0
