@@ -21,7 +21,6 @@ import asyncio
 import collections
 import gc
 import os
-import random
 import re
 import resource
 import statistics
@@ -29,12 +28,12 @@ import sys
 import time
 from dataclasses import dataclass
 
-import msgspec
 import uvloop
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import WebSocketException
 
+from bench.raw_links import relay
 from labnet.nodes import LoopbackNode, start_nodes
 from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
@@ -42,7 +41,6 @@ from softphone.signaling.protocol import (
     Accept,
     Accepted,
     CallRequest,
-    Candidate,
     Hello,
     Ring,
     Welcome,
@@ -171,50 +169,6 @@ async def open_pairs(
     return [(agent_of[call_id], visitor, call_id) for _, (visitor, call_id) in opened]
 
 
-class Received(msgspec.Struct):
-    """What the receiving end needs of a frame (its type, call and send time). The generator
-    reads 10,000 frames a second at 5,000 connections on the cores the nodes use; the
-    product's validating decoder (the server ran it on each of them) takes 1.5 times as
-    long per frame."""
-
-    type: str
-    call_id: str = ""
-    ufrag: str | None = None
-
-
-_received = msgspec.json.Decoder(Received)
-
-
-async def receive(
-    ws: ClientConnection, call_id: str, latencies: list[float], expected: int, others: list[str]
-) -> None:
-    """Until every candidate the peer sends has come. Anything else (on a loaded host: a
-    queue update, a ring that timed out during the setup) is noted, not counted as one."""
-    got = 0
-    while got < expected:
-        msg = _received.decode(await ws.recv(decode=False))
-        if msg.type == "candidate" and msg.call_id == call_id and msg.ufrag:
-            latencies.append((time.perf_counter_ns() - int(msg.ufrag)) / 1e6)
-            got += 1
-        else:
-            others.append(msg.type)
-
-
-async def send(ws: ClientConnection, call_id: str, count: int, interval: float) -> None:
-    await asyncio.sleep(random.uniform(0, interval))  # spread the pairs over the interval
-    for n in range(count):
-        candidate = f"candidate:{n} 1 udp 2122260223 127.0.0.1 {40000 + n} typ host"
-        msg = Candidate(
-            call_id=call_id,
-            candidate=candidate,
-            sdp_mid="0",
-            sdp_mline_index=0,
-            ufrag=str(time.perf_counter_ns()),
-        )
-        await ws.send(encode(msg))
-        await asyncio.sleep(interval)
-
-
 async def run(setup: str, connections: int, per_direction: int, rate: float) -> Result | None:
     """One run; None if not every message arrived (not a valid run)."""
     pairs = connections // 2
@@ -245,27 +199,24 @@ async def run(setup: str, connections: int, per_direction: int, rate: float) -> 
         started, cpu_before = time.perf_counter(), [cpu_seconds(pid) for pid in pids]
         redis_before = cpu_seconds(redis.pid) if redis else 0.0
         own_before = time.process_time()
-        tasks = []
-        for agent, visitor, call_id in opened:
-            for ws in (agent, visitor):
-                tasks.append(receive(ws, call_id, latencies, per_direction, others))
-                tasks.append(send(ws, call_id, per_direction, 1 / rate))
+        parties = [
+            (ws.transport, call_id) for agent, visitor, call_id in opened for ws in (agent, visitor)
+        ]
         try:
             async with asyncio.timeout(RECEIVE_TIMEOUT_S):
-                await asyncio.gather(*tasks)
-        except (TimeoutError, ConnectionClosed) as exc:
+                await relay(parties, per_direction, 1 / rate, latencies, others)
+        except (TimeoutError, OSError) as exc:
             print(f"{SETUPS[setup]}, {connections:,}: not valid: {exc!r}", file=sys.stderr)
             return None
         finally:
             gc.enable()
             gc.unfreeze()
+            for transport, _ in parties:
+                transport.close()
         seconds = time.perf_counter() - started
         server_cpu = [(cpu_seconds(p) - b) / seconds for p, b in zip(pids, cpu_before, strict=True)]
         redis_cpu = (cpu_seconds(redis.pid) - redis_before) / seconds if redis else None
         client_cpu = (time.process_time() - own_before) / seconds
-        for agent, visitor, _ in opened:
-            await agent.close()
-            await visitor.close()
     finally:
         for node in nodes:
             node.close()
