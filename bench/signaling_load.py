@@ -33,8 +33,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
-from bench.raw_links import relay
 from labnet.nodes import LoopbackNode, start_nodes
+from labnet.raw_links import relay
 from labnet.redis_server import RedisServer
 from softphone.signaling.protocol import (
     PROTOCOL_VERSION,

@@ -1,6 +1,7 @@
-"""bench/raw_links.py, the load generator's measured phase on bare sockets: against a real
-server it must count every candidate exactly once, keep the socket alive through the
-server's pings, and fail the run when a socket closes (not hang, not count it valid)."""
+"""labnet/raw_links.py, the measured phase of bench/signaling_load.py on bare sockets:
+against a real server it must count every candidate exactly once, keep the socket alive
+through the server's pings, and fail the run when a socket closes (not hang, not count it
+valid)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import pytest
 import websockets
 
-from bench.raw_links import RawLink, client_frame, relay
+from labnet.raw_links import RawLink, client_frame, relay
 from softphone.signaling.protocol import PROTOCOL_VERSION, Candidate, Hello, Welcome, encode_bytes
 from tests.signaling.conftest import AGENTS, SITE_KEY, RawPeer
 

@@ -1,4 +1,4 @@
-"""The measured phase of bench/signaling_load.py on bare sockets.
+"""The measured phase of bench/signaling_load.py on bare sockets (in the lab, so tests reach it).
 
 websockets sets each connection up (handshake, sign-in, call); then its transport is
 handed to a :class:`RawLink`, which writes candidate frames built from a template and
