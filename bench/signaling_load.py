@@ -6,8 +6,10 @@ in memory, one node + Redis, two nodes + Redis (Debian's redis-server on loopbac
 here; each pair's agent on one node and its visitor on the other, so every relay crosses
 the bus). Not a test; targets (docs/architecture.md, docs/scale-out.md): p99 <= 10 ms at
 1,000 connections in memory; Redis adds <= 1 ms to that; two nodes carry 5,000 with
-p99 <= 50 ms. The load generator runs on the same cores as the nodes and Redis (on
-uvloop: what it saves is left to the nodes).
+p99 <= 50 ms. The load generator runs on the same cores as the nodes and Redis, so what
+it saves is left to the nodes: it runs on uvloop, and its measured phase on bare sockets
+(labnet/raw_links.py; websockets spent ~65 µs of CPU per message, enough to take most of a
+core at 10,000 msg/s).
 
     .venv/bin/python bench/signaling_load.py                 # 1,000 and 5,000, in memory
     .venv/bin/python bench/signaling_load.py --setup memory redis 2-nodes --connections 1000
