@@ -203,9 +203,9 @@ class Receiver:
         await self.receiver._handle_rtp_packet(packet, arrival_time_ms=0)
 
     def decoded(self) -> list[bytes]:
-        frames = []
-        while not self.queue.empty():
-            frames.append(self.queue.get_nowait()[1].data)
+        """What went to the decoder, whatever its playout time (tests/rtc/test_playout.py)."""
+        frames = [item[1].data for _, item in self.queue.queue]
+        self.queue.queue.clear()
         return frames
 
     def nacks(self) -> list[list[int]]:

@@ -24,14 +24,15 @@ aiortc's peer connection through the module-level name ``rtcpeerconnection.RTCRt
 feeds every completed frame to the decoder, NACKs each missing packet every ``NACK_EVERY_S``
 until it arrives or is given up on (instead of aiortc's generator), and repeats an
 unanswered PLI every ``KEYFRAME_EVERY_S`` (Chromium ignores keyframe requests within 300 ms
-of the last one it honoured), at most ``KEYFRAME_ASKS`` times per keyframe wanted.
+of the last one it honoured), at most ``KEYFRAME_ASKS`` times per keyframe wanted. Its
+decoder queue hands each frame to aiortc's decoder thread at its playout time
+(:mod:`.playout`): a frame a retransmission made late is still shown on time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import queue
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
 from softphone.rtc.aiortc_compat.check import compatibility
+from softphone.rtc.aiortc_compat.playout import PlayoutTiming, TimedQueue
 from softphone.rtc.aiortc_compat.transport_cc import FEEDBACK_EVERY_S, TransportFeedback
 from softphone.tasks import BackgroundTasks
 
@@ -268,17 +270,22 @@ class _Keyframes:
         return due is not None and now >= due - _SLACK_S
 
 
-class _DecoderQueue(queue.Queue[Any]):
-    """The receiver's decoder input: notes each keyframe on its way to the decoder."""
+class _DecoderQueue(TimedQueue):
+    """The receiver's decoder input: notes each keyframe on its way to the decoder, and
+    hands each frame to the decoder thread at its playout time (:mod:`.playout`)."""
 
     def __init__(self, keyframes: _Keyframes) -> None:
         super().__init__()
         self._keyframes = keyframes
+        self.timing = PlayoutTiming()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        if item is not None and is_keyframe(item[0].name, item[1].data):
+        if item is None:
+            self.put_due(None, float("-inf"))
+            return
+        if is_keyframe(item[0].name, item[1].data):
             self._keyframes.arrived()
-        super().put(item, block, timeout)
+        self.put_due(item, self.timing.due(item[1].timestamp, time.monotonic()))
 
 
 class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
