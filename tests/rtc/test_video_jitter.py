@@ -162,7 +162,7 @@ def test_a_missing_packet_is_nacked_again_until_it_arrives_or_is_given_up(
     # Lost for good: asked for every NACK_EVERY_S until the buffer gives up, then never.
     buffer.add(single(5))
     asks = 0
-    for _ in range(40):
+    for _ in range(round(video_jitter.MAX_WAIT_S / 0.01) + 15):
         asks += buffer.nacks_due() == [4]
         clock.now += 0.01
         buffer.expire()

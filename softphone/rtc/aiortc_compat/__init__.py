@@ -21,8 +21,9 @@ docs/aiortc-notes.md has the measurements behind each seam.
    (``rtcicetransport.connection_kwargs`` and ``Connection``, ``relayed_candidate``,
    ``Connection.get_component_candidates``/``check_start``); fresh agents keep them.
 9. :mod:`.video_jitter`: video under loss: a jitter buffer that gives up on a lost packet
-   0.25 s after it was missed, NACKs and keyframe requests repeated until answered, and
-   :mod:`.playout`, frames decoded at their playout time (``rtcrtpreceiver.JitterBuffer``,
+   0.5 s after it was missed, NACKs every 20 ms and keyframe requests repeated until
+   answered, and :mod:`.playout`, frames decoded at their playout time
+   (``rtcrtpreceiver.JitterBuffer``,
    ``rtcpeerconnection.RTCRtpReceiver``, the buffer's ``_origin``/``_packets``, the
    receiver's decoder queue and the decoder thread's ``get`` on it, codecs and RTCP
    senders).

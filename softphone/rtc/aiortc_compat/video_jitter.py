@@ -51,10 +51,13 @@ from softphone.tasks import BackgroundTasks
 _original_jitter_buffer = aiortc.rtcrtpreceiver.JitterBuffer
 _original_receiver = aiortc.rtcpeerconnection.RTCRtpReceiver
 
-MAX_WAIT_S = 0.25
-"""How long a missing packet may be waited for, from when it was missed (several NACKs)."""
-NACK_EVERY_S = 0.05
-"""How often a missing packet is NACKed again (the sender ignores repeats within its RTT)."""
+MAX_WAIT_S = 0.5
+"""How long a missing packet may be waited for, from when it was missed (~25 NACKs; the
+playout delay hides the wait, while a give-up costs a keyframe, which at the 30-60 kbps
+Chromium sends under heavy loss pauses its encoder for up to a second)."""
+NACK_EVERY_S = 0.02
+"""How often a missing packet is NACKed again, as Chromium's receiver does at a low RTT (a
+browser sender ignores repeats within its RTT)."""
 KEYFRAME_EVERY_S = 0.5
 """How long a keyframe request may go unanswered before it is sent again."""
 KEYFRAME_ASKS = 6
