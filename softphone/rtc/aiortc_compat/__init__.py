@@ -23,10 +23,9 @@ docs/aiortc-notes.md has the measurements behind each seam.
 9. :mod:`.video_jitter`: video under loss: a jitter buffer that gives up on a lost packet
    0.5 s after it was missed, NACKs every 20 ms and keyframe requests repeated until
    answered, and :mod:`.playout`, frames decoded at their playout time
-   (``rtcrtpreceiver.JitterBuffer``,
-   ``rtcpeerconnection.RTCRtpReceiver``, the buffer's ``_origin``/``_packets``, the
-   receiver's decoder queue and the decoder thread's ``get`` on it, codecs and RTCP
-   senders).
+   (``rtcrtpreceiver.JitterBuffer``, ``rtcpeerconnection.RTCRtpReceiver``, the buffer's
+   ``_origin``/``_packets``, the receiver's decoder queue and the decoder thread's ``get``
+   on it, codecs and RTCP senders).
 10. :mod:`.transport_cc`: transport-wide congestion control feedback for received video
     (``aiortc.codecs.HEADER_EXTENSIONS``/``CODECS`` for the offer and answer, the parsed
     ``transport_sequence_number``, the receiver's RTCP sender, SSRC and REMB estimator).

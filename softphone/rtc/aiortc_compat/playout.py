@@ -4,7 +4,8 @@ Part of seam 9 (:mod:`.video_jitter`, whose decoder queue this is). aiortc decod
 the moment its last packet arrives. Under loss that makes every retransmission a visible
 stall: at 30 % loss each way, a frame whose packet took three NACKs (20-300 ms) froze the
 picture for that long, and the agent saw 9-15 gaps of 0.3 s or more in 20 s where
-Chromium, receiving the same stream, saw 1-3 (docs/networks.md, "A playout delay").
+Chromium, receiving the same stream, saw 1-3 in most runs (docs/networks.md, "A playout
+delay").
 Chromium holds each frame until its capture time plus a delay that covers recent frames'
 lateness (its ``jitterBufferDelay`` was ~0.2 s a frame at 30 % loss); a frame recovered
 within that delay is shown on time and the gap disappears.
@@ -77,11 +78,12 @@ class TimedQueue(queue.Queue[Any]):
     """A FIFO whose consumer gets each item at the due time it was put with."""
 
     def put_due(self, item: Any, due: float) -> None:
-        """Queue ``item`` for ``get`` at ``due`` (``time.monotonic``); None goes at once."""
+        """Queue ``item`` for ``get`` at ``due`` (``time.monotonic``); a None is handed out
+        at once, ahead of what waits."""
         super().put((due, item))
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        """Due at once."""
+        """Queue ``item``, due at once (behind what is queued, unless it is None)."""
         self.put_due(item, float("-inf"))
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:

@@ -283,8 +283,8 @@ class _DecoderQueue(TimedQueue):
         self.timing = PlayoutTiming()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        if item is None:
-            self.put_due(None, float("-inf"))
+        if item is None:  # the receiver stopping
+            super().put(None)
             return
         if is_keyframe(item[0].name, item[1].data):
             self._keyframes.arrived()
