@@ -200,13 +200,20 @@ def test_ctrl_c_reaches_the_app_while_the_mount_stays_until_it_has_quit(
     under the app's feet while the app is still shutting down."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = subprocess.Popen(
-        [str(appimage), "interrupt"],
-        env={**os.environ, "TMPDIR": str(tmp)},
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as under a terminal
-    )
+    # A terminal's Ctrl+C is not ignored. A suite started in the background by a shell
+    # without job control inherits SIGINT ignored, and so would the app; a shell cannot
+    # trap a signal ignored on entry. A handler (reset to the default by exec) is not.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [str(appimage), "interrupt"],
+            env={**os.environ, "TMPDIR": str(tmp)},
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as under a terminal
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         assert proc.stdout is not None
         _wait_for_ready(proc.stdout)
