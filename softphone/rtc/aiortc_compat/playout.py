@@ -49,11 +49,6 @@ class PlayoutTiming:
         self._delay_at = 0.0
         self._last_due = float("-inf")
 
-    @property
-    def delay(self) -> float:
-        """The current playout delay in seconds."""
-        return self._delay
-
     def due(self, timestamp: int, now: float) -> float:
         """When the frame with this (unwrapped) RTP timestamp, complete at ``now``, is to be
         decoded: never before an earlier frame's due time."""

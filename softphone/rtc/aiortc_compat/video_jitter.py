@@ -280,7 +280,7 @@ class _DecoderQueue(TimedQueue):
     def __init__(self, keyframes: _Keyframes) -> None:
         super().__init__()
         self._keyframes = keyframes
-        self.timing = PlayoutTiming()
+        self._timing = PlayoutTiming()
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if item is None:  # the receiver stopping
@@ -288,7 +288,7 @@ class _DecoderQueue(TimedQueue):
             return
         if is_keyframe(item[0].name, item[1].data):
             self._keyframes.arrived()
-        self.put_due(item, self.timing.due(item[1].timestamp, time.monotonic()))
+        self.put_due(item, self._timing.due(item[1].timestamp, time.monotonic()))
 
 
 class VideoReceiver(aiortc.rtcrtpreceiver.RTCRtpReceiver):
