@@ -26,7 +26,9 @@ Scenarios (seconds; ``recovered`` = media flowed again at both ends afterwards):
   gap at either end
 
 "Arrives again": at the browser, the first shown frame whose test-pattern stamp was captured
-after the event when the agent sends the pattern; otherwise the first decoded frame (or
+after the event when the agent sends the pattern; at the Python agent, the first decoded
+frame whose media time puts its capture after the event (the media clock read against the
+wall clock by the fastest frame of the 2 s before it); otherwise the first decoded frame (or
 audio packet) that ends a silence of at least 0.5 s after the event (getStats polled every
 50 ms, so those numbers carry up to 50 ms of polling delay).
 
@@ -64,6 +66,7 @@ DETECT_TIMEOUT_S = 20.0
 MIN_GAP_S = 0.5
 LOOKBACK_S = 2.0  # frames read back from a page before the event
 POLL_S = 0.1
+CLOCK_SLACK_S = 0.1  # how much faster than the fastest frame before the event one may come
 
 
 class End(Protocol):
@@ -125,6 +128,10 @@ class RunnerEnd:
         return [float(e["t"]) for e in self.lines.snapshot() if e.get("ev") == ev]
 
     def video_back(self, since: float) -> float | None:
+        frames = [e for e in self.lines.snapshot() if e.get("ev") == "frame"]
+        timed = [(float(e["t"]), float(e["media_s"])) for e in frames if "media_s" in e]
+        if any(t < since for t, _ in timed):
+            return captured_after(timed, since)
         return _resumed(self._times("frame"), since, 0.0)
 
     def audio_back(self, since: float) -> float | None:
@@ -135,6 +142,21 @@ class RunnerEnd:
 
     def audio_times(self, start: float, end: float) -> list[float]:
         return [t for t in self._times("audio") if start <= t <= end]
+
+
+def captured_after(frames: list[tuple[float, float]], since: float) -> float | None:
+    """The first decoded frame captured at/after ``since``; ``frames``: (decoded at, media
+    time). The media clock is put on the wall clock by the frames decoded in the
+    ``LOOKBACK_S`` before ``since`` (all earlier ones if none): the fastest of them, so a
+    frame held back by the fault is not taken for a new one. A media time that would put a
+    capture after its decoding (a timestamp wrap taken for one) is no frame of ours."""
+    before = [t - m for t, m in frames if t < since]
+    recent = [t - m for t, m in frames if since - LOOKBACK_S <= t < since]
+    offset = min(recent or before)
+    for t, m in frames:
+        if t >= since and since <= m + offset <= t + CLOCK_SLACK_S:
+            return t
+    return None
 
 
 def _resumed(times: list[float], since: float, silent_from: float) -> float | None:

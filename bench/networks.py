@@ -30,10 +30,16 @@ Faults, on the agent unless said otherwise:
 ``valid/total``: runs that produced the measurement and ended with media flowing and the
 agent's call "connected".
 
+The loss faults' stall target is per run, so with path ``chromium`` a second table gives each
+other path's longest stall at the agent over Chromium↔Chromium's in the run of the same
+index, and Chromium↔Chromium's runs over each other (1:2, 3:4, …): how often one Chromium
+receiver meets the target against another, the share a single run's luck decides.
+
 ``--paths app py-agent chromium``: each row also measured with the Python agent and the
 widget in Chromium as the visitor (path ``py-agent``, bench/browser_reconnect.py's
-``py-agent`` setup: every frame the agent decodes counts, Chromium's fake camera carries no
-stamp) and Chromium↔Chromium (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
+``py-agent`` setup: every frame the agent decodes counts; Chromium's fake camera carries no
+stamp, so media back at the agent is the first frame whose media time puts its capture after
+the event) and Chromium↔Chromium (path ``chromium``; bench/browser_reconnect.py's ``chromium-agent``
 setup: the widget as the visitor, labnet/browsers/pages/agent.html as the agent, both in
 Chromium inside the namespaces, with the per-call TURN credentials the signaling server
 mints), each on a fresh topology of the same kind in the same run. Path ``app`` counts a
@@ -269,6 +275,41 @@ def pair_stats(end: br.PageEnd) -> list[str]:
     return [f"pair {line}" for line in lines]
 
 
+# What the page's video sender did: its pacer's queueing (totalPacketSendDelay) and how much
+# of what it sent were retransmissions; the difference between two reads is one window.
+SEND_STATS = f"""async () => {{
+    const report = await {nc.HANDLE}.call.pc.getStats();
+    let out = null;
+    report.forEach((s) => {{
+        if (s.type !== "outbound-rtp" || s.kind !== "video") return;
+        out = Object.fromEntries(["packetsSent", "retransmittedPacketsSent", "nackCount",
+            "pliCount", "keyFramesEncoded", "framesSent", "totalPacketSendDelay",
+            "targetBitrate"].map((k) => [k, s[k] ?? 0]));
+    }});
+    return out;
+}}"""
+
+
+def send_stats(end: br.PageEnd) -> dict[str, float]:
+    stats: dict[str, float] | None = end.page.evaluate(SEND_STATS)
+    return stats or {}
+
+
+def send_window(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
+    """A page's video sending over a window: rates, retransmitted share, pacer delay."""
+    if not before or not after:
+        return "video out: no stats"
+    d = {k: after[k] - before[k] for k in after if k != "targetBitrate"}
+    packets = d["packetsSent"] or 1
+    return (
+        f"video out: {d['framesSent'] / seconds:.1f} frames/s, {packets / seconds:.1f} packets/s"
+        f" ({d['retransmittedPacketsSent'] / packets:.0%} retransmitted), NACKs "
+        f"{d['nackCount']:.0f}, PLIs {d['pliCount']:.0f}, keyframes {d['keyFramesEncoded']:.0f}"
+        f", pacer delay {d['totalPacketSendDelay'] / packets * 1000:.0f} ms a packet, target "
+        f"at the end {after['targetBitrate'] / 1000:.0f} kbps"
+    )
+
+
 def _trace_line(at: float, name: str, event: dict[str, object]) -> str:
     fields = " ".join(f"{k}={event[k]}" for k in TRACE_FIELDS if k in event)
     return f"{at:6.2f} {name} {fields}"
@@ -412,11 +453,13 @@ def chromium_outage_into_attempt(attempt: int) -> ChromiumFault:
 def chromium_lossy(percent: int, seconds: float) -> Callable[[Topology, br.Call], Measure]:
     def measure(topo: Topology, call: br.Call) -> Measure:
         ns, device = _visitor_link(topo)
+        sent_before = send_stats(call.visitor)
         table = add_loss(topo, ns, device, percent)
         start = time.time()
         time.sleep(seconds)
         remove_loss(topo, ns, table)
         end = time.time()
+        print_trace("visitor", [send_window(sent_before, send_stats(call.visitor), end - start)])
         ends = (call.agent, call.visitor)
         episodes = sum(episodes_since(e, start) for e in ends)
         for side, end_ in zip(("agent", "visitor"), ends, strict=True):
@@ -580,24 +623,64 @@ def main(argv: list[str] | None = None) -> int:
             from playwright.sync_api import sync_playwright
 
             pw = stack.enter_context(sync_playwright())
-        rows = [
-            row
-            for network, fault in plan
-            for row in measure_rows(
+        results = [
+            (network, fault, measure_paths(
                 NETWORKS[network], fault, args.paths, runs=args.runs, loss_s=args.loss_s, pw=pw
-            )
-        ]
+            ))
+            for network, fault in plan
+        ]  # fmt: skip
     print("| network | fault | path | " + " | ".join(COLUMNS) + " | valid/total | target |")
     print("| --- " * (len(COLUMNS) + 5) + "|")
-    for row in rows:
-        print(row)
+    for network, fault, measures in results:
+        for path, path_measures in measures.items():
+            print(format_row(network, fault, path, path_measures))
+    ratios = [row for n, f, m in results for row in stall_ratio_rows(n, f, m)]
+    if ratios:
+        print()
+        print(
+            f"The agent's longest video stall / Chromium↔Chromium's, run by run (target <= "
+            f"{STALL_RATIO_TARGET}x); Chromium against itself pairs its own runs 1:2, 3:4, …"
+        )
+        print("| network | fault | path | ratio per run | within target |")
+        print("| --- " * 5 + "|")
+        for row in ratios:
+            print(row)
     return 0
+
+
+STALL_RATIO_TARGET = 1.5
+
+
+def _stalls(measures: list[Measure]) -> list[float | None]:
+    return [m.values.get("stall_agent_s") for m in measures]
+
+
+def stall_ratio_rows(network: str, fault: str, measures: dict[str, list[Measure]]) -> list[str]:
+    """The loss faults' target is per run: each path's stall against the Chromium↔Chromium
+    run of the same index. Chromium's runs paired with each other show how often one
+    Chromium receiver meets that target against another (the luck in a single run)."""
+    reference = _stalls(measures.get("chromium", []))
+    pairs = {
+        path: list(zip(_stalls(m), reference, strict=False))
+        for path, m in measures.items()
+        if path != "chromium"
+    }
+    pairs["chromium against itself"] = list(zip(reference[::2], reference[1::2], strict=False))
+    rows = []
+    for path, stalls in pairs.items():
+        ratios = [a / b for a, b in stalls if a is not None and b]
+        if not ratios:
+            continue
+        within = sum(r <= STALL_RATIO_TARGET for r in ratios)
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        rows.append(f"| {network} | {fault} | {path} | {listed} | {within}/{len(ratios)} |")
+    return rows
 
 
 PATHS = ("app", "py-agent", "chromium")
 
 
-def measure_rows(
+def measure_paths(
     network: Network,
     fault: str,
     paths: list[str],
@@ -605,8 +688,8 @@ def measure_rows(
     runs: int,
     loss_s: float,
     pw: Playwright | None,
-) -> list[str]:
-    """One row per path; the paths' runs alternate, so load drifts hit both alike."""
+) -> dict[str, list[Measure]]:
+    """Each path's runs, in order; the paths' runs alternate, so load drifts hit both alike."""
     measures: dict[str, list[Measure]] = {path: [] for path in paths}
     app, chromium = faults(loss_s), chromium_faults(loss_s)
     for index in range(runs):
@@ -624,7 +707,7 @@ def measure_rows(
                 flush=True,
             )
             measures[path].append(measure)
-    return [format_row(network.name, fault, p, m) for p, m in measures.items() if m]
+    return {path: m for path, m in measures.items() if m}
 
 
 if __name__ == "__main__":
