@@ -269,3 +269,52 @@ async def test_a_keyframe_answers_the_request(monkeypatch: pytest.MonkeyPatch) -
         clock.now += video_jitter.KEYFRAME_EVERY_S
         await end.receiver._service()
     assert end.plis() == 1
+
+
+async def test_a_complete_keyframe_behind_a_hole_is_decoded_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chromium under 30 % loss sent keyframes of its own while a packet was missing: held
+    behind the hole, the picture stalled for the whole wait (docs/networks.md)."""
+    clock = Clock(monkeypatch)
+    end = Receiver(monkeypatch)
+    for seq in (0, 1, 3, 4):  # 2 lost for good; 3 and 4 refer to it
+        clock.now += 0.02
+        await end.feed(single(seq, key=seq == 0))
+    assert len(end.decoded()) == 2 and end.nacks()[-1] == [2]
+    clock.now += 0.01
+    await end.feed(single(5, key=True))
+    assert end.decoded() == [single(5, key=True)._data]  # type: ignore[attr-defined]
+    asked = len(end.nacks())
+    clock.now += video_jitter.NACK_EVERY_S
+    await end.receiver._service()
+    assert len(end.nacks()) == asked, "a packet before the keyframe is no longer asked for"
+    await end.feed(single(6))
+    assert len(end.decoded()) == 1
+    clock.now += video_jitter.MAX_WAIT_S
+    await end.receiver._service()
+    assert end.plis() == 0, "nothing was given up on that the keyframe did not replace"
+
+
+def keyframe_part(seq: int, timestamp: int, first: bool, last: bool) -> RtpPacket:
+    """One packet of a VP8 keyframe spread over several."""
+    payload = bytes([0x10 if first else 0x00, 0x00, 0, 0])
+    made = RtpPacket(96, marker=int(last), sequence_number=seq, timestamp=timestamp, ssrc=1000)
+    made.payload = payload
+    made._data = payload[1:]  # type: ignore[attr-defined]
+    return made
+
+
+def test_an_incomplete_keyframe_behind_a_hole_is_waited_for() -> None:
+    buffer = BoundedWaitJitterBuffer(capacity=512)
+    buffer.starts_frame = video_jitter.vp8_starts_frame
+    buffer.starts_keyframe = video_jitter.vp8_starts_keyframe
+    for seq in (0, 1, 3):  # 2 missing
+        buffer.add(single(seq))
+    buffer.pop_ready()
+    assert buffer.add(keyframe_part(4, 12000, first=True, last=False))[1] is None
+    assert buffer.add(keyframe_part(6, 12000, first=False, last=True))[1] is None, "5 missing"
+    frame = buffer.add(keyframe_part(5, 12000, first=False, last=False))[1]
+    assert frame is not None and frame.timestamp == 12000
+    assert buffer.pop_ready() is None and buffer.skipped_frames == 1
+    assert 2 not in buffer.nacks_due()
