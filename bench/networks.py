@@ -623,12 +623,12 @@ def main(argv: list[str] | None = None) -> int:
             from playwright.sync_api import sync_playwright
 
             pw = stack.enter_context(sync_playwright())
-        results = [
-            (network, fault, measure_paths(
+        results = []
+        for network, fault in plan:
+            measures = measure_paths(
                 NETWORKS[network], fault, args.paths, runs=args.runs, loss_s=args.loss_s, pw=pw
-            ))
-            for network, fault in plan
-        ]  # fmt: skip
+            )
+            results.append((network, fault, measures))
     print("| network | fault | path | " + " | ".join(COLUMNS) + " | valid/total | target |")
     print("| --- " * (len(COLUMNS) + 5) + "|")
     for network, fault, measures in results:
