@@ -75,10 +75,9 @@ def vp8_starts_frame(packet: RtpPacket) -> bool:
 
 
 def vp8_starts_keyframe(packet: RtpPacket) -> bool:
-    """A frame's first packet whose VP8 payload header has the P bit clear (RFC 7741 4.3;
-    ``_data`` is the payload after the descriptor, as aiortc's receiver depayloaded it)."""
-    data: bytes = getattr(packet, "_data", b"")
-    return vp8_starts_frame(packet) and bool(data) and not data[0] & 1
+    """A frame's first packet that begins a keyframe (``_data`` is the payload after the
+    descriptor, as aiortc's receiver depayloaded it: the frame tag comes first)."""
+    return vp8_starts_frame(packet) and is_keyframe("VP8", getattr(packet, "_data", b""))
 
 
 class BoundedWaitJitterBuffer(JitterBuffer):
@@ -228,8 +227,8 @@ class BoundedWaitJitterBuffer(JitterBuffer):
         once, as Chromium's frame buffer decodes the next decodable frame. Waiting for the
         hole instead held a keyframe Chromium sent under 30 % loss back for the whole
         ``MAX_WAIT_S``."""
-        if self.starts_keyframe is None or self._origin is None:
-            return
+        if not self._missed or self.starts_keyframe is None or self._origin is None:
+            return  # no hole (the common case: nothing to scan on a clean stream)
         hole = self._head_hole()
         if hole is None:
             return
